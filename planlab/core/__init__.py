@@ -1,0 +1,33 @@
+"""Contracts, cost functions, validation and seeding shared by all of planlab."""
+
+from .contracts import (
+    STATUS_CONVERGED,
+    STATUS_FAILED,
+    STATUS_MAX_ITERATIONS,
+    STATUS_OK,
+    Cost,
+    Dynamics,
+    Plan,
+    Planner,
+    Policy,
+    Rollout,
+)
+from .cost import QuadraticCost, SourceCost
+from .seeding import make_rng, seed_everything
+
+__all__ = [
+    "Dynamics",
+    "Cost",
+    "Planner",
+    "Policy",
+    "Plan",
+    "Rollout",
+    "QuadraticCost",
+    "SourceCost",
+    "make_rng",
+    "seed_everything",
+    "STATUS_OK",
+    "STATUS_CONVERGED",
+    "STATUS_MAX_ITERATIONS",
+    "STATUS_FAILED",
+]
