@@ -81,7 +81,7 @@ class SourceCost(Cost):
 
 
 # ------------------------------------------------------------------------------------------
-# Quadratic cost. Parameter layout: [Q (nx*nx) | R (nu*nu) | Qf (nx*nx) | x_goal | u_goal | wrap]
+# Quadratic cost. Parameter layout: [Q (nx*nx) | R (nu*nu) | Qf (nx*nx) | x_goal | u_goal | wrap | dense | nu]
 # ------------------------------------------------------------------------------------------
 
 
@@ -92,48 +92,53 @@ def quadratic_running(x, u, xn, p):
     o_xg = o_r + nu * nu + nx * nx
     o_ug = o_xg + nx
     o_w = o_ug + nu
+    dense = p[o_w + nx] != 0.0
     c = 0.0
     for i in range(nx):
         ei = x[i] - p[o_xg + i]
         if p[o_w + i] != 0.0:
             ei = wrap_angle(ei)
         c = c + 0.5 * p[i * nx + i] * ei * ei
-        for j in range(i + 1, nx):
-            q = p[i * nx + j]
-            if q != 0.0:
-                ej = x[j] - p[o_xg + j]
-                if p[o_w + j] != 0.0:
-                    ej = wrap_angle(ej)
-                c = c + q * ei * ej
+        if dense:
+            for j in range(i + 1, nx):
+                q = p[i * nx + j]
+                if q != 0.0:
+                    ej = x[j] - p[o_xg + j]
+                    if p[o_w + j] != 0.0:
+                        ej = wrap_angle(ej)
+                    c = c + q * ei * ej
     for i in range(nu):
         di = u[i] - p[o_ug + i]
         c = c + 0.5 * p[o_r + i * nu + i] * di * di
-        for j in range(i + 1, nu):
-            r = p[o_r + i * nu + j]
-            if r != 0.0:
-                c = c + r * di * (u[j] - p[o_ug + j])
+        if dense:
+            for j in range(i + 1, nu):
+                r = p[o_r + i * nu + j]
+                if r != 0.0:
+                    c = c + r * di * (u[j] - p[o_ug + j])
     return c
 
 
 def quadratic_terminal(x, p):
     nx = len(x)
-    nu = int(round(p[len(p) - 1]))
+    nu = int(p[len(p) - 1])
     o_qf = nx * nx + nu * nu
     o_xg = o_qf + nx * nx
     o_w = o_xg + nx + nu
+    dense = p[o_w + nx] != 0.0
     c = 0.0
     for i in range(nx):
         ei = x[i] - p[o_xg + i]
         if p[o_w + i] != 0.0:
             ei = wrap_angle(ei)
         c = c + 0.5 * p[o_qf + i * nx + i] * ei * ei
-        for j in range(i + 1, nx):
-            q = p[o_qf + i * nx + j]
-            if q != 0.0:
-                ej = x[j] - p[o_xg + j]
-                if p[o_w + j] != 0.0:
-                    ej = wrap_angle(ej)
-                c = c + q * ei * ej
+        if dense:
+            for j in range(i + 1, nx):
+                q = p[o_qf + i * nx + j]
+                if q != 0.0:
+                    ej = x[j] - p[o_xg + j]
+                    if p[o_w + j] != 0.0:
+                        ej = wrap_angle(ej)
+                    c = c + q * ei * ej
     return c
 
 
@@ -215,7 +220,8 @@ class QuadraticCost(SourceCost):
         for a in (self.Q, self.R, self.Qf, self.x_goal, self.u_goal):
             a.setflags(write=False)
         # The source reads the upper triangle: 1/2 e'Qe = sum_i Q_ii e_i^2 / 2 + sum_{i<j} Q_ij e_i e_j.
-        params = np.concatenate([Qm.ravel(), Rm.ravel(), Qfm.ravel(), xg, ug, wrap, [float(nu)]])
+        dense = any(np.count_nonzero(m - np.diag(np.diag(m))) for m in (Qm, Rm, Qfm))
+        params = np.concatenate([Qm.ravel(), Rm.ravel(), Qfm.ravel(), xg, ug, wrap, [float(dense), float(nu)]])
         super().__init__(nx, nu, quadratic_running, params, quadratic_terminal)
 
     def error(self, x):

@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 PI = math.pi
+_TWO_PI = 2.0 * math.pi
+_INV_TWO_PI = 1.0 / (2.0 * math.pi)
 
 
 def _kind(*args):
@@ -181,12 +183,11 @@ def wrap_angle(a):
     Equal to gymnasium's ``angle_normalize`` (``((a + pi) % (2 pi)) - pi``).
     """
     k = _kind(a)
-    two_pi = 2.0 * PI
     if k == "numpy":
-        return a - two_pi * np.floor((a + PI) / two_pi)
+        return a - _TWO_PI * np.floor((a + PI) * _INV_TWO_PI)
     if k == "torch":
-        return a - two_pi * _torch().floor((a + PI) / two_pi)
-    return a - two_pi * _ca().floor((a + PI) / two_pi)
+        return a - _TWO_PI * _torch().floor((a + PI) * _INV_TWO_PI)
+    return a - _TWO_PI * _ca().floor((a + PI) * _INV_TWO_PI)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ _NUM = (types.Float, types.Integer)
 
 
 def _scalar_overload(pyfn, impl):
-    @overload(pyfn, inline="always")
+    @overload(pyfn)
     def _ov(a):
         if isinstance(a, _NUM):
             return impl
@@ -210,25 +211,25 @@ _scalar_overload(sqrt, lambda a: math.sqrt(a))
 _scalar_overload(absolute, lambda a: abs(a))
 
 
-@overload(atan2, inline="always")
+@overload(atan2)
 def _ov_atan2(y, x):
     if isinstance(y, _NUM) and isinstance(x, _NUM):
         return lambda y, x: math.atan2(y, x)
 
 
-@overload(minimum, inline="always")
+@overload(minimum)
 def _ov_minimum(a, b):
     if isinstance(a, _NUM) and isinstance(b, _NUM):
         return lambda a, b: a if a < b else b
 
 
-@overload(maximum, inline="always")
+@overload(maximum)
 def _ov_maximum(a, b):
     if isinstance(a, _NUM) and isinstance(b, _NUM):
         return lambda a, b: a if a > b else b
 
 
-@overload(clip, inline="always")
+@overload(clip)
 def _ov_clip(a, lo, hi):
     if isinstance(a, _NUM):
 
@@ -239,30 +240,31 @@ def _ov_clip(a, lo, hi):
         return impl
 
 
-@overload(where, inline="always")
+@overload(where)
 def _ov_where(cond, a, b):
     if isinstance(cond, types.Boolean):
         return lambda cond, a, b: a if cond else b
 
 
-@overload(logical_or, inline="always")
+@overload(logical_or)
 def _ov_or(a, b):
     if isinstance(a, types.Boolean) and isinstance(b, types.Boolean):
         return lambda a, b: a or b
 
 
-@overload(logical_and, inline="always")
+@overload(logical_and)
 def _ov_and(a, b):
     if isinstance(a, types.Boolean) and isinstance(b, types.Boolean):
         return lambda a, b: a and b
 
 
-@overload(wrap_angle, inline="always")
+@overload(wrap_angle)
 def _ov_wrap(a):
     if isinstance(a, _NUM):
 
         def impl(a):
-            two_pi = 2.0 * math.pi
-            return a - two_pi * math.floor((a + math.pi) / two_pi)
+            if -PI <= a < PI:  # the formula below gives exactly ``a`` here; skip the floor
+                return a
+            return a - _TWO_PI * math.floor((a + PI) * _INV_TWO_PI)
 
         return impl

@@ -1,0 +1,17 @@
+"""Dynamics models: analytic systems (numba / numpy / torch / casadi from one source), and later learned ones."""
+
+from .analytic import AnalyticSystem
+from .systems import (
+    SYSTEMS,
+    Acrobot,
+    CartPole,
+    DoubleIntegrator,
+    MountainCar,
+    Pendulum,
+    Quadrotor2D,
+    TwoLinkArm,
+    Unicycle,
+)
+
+__all__ = ["AnalyticSystem", "SYSTEMS", "Pendulum", "CartPole", "Acrobot", "MountainCar", "DoubleIntegrator",
+           "TwoLinkArm", "Unicycle", "Quadrotor2D"]

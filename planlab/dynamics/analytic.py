@@ -1,0 +1,184 @@
+"""Analytic systems written once, run on numba, numpy, torch and casadi.
+
+A subclass of :class:`AnalyticSystem` provides
+
+* ``dynamics_source(x, u, p, out)`` — a module-level function in the scalar source language of
+  :mod:`planlab.core.ops` (``out[i]`` receives the next state's components),
+* optionally ``termination_source(x, p) -> bool``,
+* a frozen ``Params`` dataclass whose fields, in order, are ``p[0], p[1], ...`` in the source,
+* ``default_cost()``.
+
+From that one source come the numpy ``step``, the fused numba rollout kernels
+(:mod:`planlab.dynamics.kernels`), the torch ``step_torch`` and the casadi Jacobians
+(:meth:`AnalyticSystem.linearize`, :mod:`planlab.dynamics.symbolic`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from ..core.contracts import Cost, Dynamics, Rollout
+from ..core.cost import SourceCost
+from ..core.seeding import SeedLike
+from ..core.source import components, eval_dynamics_source
+from .kernels import get_kernels, numba_enabled
+
+__all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
+
+
+def never_terminates(x, p):
+    """Termination source of systems without terminal states."""
+    return False
+
+
+def zero_terminal_cost(x, p):
+    """Terminal source of costs without a terminal term."""
+    return 0.0
+
+
+class AnalyticSystem(Dynamics):
+    """Base class of planlab's analytic systems (see the module docstring).
+
+    Parameters
+    ----------
+    params : Params, optional
+        Physical constants; the subclass's defaults when omitted.
+    threads : {1, "all"}
+        Rollout kernel: serial (default; fastest on 2 cores at the sizes measured) or
+        ``numba.prange`` over all threads.
+    """
+
+    Params: type = None
+    dynamics_source = None
+    termination_source = staticmethod(never_terminates)
+    has_torch = True
+
+    def __init__(self, params=None, *, action_low, action_high, dt, threads=1, **kwargs):
+        if params is None:
+            params = self.Params()
+        if not isinstance(params, self.Params):
+            raise TypeError(f"params: expected {self.Params.__qualname__}, got {type(params).__name__}")
+        self.params = params
+        self.param_vector = np.array(dataclasses.astuple(params), dtype=np.float64)
+        self.param_vector.setflags(write=False)
+        super().__init__(action_low=action_low, action_high=action_high, dt=dt, **kwargs)
+        if threads not in (1, "all"):
+            raise ValueError(f"threads: expected 1 or 'all', got {threads!r}")
+        self.threads = threads
+        self._symbolic = {}
+
+    # ------------------------------------------------------------------ numpy path
+    def step(self, x, u, rng=None):
+        x = np.asarray(x, dtype=np.float64)
+        u = np.asarray(u, dtype=np.float64)
+        return eval_dynamics_source(type(self).dynamics_source, x, u, self.param_vector, self.state_dim)
+
+    def terminated(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        val = type(self).termination_source(components(x), self.param_vector)
+        return np.broadcast_to(np.asarray(val, dtype=bool), x.shape[:-1]).copy()
+
+    # ------------------------------------------------------------------ torch path
+    def step_torch(self, x, u):
+        """Differentiable next state on torch tensors: (..., nx), (..., nu) -> (..., nx)."""
+        return eval_dynamics_source(type(self).dynamics_source, x, u, self.param_vector.tolist(), self.state_dim)
+
+    # ------------------------------------------------------------------ casadi path
+    def symbolic(self, cost: Cost | None = None):
+        """The casadi model (exact derivatives) of this system and an optional source cost."""
+        from .symbolic import SymbolicModel
+
+        key = id(cost)
+        model = self._symbolic.get(key)
+        if model is None or model.cost is not cost:
+            model = SymbolicModel(self, cost)
+            self._symbolic[key] = model
+        return model
+
+    def linearize(self, x, u):
+        """Exact Jacobians ``A = df/dx`` (nx, nx) and ``B = df/du`` (nx, nu) at ``(x, u)``."""
+        x = self.check_state(x, "x")
+        u = np.asarray(u, dtype=np.float64)
+        if x.shape != (self.state_dim,) or u.shape != (self.action_dim,):
+            raise ValueError(
+                f"x, u: expected shapes ({self.state_dim},) and ({self.action_dim},), got {x.shape} and {u.shape}"
+            )
+        return self.symbolic().linearize(x, u)
+
+    # ------------------------------------------------------------------ fused rollouts
+    def kernels(self, cost: SourceCost):
+        """The generated numba kernel module for this system with ``cost`` (None if disabled)."""
+        if not numba_enabled():
+            return None
+        try:
+            return get_kernels(
+                type(self).dynamics_source,
+                type(self).termination_source,
+                cost.running_source,
+                cost.terminal_source,
+            )
+        except ValueError:
+            return None
+
+    def _fused(self, cost):
+        return isinstance(cost, SourceCost) and cost.state_dim == self.state_dim and cost.action_dim == self.action_dim
+
+    def rollout_cost(self, x0, actions, cost: Cost, *, rng: SeedLike = None, threads=None) -> np.ndarray:
+        """Total cost of N sequences (N,), through the fused numba kernel when possible."""
+        if not self._fused(cost):
+            return super().rollout_cost(x0, actions, cost, rng=rng)
+        U = np.ascontiguousarray(self.check_actions(actions))
+        x0s = self._kernel_starts(x0, U.shape[0])
+        k = self.kernels(cost)
+        if k is None:
+            return super().rollout_cost(x0, actions, cost, rng=rng)
+        out = np.empty(U.shape[0])
+        threads = self.threads if threads is None else threads
+        fn = k.rollout_cost_parallel if threads == "all" else k.rollout_cost
+        fn(x0s, U, self.param_vector, cost.params, out)
+        return out
+
+    def rollout(self, x0, actions, cost: Cost | None = None, *, rng: SeedLike = None) -> Rollout:
+        if cost is None or not self._fused(cost):
+            return super().rollout(x0, actions, cost, rng=rng)
+        U = np.ascontiguousarray(self.check_actions(actions))
+        x0s = self._kernel_starts(x0, U.shape[0])
+        k = self.kernels(cost)
+        if k is None:
+            return super().rollout(x0, actions, cost, rng=rng)
+        N, H, _ = U.shape
+        S = np.empty((N, H + 1, self.state_dim))
+        out = np.empty(N)
+        term = np.empty(N, dtype=np.bool_)
+        k.rollout_states(x0s, U, self.param_vector, cost.params, S, out, term)
+        return Rollout(S, out, term)
+
+    def _kernel_starts(self, x0, n):
+        x = self.check_state(x0, "x0")
+        if x.ndim == 1:
+            return np.ascontiguousarray(x[None, :])
+        if x.shape != (n, self.state_dim):
+            raise ValueError(f"x0: expected shape ({self.state_dim},) or ({n}, {self.state_dim}), got {x.shape}")
+        return np.ascontiguousarray(x)
+
+    def warmup(self, cost: Cost | None = None) -> None:
+        """Compile (or load from cache) the kernels for ``cost`` now rather than on first use."""
+        cost = self.default_cost() if cost is None else cost
+        if not self._fused(cost):
+            return
+        try:
+            U = np.zeros((1, 1, self.action_dim)) + np.clip(0.0, self.action_low, self.action_high)
+            self.rollout_cost(np.zeros(self.state_dim), U, cost)
+            self.rollout(np.zeros(self.state_dim), U, cost)
+        except Exception as exc:  # pragma: no cover - a broken compiler falls back to numpy
+            warnings.warn(f"planlab: numba kernels unavailable ({exc}); using numpy", RuntimeWarning)
+
+    def default_cost(self) -> Cost:
+        """The task cost planlab's envs use for this system."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"

@@ -1,0 +1,116 @@
+"""Cart-pole: gymnasium's ``CartPole-v1`` equations with a continuous force, written once.
+
+State ``x = (x, x_dot, theta, theta_dot)`` (gymnasium's order) with ``theta = 0`` upright; action
+``u = (force,)``. The force applied is ``clip(u * force_scale + force_offset, -force_max, force_max)``,
+which also gives gymnasium's discrete actions (``u in {0, 1}``, scale 20, offset -10).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ...core.cost import QuadraticCost, SourceCost
+from ...core.ops import clip, cos, logical_or, sin
+from ..analytic import AnalyticSystem
+
+__all__ = ["CartPole", "CartPoleParams", "cartpole_dynamics", "cartpole_termination", "cartpole_gym_cost",
+           "CartPoleGymCost"]
+
+
+@dataclass(frozen=True)
+class CartPoleParams:
+    """Constants (gymnasium's by default). ``length`` is the pole's half-length."""
+
+    gravity: float = 9.8
+    masscart: float = 1.0
+    masspole: float = 0.1
+    length: float = 0.5
+    force_scale: float = 1.0
+    force_offset: float = 0.0
+    force_max: float = 10.0
+    dt: float = 0.02
+    x_threshold: float = 2.4
+    theta_threshold: float = 12 * 2 * math.pi / 360
+    terminate: float = 0.0
+
+
+def cartpole_dynamics(x, u, p, out):
+    """gymnasium ``CartPole-v1`` step (explicit Euler) with a continuous force."""
+    gravity = p[0]
+    masscart = p[1]
+    masspole = p[2]
+    length = p[3]
+    force = clip(u[0] * p[4] + p[5], -p[6], p[6])
+    tau = p[7]
+    total_mass = masspole + masscart
+    polemass_length = masspole * length
+    x_dot = x[1]
+    theta = x[2]
+    theta_dot = x[3]
+    costheta = cos(theta)
+    sintheta = sin(theta)
+    temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+    thetaacc = (gravity * sintheta - costheta * temp) / (
+        length * (4.0 / 3.0 - masspole * (costheta * costheta) / total_mass)
+    )
+    xacc = temp - polemass_length * thetaacc * costheta / total_mass
+    out[0] = x[0] + tau * x_dot
+    out[1] = x_dot + tau * xacc
+    out[2] = theta + tau * theta_dot
+    out[3] = theta_dot + tau * thetaacc
+
+
+def cartpole_termination(x, p):
+    """gymnasium's termination (cart off the track or pole past 12 degrees), when ``terminate`` is set."""
+    if p[10] == 0.0:
+        return False
+    return logical_or(logical_or(x[0] < -p[8], x[0] > p[8]), logical_or(x[2] < -p[9], x[2] > p[9]))
+
+
+def cartpole_gym_cost(x, u, xn, p):
+    """gymnasium ``CartPole-v1``: reward 1 per step survived, so cost -1."""
+    return -1.0
+
+
+class CartPoleGymCost(SourceCost):
+    """The negated reward of gymnasium's ``CartPole-v1`` (``-1`` per step until termination)."""
+
+    def __init__(self):
+        super().__init__(4, 1, cartpole_gym_cost, [0.0])
+
+
+class CartPole(AnalyticSystem):
+    """Cart-pole with gymnasium's equations and constants, continuous force.
+
+    Parameters
+    ----------
+    dt : float
+        Integration step (gymnasium: 0.02).
+    force_max : float
+        Force bound ``|u| <= force_max`` (gymnasium: 10 N).
+    terminate : bool
+        Terminate like gymnasium (|x| > 2.4 or |theta| > 12 deg); off for swing-up.
+    params : CartPoleParams, optional
+        Overrides all of the above.
+    """
+
+    Params = CartPoleParams
+    dynamics_source = staticmethod(cartpole_dynamics)
+    termination_source = staticmethod(cartpole_termination)
+
+    def __init__(self, dt: float = 0.02, force_max: float = 10.0, terminate: bool = False,
+                 params: CartPoleParams | None = None, *, action_low=None, action_high=None, **kwargs):
+        if params is None:
+            params = CartPoleParams(dt=dt, force_max=force_max, terminate=float(bool(terminate)))
+        lo = -params.force_max if action_low is None else action_low
+        hi = params.force_max if action_high is None else action_high
+        super().__init__(
+            params, action_low=lo, action_high=hi, dt=params.dt, state_dim=4, action_dim=1,
+            state_names=("x", "x_dot", "theta", "theta_dot"), action_names=("force",), angle_indices=(2,),
+            **kwargs,
+        )
+
+    def default_cost(self):
+        """Swing-up/balance cost: upright, centred, small force."""
+        return QuadraticCost(Q=[1.0, 0.1, 10.0, 0.1], R=[0.001], Qf=[1.0, 0.1, 10.0, 0.1], angle_indices=[2])
