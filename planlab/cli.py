@@ -1,0 +1,171 @@
+"""The ``planlab`` command line.
+
+``planlab run --env ID --planner NAME [...]``
+    Run one closed-loop MPC episode and print a summary (``--json``: one JSON object).
+``planlab systems``
+    List the analytic systems, the registered envs, gymnasium models and planners.
+
+Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
+expected and the actual value, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+#: planner options exposed as flags: flag name -> (type, help)
+PLANNER_FLAGS = {
+    "population": (int, "number of sampled action sequences per iteration"),
+}
+
+
+class CLIError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def _parse_x0(text: str) -> np.ndarray:
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise CLIError(f"--x0: expected comma-separated numbers like 3.14,0.0, got {text!r}") from None
+    if not vals or not np.all(np.isfinite(vals)):
+        raise CLIError(f"--x0: expected finite comma-separated numbers, got {text!r}")
+    return np.array(vals)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="planlab", description="Model-based planning and control.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"planlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one closed-loop MPC episode in an env")
+    run.add_argument("--env", required=True, help="gymnasium id (planlab/... or a gymnasium env planlab models)")
+    run.add_argument("--planner", default="shooting", help="planner name (see `planlab systems`)")
+    run.add_argument("--horizon", type=int, default=30, help="planning horizon H (default 30)")
+    run.add_argument("--steps", type=int, default=None, help="episode length (default: the env's time limit)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the env reset and the planner (default 0)")
+    run.add_argument("--x0", type=str, default=None, help="start state, comma-separated (e.g. 3.14159,0)")
+    run.add_argument("--replan-every", type=int, default=1, help="execute this many actions per plan (default 1)")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    for flag, (typ, hlp) in PLANNER_FLAGS.items():
+        run.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=typ, default=None, help=hlp)
+
+    sub.add_parser("systems", help="list systems, envs and planners")
+    return parser
+
+
+def _cmd_run(args) -> int:
+    import gymnasium
+
+    from .envs.models import model_for
+    from .planners import MPC, PLANNERS, make_planner, run_episode
+    from .planners import planner_class
+
+    if args.planner not in PLANNERS:
+        raise CLIError(f"--planner: expected one of {', '.join(sorted(PLANNERS))}, got {args.planner!r}")
+    if args.horizon < 1:
+        raise CLIError(f"--horizon: expected an integer >= 1, got {args.horizon}")
+    if args.steps is not None and args.steps < 1:
+        raise CLIError(f"--steps: expected an integer >= 1, got {args.steps}")
+    try:
+        dynamics, cost = model_for(args.env)
+    except ValueError as exc:
+        raise CLIError(f"--env: {exc}".replace("--env: env: ", "--env: ")) from None
+    cls = planner_class(args.planner)
+    accepted = set(getattr(cls, "cli_options", ()))
+    options = {}
+    for flag in PLANNER_FLAGS:
+        val = getattr(args, flag)
+        if val is None:
+            continue
+        if flag not in accepted:
+            raise CLIError(f"--{flag.replace('_', '-')}: not an option of planner {args.planner!r} "
+                           f"(it takes: {', '.join('--' + o for o in sorted(accepted)) or 'none'})")
+        options[flag] = val
+    x0 = None
+    if args.x0 is not None:
+        x0 = _parse_x0(args.x0)
+        if x0.shape != (dynamics.state_dim,):
+            raise CLIError(f"--x0: expected {dynamics.state_dim} numbers ({', '.join(dynamics.state_names)}), "
+                           f"got {len(x0)}")
+    try:
+        planner = make_planner(args.planner, dynamics, cost, horizon=args.horizon, seed=args.seed, **options)
+        mpc = MPC.for_env(args.env, planner, mpc_options={"replan_every": args.replan_every})
+    except (ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    make_kwargs = {"max_episode_steps": args.steps} if args.steps is not None else {}
+    env = gymnasium.make(args.env, **make_kwargs)
+    result = run_episode(env, mpc, seed=args.seed, x0=x0, progress=not args.json)
+    summary = {
+        "env": args.env,
+        "planner": args.planner,
+        "seed": args.seed,
+        "horizon": args.horizon,
+        **options,
+        "steps": result.steps,
+        "return": result.total_return,
+        "plan_ms_median": result.plan_ms(50),
+        "plan_ms_p90": result.plan_ms(90),
+        "terminated": result.terminated,
+        "final_state": [float(v) for v in result.states[-1]],
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        width = max(len(k) for k in summary)
+        for k, v in summary.items():
+            if isinstance(v, float):
+                v = f"{v:.4g}" if k != "return" else f"{v:.2f}"
+            elif isinstance(v, list):
+                v = "[" + ", ".join(f"{a:.3f}" for a in v) + "]"
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _cmd_systems(args) -> int:
+    from .dynamics import SYSTEMS
+    from .envs import ENV_IDS
+    from .envs.models import GYM_MODELS
+    from .planners import PLANNERS
+
+    print("systems:")
+    for name, cls in SYSTEMS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"  {cls.__name__:<18} {doc}")
+    print("envs (gymnasium ids registered by planlab):")
+    for env_id in ENV_IDS:
+        print(f"  {env_id}")
+    print("gymnasium envs planlab models (planlab.envs.model_for):")
+    for env_id in GYM_MODELS:
+        print(f"  {env_id}")
+    print("planners:")
+    for name in PLANNERS:
+        print(f"  {name}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "systems":
+            return _cmd_systems(args)
+    except CLIError as exc:
+        print(f"planlab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
