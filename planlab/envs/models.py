@@ -159,9 +159,7 @@ def set_env_state(env, dynamics: Dynamics, x0) -> np.ndarray:
     inner = env.unwrapped
     if not hasattr(inner, "state"):
         raise TypeError(f"env: {type(inner).__name__} has no settable state; cannot start it from x0")
-    old = getattr(inner, "state", None)
-    dtype = old.dtype if isinstance(old, np.ndarray) else np.float64
-    inner.state = np.array(x0, dtype=dtype)
+    inner.state = np.array(x0, dtype=np.float64)
     if hasattr(dynamics, "observation_from_state"):
         return dynamics.observation_from_state(x0)
     return np.array(x0)

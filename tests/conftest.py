@@ -1,0 +1,14 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("planlab", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "planlab"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
