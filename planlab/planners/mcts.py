@@ -80,7 +80,16 @@ class UCT(Planner):
     max_depth : int, optional
         Depth limit of the tree (default: the horizon).
     normalize : bool
-        Min-max normalise the mean action values over the tree inside the score.
+        Min-max normalise the action values over the tree inside the score.
+    value_backup : {"mean", "max"}
+        The value term of the score and of the final choice: the mean return through an edge
+        (classic UCT; the plan follows the most-visited children), or — deterministic models only —
+        the best return seen through it (every return seen is achievable by replaying its actions;
+        the plan follows the best children).
+    transpositions : bool
+        Deterministic models: action sequences that reach the same state (exactly) at the same
+        depth share one state node, and an edge's value is ``r + gamma V(s')`` from that node's
+        statistics (a DAG instead of a tree; decisive on discrete state spaces such as the chain).
     stochastic : {"closed_loop", "open_loop"}
         How stochastic models are searched (see the module docstring).
     max_outcomes : int
@@ -126,6 +135,7 @@ class UCT(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, simulations: int = 200,
                  time_budget: float | None = None, exploration: float = 0.5, discount: float = 0.99,
                  rollout_horizon: int | None = None, max_depth: int | None = None, normalize: bool = True,
+                 value_backup: str = "mean", transpositions: bool = True,
                  stochastic: str = "closed_loop", max_outcomes: int = 32, action_mask=None,
                  rollout_policy: Policy | None = None, leaf_value: Callable | None = None,
                  progressive_widening: tuple[float, float] | None = None, reuse_tree: bool = True,
@@ -144,6 +154,14 @@ class UCT(Planner):
         if self.max_depth > self.horizon:
             raise ValueError(f"max_depth: expected at most the horizon ({self.horizon}), got {max_depth}")
         self.normalize = bool(normalize)
+        check_in("value_backup", value_backup, {"mean", "max"})
+        if value_backup == "max" and dynamics.stochastic:
+            raise ValueError("value_backup: expected 'mean' for a stochastic model ('max' needs a deterministic one), "
+                             "got 'max'")
+        self.value_backup = value_backup
+        self._use_max = value_backup == "max"
+        self.transpositions = bool(transpositions)
+        self._trans = self.transpositions and not dynamics.stochastic
         check_in("stochastic", stochastic, {"closed_loop", "open_loop"})
         self.stochastic = stochastic
         self.max_outcomes = check_positive_int("max_outcomes", max_outcomes)
@@ -292,7 +310,9 @@ class UCT(Planner):
             d = self.dynamics
             fcfg = np.array([self.discount, self.exploration, self.pw[0], self.pw[1]])
             icfg = np.array([self.horizon, self.max_depth, self.rollout_horizon, self.mode, self.max_outcomes,
-                             self.noise_dim, int(self.normalize), int(d.is_discrete)], dtype=np.int64)
+                             self.noise_dim, int(self.normalize), int(d.is_discrete), int(self._use_max),
+                             int(self._trans)],
+                            dtype=np.int64)
             self._kernel.search(n, 0, *tree.arrays, d.param_vector, self.cost.params, fcfg, icfg,
                                 self._static_legal, d.action_low, d.action_high)
         else:
@@ -351,7 +371,7 @@ class UCT(Planner):
         return g - disc * term_cost(x)
 
     def _simulate_python(self, tree: Tree) -> None:
-        SI, SC, SF, SX, AI, AF, AU, meta, mf = tree.arrays
+        SI, SC, SF, SX, AI, AF, AU, meta, mf, HT = tree.arrays
         d = self.dynamics
         root = 0
         node = root
@@ -372,7 +392,8 @@ class UCT(Planner):
             if SI[node, T.S_FIRST] == NONE:
                 leaf = -float(self.cost.terminal(x[None])[0])
                 break
-            a = T.select_uct(SI, AI, AF, mf, node, self.exploration, self.normalize)
+            a = T.select_uct(SI, SF, AI, AF, mf, node, self.exploration, self.normalize, self._use_max,
+                             self.discount, self._trans)
             u = AU[a].copy()
             new = False
             if self.mode == 0:
@@ -382,10 +403,19 @@ class UCT(Planner):
                     if not ok:
                         meta[T.M_NONFINITE] += 1
                         xn, r, term = x.copy(), 0.0, True
-                    s2 = T.add_state(SI, SC, SF, SX, AI, meta, xn, r, term, a)
-                    new = True
+                    AF[a, 2] = r
+                    if self._trans and ok:
+                        s2 = T.lookup(SI, SX, HT, np.ascontiguousarray(xn), depth + 1)
+                    if s2 == NONE:
+                        s2 = T.add_state(SI, SC, SF, SX, AI, meta, xn, r, term, a)
+                        if self._trans:
+                            T.insert(SI, SX, HT, s2)
+                        new = True
+                    else:
+                        AI[a, T.A_FIRST], AI[a, T.A_NOUT] = s2, 1
+                        term = SI[s2, T.S_TERM] != 0
                 else:
-                    xn, r, term = SX[s2].copy(), SF[s2, 0], SI[s2, T.S_TERM] != 0
+                    xn, r, term = SX[s2].copy(), AF[a, 2], SI[s2, T.S_TERM] != 0
             else:
                 xn, r, term, ok = self._step(x, u)
                 if not ok:
@@ -440,15 +470,18 @@ class UCT(Planner):
         return tree, int(tree.SI[0, T.S_VISITS])
 
     # ------------------------------------------------------------------ the plan
-    @staticmethod
-    def _best_child(tree: Tree, s: int) -> int:
-        """The most-visited child of state node ``s`` (ties: higher mean value), or ``NONE``."""
+    def _best_child(self, tree: Tree, s: int) -> int:
+        """The most-visited child of state node ``s`` (ties: higher mean value), or ``NONE``.
+
+        With ``value_backup="max"``: the child with the best return seen (ties: more visits).
+        """
         best, key = NONE, None
         a = tree.SI[s, T.S_FIRST]
         while a != NONE:
             n = tree.AI[a, T.A_VISITS]
             if n > 0:
-                k = (n, tree.AF[a] / n, -a)
+                q = T.edge_value(tree.SI, tree.SF, tree.AI, tree.AF, a, self.discount, self._trans)
+                k = (tree.AF[a, 1], n, -a) if self._use_max else (n, q, -a)
                 if key is None or k > key:
                     best, key = a, k
             a = tree.AI[a, T.A_NEXT]
@@ -487,7 +520,9 @@ class UCT(Planner):
         kids = tree.root_children(0)
         visits = AI[kids, T.A_VISITS]
         with np.errstate(invalid="ignore", divide="ignore"):
-            q = np.where(visits > 0, AF[kids] / np.maximum(visits, 1), np.nan)
+            q = np.array([T.edge_value(SI, tree.SF, AI, AF, a, self.discount, self._trans) if AI[a, T.A_VISITS] > 0
+                          else np.nan for a in kids])
+            qmax = np.where(visits > 0, AF[kids, 1], np.nan)
         diag = {
             "simulations": done,
             "reused_visits": reused,
@@ -505,10 +540,12 @@ class UCT(Planner):
             idx = AI[kids, T.A_INDEX]
             rv[idx] = visits
             rq[idx] = q
-            diag["root_visits"], diag["root_q"] = rv, rq
+            rm = np.full(self.n_act, np.nan)
+            rm[idx] = qmax
+            diag["root_visits"], diag["root_q"], diag["root_best_return"] = rv, rq, rm
         else:
             diag["root_actions"] = AU[kids].copy()
-            diag["root_visits"], diag["root_q"] = visits.astype(np.int64), q
+            diag["root_visits"], diag["root_q"], diag["root_best_return"] = visits.astype(np.int64), q, qmax
         status = STATUS_OK
         if diag["nonfinite_transitions"]:
             warnings.warn(f"UCT: {diag['nonfinite_transitions']} model transitions gave non-finite states or "

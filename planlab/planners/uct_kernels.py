@@ -5,12 +5,12 @@ sources this module writes a small Python module into planlab's kernel cache dir
 pattern of :mod:`planlab.dynamics.kernels`: numba can disk-cache only module-level functions of
 importable files) and imports it. The generated module compiles the four sources and defines
 
-``search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, p, cp, fcfg, icfg, legal, lo, hi)``
+``search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi)``
     Run ``n_sims`` UCT simulations (Algorithm 22) on the tree arrays of
     :class:`planlab.planners.uct_tree.Tree`, from state node ``root``. ``p``/``cp`` are the system's
     and the cost's parameter vectors, ``fcfg = (gamma, c, pw_k, pw_alpha)``,
     ``icfg = (horizon, max_depth, rollout_horizon, mode, max_outcomes, noise_dim, normalize,
-    discrete)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,) the action box.
+    discrete, use_max, transpositions)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,) the action box.
 
 Stochastic systems declare ``noise_dim``: their dynamics source reads uniform ``[0, 1)`` noise from
 ``u[nu], ..., u[nu + noise_dim - 1]``, which the kernel draws with numba's ``np.random`` (seeded by
@@ -40,7 +40,7 @@ import math
 import numpy as np
 import numba as nb
 from planlab.planners.uct_tree import (add_state, add_action, expand_discrete, widen, select_uct, find_outcome,
-                                       sample_outcome, backup)
+                                       sample_outcome, backup, lookup, insert)
 from {dyn_mod} import {dyn_name} as _dyn_py
 from {term_mod} import {term_name} as _term_py
 from {run_mod} import {run_name} as _run_py
@@ -109,7 +109,7 @@ def _rollout(x0, steps, p, cp, gamma, legal_idx, lo, hi, discrete, nu, noise_dim
 
 
 @nb.njit(**_J)
-def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, p, cp, fcfg, icfg, legal, lo, hi):
+def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi):
     gamma = fcfg[0]
     c = fcfg[1]
     pw_k = fcfg[2]
@@ -122,6 +122,8 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, p, cp, fcfg, icfg
     noise_dim = icfg[5]
     normalize = icfg[6] != 0
     discrete = icfg[7] != 0
+    use_max = icfg[8] != 0
+    trans = icfg[9] != 0
     nx = SX.shape[1]
     nu = AU.shape[1]
     legal_idx = np.nonzero(legal)[0]
@@ -154,7 +156,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, p, cp, fcfg, icfg
             if SI[node, S_FIRST] == NONE:  # no legal action here: a dead end
                 leaf = -_fin(x, cp)
                 break
-            a = select_uct(SI, AI, AF, mf, node, c, normalize)
+            a = select_uct(SI, SF, AI, AF, mf, node, c, normalize, use_max, gamma, trans)
             for j in range(nu):
                 u[j] = AU[a, j]
             new = False
@@ -167,10 +169,20 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, p, cp, fcfg, icfg
                         r = 0.0
                         term = True
                         xn[:] = x
-                    s2 = add_state(SI, SC, SF, SX, AI, meta, xn, r, term, a)
-                    new = True
+                    AF[a, 2] = r
+                    if trans and ok:
+                        s2 = lookup(SI, SX, HT, xn, depth + 1)
+                    if s2 == NONE:
+                        s2 = add_state(SI, SC, SF, SX, AI, meta, xn, r, term, a)
+                        if trans:
+                            insert(SI, SX, HT, s2)
+                        new = True
+                    else:  # transposition: another action sequence reached this state at this depth
+                        AI[a, A_FIRST] = s2
+                        AI[a, A_NOUT] = 1
+                        term = SI[s2, S_TERM] != 0
                 else:
-                    r = SF[s2, 0]
+                    r = AF[a, 2]
                     term = SI[s2, S_TERM] != 0
                     for j in range(nx):
                         xn[j] = SX[s2, j]

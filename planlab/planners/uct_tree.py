@@ -6,17 +6,21 @@ the returns ``r + gamma V(s')`` that passed through it). A deterministic model g
 node exactly one outcome; a stochastic model gives it a list of sampled outcomes. Nodes are rows of
 a few arrays, not Python objects::
 
-    SI  (Ms, 6) int64    state nodes: parent action, first child action, number of children,
-                         next sibling outcome, visits, terminal flag
+    SI  (Ms, 7) int64    state nodes: parent action, first child action, number of children,
+                         next sibling outcome, visits, terminal flag, depth below the root
     SC  (Ms,)   int64    how often this outcome was sampled from its action node
     SF  (Ms, 2) float64  reward of the transition into the node, sum of returns through it
     SX  (Ms, nx) float64 the state
     AI  (Ma, 6) int64    action nodes: parent state, next sibling, first outcome, number of
                          outcomes, visits, discrete action index (-1 for continuous)
-    AF  (Ma,)   float64  sum of the returns ``r + gamma V(s')`` backed up through the edge
+    AF  (Ma, 3) float64  sum and maximum of the returns ``r + gamma V(s')`` backed up through the
+                         edge, and its reward ``r`` (deterministic models)
     AU  (Ma, nu) float64 the action vector
     meta (4,)   int64    number of state nodes, number of action nodes, non-finite transitions, spare
     mf   (2,)   float64  smallest and largest mean action value seen (for min-max normalisation)
+    HT  (K,)    int64    transposition table (open addressing, K a power of two): state node
+                         indices keyed by (state, depth); deterministic models share a node between
+                         all action sequences that reach the same state at the same depth
 
 Every function here is a module-level ``numba.njit(cache=True)`` function of an importable file, so
 the generated search kernels (:mod:`planlab.planners.uct_kernels`) and the Python search path of
@@ -36,7 +40,7 @@ __all__ = ["Tree", "S_PARENT", "S_FIRST", "S_NCHILD", "S_NEXT", "S_VISITS", "S_T
 #: Sentinel index: no node.
 NONE = -1
 
-S_PARENT, S_FIRST, S_NCHILD, S_NEXT, S_VISITS, S_TERM = range(6)
+S_PARENT, S_FIRST, S_NCHILD, S_NEXT, S_VISITS, S_TERM, S_DEPTH = range(7)
 A_PARENT, A_NEXT, A_FIRST, A_NOUT, A_VISITS, A_INDEX = range(6)
 M_NS, M_NA, M_NONFINITE = 0, 1, 2
 
@@ -56,15 +60,16 @@ class Tree:
 
     def __init__(self, capacity_states: int, capacity_actions: int, nx: int, nu: int):
         self.nx, self.nu = nx, nu
-        self.SI = np.full((capacity_states, 6), NONE, dtype=np.int64)
+        self.SI = np.full((capacity_states, 7), NONE, dtype=np.int64)
         self.SC = np.zeros(capacity_states, dtype=np.int64)
         self.SF = np.zeros((capacity_states, 2))
         self.SX = np.zeros((capacity_states, nx))
         self.AI = np.full((capacity_actions, 6), NONE, dtype=np.int64)
-        self.AF = np.zeros(capacity_actions)
+        self.AF = np.zeros((capacity_actions, 3))
         self.AU = np.zeros((capacity_actions, nu))
         self.meta = np.zeros(4, dtype=np.int64)
         self.mf = np.array([np.inf, -np.inf])
+        self.HT = np.full(_pow2(2 * capacity_states), NONE, dtype=np.int64)
 
     @property
     def n_states(self) -> int:
@@ -76,8 +81,8 @@ class Tree:
 
     @property
     def arrays(self):
-        """The arrays in the order the numba functions take them: SI, SC, SF, SX, AI, AF, AU, meta, mf."""
-        return self.SI, self.SC, self.SF, self.SX, self.AI, self.AF, self.AU, self.meta, self.mf
+        """The arrays in the order the numba functions take them: SI, SC, SF, SX, AI, AF, AU, meta, mf, HT."""
+        return self.SI, self.SC, self.SF, self.SX, self.AI, self.AF, self.AU, self.meta, self.mf, self.HT
 
     def ensure(self, more_states: int, more_actions: int) -> None:
         """Grow the arrays (doubling) so that ``more_states``/``more_actions`` new rows fit."""
@@ -88,6 +93,8 @@ class Tree:
             self.SC = _grow(self.SC, cap, 0)
             self.SF = _grow(self.SF, cap, 0.0)
             self.SX = _grow(self.SX, cap, 0.0)
+            self.HT = np.full(_pow2(2 * cap), NONE, dtype=np.int64)
+            rebuild_table(self.SI, self.SX, self.meta, self.HT)
         need_a = self.n_actions + more_actions
         if need_a > len(self.AI):
             cap = max(need_a, 2 * len(self.AI))
@@ -99,6 +106,7 @@ class Tree:
         """Clear the tree and add the root state node for ``x`` (nx,); returns its index (0)."""
         self.meta[:] = 0
         self.mf[:] = (np.inf, -np.inf)
+        self.HT[:] = NONE
         return add_state(self.SI, self.SC, self.SF, self.SX, self.AI, self.meta, np.asarray(x, np.float64), 0.0,
                          bool(terminal), NONE)
 
@@ -114,9 +122,17 @@ class Tree:
     def compacted(self, new_root: int) -> "Tree":
         """A new tree holding only the subtree below state node ``new_root`` (which becomes node 0)."""
         t = Tree(max(16, 2 * self.n_states), max(16, 2 * self.n_actions), self.nx, self.nu)
-        compact(*self.arrays, new_root, *t.arrays)
+        compact(*self.arrays[:-1], new_root, *t.arrays[:-1])
         recompute_bounds(t.AI, t.AF, t.meta, t.mf)
+        rebuild_table(t.SI, t.SX, t.meta, t.HT)
         return t
+
+
+def _pow2(n):
+    k = 16
+    while k < n:
+        k *= 2
+    return k
 
 
 def _grow(arr, cap, fill):
@@ -137,6 +153,7 @@ def add_state(SI, SC, SF, SX, AI, meta, x, reward, term, parent):
     s = meta[M_NS]
     meta[M_NS] = s + 1
     SI[s, S_PARENT] = parent
+    SI[s, S_DEPTH] = 0 if parent == NONE else SI[AI[parent, A_PARENT], S_DEPTH] + 1
     SI[s, S_FIRST] = NONE
     SI[s, S_NCHILD] = 0
     SI[s, S_VISITS] = 0
@@ -165,7 +182,9 @@ def add_action(SI, AI, AF, AU, meta, s, u, index):
     AI[a, A_NOUT] = 0
     AI[a, A_VISITS] = 0
     AI[a, A_INDEX] = index
-    AF[a] = 0.0
+    AF[a, 0] = 0.0
+    AF[a, 1] = -np.inf
+    AF[a, 2] = 0.0
     for k in range(u.shape[0]):
         AU[a, k] = u[k]
     SI[s, S_FIRST] = a
@@ -194,11 +213,73 @@ def widen(SI, s, pw_k, pw_alpha):
 
 
 @nb.njit(**_JIT)
-def select_uct(SI, AI, AF, mf, s, c, normalize):
+def _key(x, depth, mask):
+    h = (depth + 1) * -7046029254386353131  # 0x9E3779B97F4A7C15 as int64; int64 arithmetic wraps
+    bits = x.view(np.int64)
+    for k in range(bits.shape[0]):
+        h = (h ^ bits[k]) * 1099511628211
+        h = h ^ (h >> 29)
+    return h & mask
+
+
+@nb.njit(**_JIT)
+def lookup(SI, SX, HT, x, depth):
+    """The state node holding ``x`` (contiguous (nx,)) at ``depth``, or ``NONE``."""
+    mask = HT.shape[0] - 1
+    i = _key(x, depth, mask)
+    nx = x.shape[0]
+    while HT[i] != NONE:
+        s = HT[i]
+        if SI[s, S_DEPTH] == depth:
+            same = True
+            for k in range(nx):
+                if SX[s, k] != x[k]:
+                    same = False
+                    break
+            if same:
+                return s
+        i = (i + 1) & mask
+    return NONE
+
+
+@nb.njit(**_JIT)
+def insert(SI, SX, HT, s):
+    """Enter state node ``s`` into the transposition table."""
+    mask = HT.shape[0] - 1
+    i = _key(np.ascontiguousarray(SX[s]), SI[s, S_DEPTH], mask)
+    while HT[i] != NONE:
+        i = (i + 1) & mask
+    HT[i] = s
+
+
+@nb.njit(**_JIT)
+def rebuild_table(SI, SX, meta, HT):
+    """Refill the transposition table with all state nodes (after growing or compacting)."""
+    HT[:] = NONE
+    for s in range(meta[M_NS]):
+        insert(SI, SX, HT, s)
+
+
+@nb.njit(**_JIT)
+def edge_value(SI, SF, AI, AF, a, gamma, trans):
+    """Mean value of action node ``a``: its own mean return, or with ``trans`` ``r + gamma V(s')``
+    from the (shared) child's statistics."""
+    if trans:
+        s2 = AI[a, A_FIRST]
+        if s2 != NONE and SI[s2, S_VISITS] > 0:
+            return AF[a, 2] + gamma * SF[s2, 1] / SI[s2, S_VISITS]
+    return AF[a, 0] / AI[a, A_VISITS]
+
+
+@nb.njit(**_JIT)
+def select_uct(SI, SF, AI, AF, mf, s, c, normalize, use_max, gamma, trans):
     r"""The child of state node ``s`` with the best UCT score (5.2.7); unvisited children first.
 
     ``score = Q/N + 2 c sqrt(2 ln N_parent / N)``, with ``Q/N`` min-max normalised to ``[0, 1]`` over
-    the tree when ``normalize``. Ties are broken uniformly at random.
+    the tree when ``normalize``; with ``use_max`` the value term is the best return seen through the
+    edge instead of the mean (deterministic models only: every return seen is achievable). With
+    ``trans`` (transpositions) the mean is ``r + gamma V(s')`` from the shared child node. Ties are
+    broken uniformly at random.
     """
     lo = mf[0]
     span = mf[1] - mf[0]
@@ -213,7 +294,7 @@ def select_uct(SI, AI, AF, mf, s, c, normalize):
         if n == 0:
             score = np.inf
         else:
-            q = AF[a] / n
+            q = AF[a, 1] if use_max else edge_value(SI, SF, AI, AF, a, gamma, trans)
             if scale:
                 q = (q - lo) / span
             score = q + 2.0 * c * math.sqrt(2.0 * logn / n)
@@ -278,12 +359,16 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
         g = rewards[i] + gamma * g
         a = path_a[i]
         AI[a, A_VISITS] += 1
-        AF[a] += g
-        q = AF[a] / AI[a, A_VISITS]
-        if q < mf[0]:
-            mf[0] = q
-        if q > mf[1]:
-            mf[1] = q
+        AF[a, 0] += g
+        if g > AF[a, 1]:
+            AF[a, 1] = g
+        q = AF[a, 0] / AI[a, A_VISITS]
+        lo = min(q, AF[a, 1])
+        hi = max(q, AF[a, 1])
+        if lo < mf[0]:
+            mf[0] = lo
+        if hi > mf[1]:
+            mf[1] = hi
     SI[root, S_VISITS] += 1
     SF[root, 1] += g
 
@@ -295,9 +380,9 @@ def recompute_bounds(AI, AF, meta, mf):
     mf[1] = -np.inf
     for a in range(meta[M_NA]):
         if AI[a, A_VISITS] > 0:
-            q = AF[a] / AI[a, A_VISITS]
-            mf[0] = min(mf[0], q)
-            mf[1] = max(mf[1], q)
+            q = AF[a, 0] / AI[a, A_VISITS]
+            mf[0] = min(mf[0], q, AF[a, 1])
+            mf[1] = max(mf[1], q, AF[a, 1])
 
 
 @nb.njit(**_JIT)
@@ -307,8 +392,11 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
     Children lists keep their order. The new tree's arrays must be large enough (the old counts).
     """
     nmap = np.full(meta[M_NS], NONE, dtype=np.int64)
+    seen = np.zeros(meta[M_NS], dtype=np.bool_)
     queue = np.empty(meta[M_NS], dtype=np.int64)
     queue[0] = root
+    seen[root] = True
+    d0 = SI[root, S_DEPTH]
     head = 0
     tail = 1
     ns = 0
@@ -320,6 +408,7 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
         nmap[s] = ns
         SI2[ns, S_VISITS] = SI[s, S_VISITS]
         SI2[ns, S_TERM] = SI[s, S_TERM]
+        SI2[ns, S_DEPTH] = SI[s, S_DEPTH] - d0
         SC2[ns] = SC[s]
         SF2[ns, 0] = SF[s, 0]
         SF2[ns, 1] = SF[s, 1]
@@ -330,8 +419,10 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
         while a != NONE:
             o = AI[a, A_FIRST]
             while o != NONE:
-                queue[tail] = o
-                tail += 1
+                if not seen[o]:  # transpositions: a node may have several parents
+                    seen[o] = True
+                    queue[tail] = o
+                    tail += 1
                 o = SI[o, S_NEXT]
             a = AI[a, A_NEXT]
     meta2[M_NS] = ns
@@ -363,7 +454,9 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
             AI2[a2, A_NEXT] = SI2[s2, S_FIRST]
             AI2[a2, A_VISITS] = AI[a, A_VISITS]
             AI2[a2, A_INDEX] = AI[a, A_INDEX]
-            AF2[a2] = AF[a]
+            AF2[a2, 0] = AF[a, 0]
+            AF2[a2, 1] = AF[a, 1]
+            AF2[a2, 2] = AF[a, 2]
             for k in range(AU.shape[1]):
                 AU2[a2, k] = AU[a, k]
             SI2[s2, S_FIRST] = a2
