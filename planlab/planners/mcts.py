@@ -81,11 +81,11 @@ class UCT(Planner):
         Depth limit of the tree (default: the horizon).
     normalize : bool
         Min-max normalise the action values over the tree inside the score.
-    value_backup : {"mean", "max"}
-        The value term of the score and of the final choice: the mean return through an edge
-        (classic UCT; the plan follows the most-visited children), or — deterministic models only —
-        the best return seen through it (every return seen is achievable by replaying its actions;
-        the plan follows the best children).
+    value_backup : {"mean", "bellman"}
+        A node's value: the mean return through it (classic UCT; the plan follows the most-visited
+        children), or — deterministic models only — the Bellman backup ``max_a r + gamma V(s')``
+        over its visited children (leaves: the mean of their rollouts; the plan follows the
+        children of highest value).
     transpositions : bool
         Deterministic models: action sequences that reach the same state (exactly) at the same
         depth share one state node, and an edge's value is ``r + gamma V(s')`` from that node's
@@ -154,14 +154,15 @@ class UCT(Planner):
         if self.max_depth > self.horizon:
             raise ValueError(f"max_depth: expected at most the horizon ({self.horizon}), got {max_depth}")
         self.normalize = bool(normalize)
-        check_in("value_backup", value_backup, {"mean", "max"})
-        if value_backup == "max" and dynamics.stochastic:
-            raise ValueError("value_backup: expected 'mean' for a stochastic model ('max' needs a deterministic one), "
-                             "got 'max'")
+        check_in("value_backup", value_backup, {"mean", "bellman"})
+        if value_backup == "bellman" and dynamics.stochastic:
+            raise ValueError("value_backup: expected 'mean' for a stochastic model ('bellman' needs a deterministic "
+                             "one), got 'bellman'")
         self.value_backup = value_backup
-        self._use_max = value_backup == "max"
+        self._use_max = value_backup == "bellman"
         self.transpositions = bool(transpositions)
         self._trans = self.transpositions and not dynamics.stochastic
+        self._from_child = self._trans or self._use_max
         check_in("stochastic", stochastic, {"closed_loop", "open_loop"})
         self.stochastic = stochastic
         self.max_outcomes = check_positive_int("max_outcomes", max_outcomes)
@@ -392,8 +393,8 @@ class UCT(Planner):
             if SI[node, T.S_FIRST] == NONE:
                 leaf = -float(self.cost.terminal(x[None])[0])
                 break
-            a = T.select_uct(SI, SF, AI, AF, mf, node, self.exploration, self.normalize, self._use_max,
-                             self.discount, self._trans)
+            a = T.select_uct(SI, SF, AI, AF, mf, node, self.exploration, self.normalize, self.discount,
+                             self._from_child)
             u = AU[a].copy()
             new = False
             if self.mode == 0:
@@ -446,7 +447,7 @@ class UCT(Planner):
                 leaf = self._evaluate(tree, x, min(self.rollout_horizon, self.horizon - depth))
                 break
         T.backup(SI, SF, AI, AF, mf, root, np.array(path_a, dtype=np.int64), np.array(path_s, dtype=np.int64),
-                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount)
+                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount, self._use_max)
 
     # ------------------------------------------------------------------ tree reuse
     def _reuse(self, x0):
@@ -480,8 +481,8 @@ class UCT(Planner):
         while a != NONE:
             n = tree.AI[a, T.A_VISITS]
             if n > 0:
-                q = T.edge_value(tree.SI, tree.SF, tree.AI, tree.AF, a, self.discount, self._trans)
-                k = (tree.AF[a, 1], n, -a) if self._use_max else (n, q, -a)
+                q = T.edge_value(tree.SI, tree.SF, tree.AI, tree.AF, a, self.discount, self._from_child)
+                k = (q, n, -a) if self._use_max else (n, q, -a)
                 if key is None or k > key:
                     best, key = a, k
             a = tree.AI[a, T.A_NEXT]
@@ -520,7 +521,7 @@ class UCT(Planner):
         kids = tree.root_children(0)
         visits = AI[kids, T.A_VISITS]
         with np.errstate(invalid="ignore", divide="ignore"):
-            q = np.array([T.edge_value(SI, tree.SF, AI, AF, a, self.discount, self._trans) if AI[a, T.A_VISITS] > 0
+            q = np.array([T.edge_value(SI, tree.SF, AI, AF, a, self.discount, self._from_child) if AI[a, T.A_VISITS] > 0
                           else np.nan for a in kids])
             qmax = np.where(visits > 0, AF[kids, 1], np.nan)
         diag = {

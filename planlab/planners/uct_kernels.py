@@ -156,7 +156,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
             if SI[node, S_FIRST] == NONE:  # no legal action here: a dead end
                 leaf = -_fin(x, cp)
                 break
-            a = select_uct(SI, SF, AI, AF, mf, node, c, normalize, use_max, gamma, trans)
+            a = select_uct(SI, SF, AI, AF, mf, node, c, normalize, gamma, trans or use_max)
             for j in range(nu):
                 u[j] = AU[a, j]
             new = False
@@ -223,7 +223,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
                 leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
                                 noise_dim, meta)
                 break
-        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma)
+        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, use_max)
 '''
 
 _lock = threading.Lock()

@@ -62,7 +62,7 @@ class Tree:
         self.nx, self.nu = nx, nu
         self.SI = np.full((capacity_states, 7), NONE, dtype=np.int64)
         self.SC = np.zeros(capacity_states, dtype=np.int64)
-        self.SF = np.zeros((capacity_states, 2))
+        self.SF = np.zeros((capacity_states, 3))
         self.SX = np.zeros((capacity_states, nx))
         self.AI = np.full((capacity_actions, 6), NONE, dtype=np.int64)
         self.AF = np.zeros((capacity_actions, 3))
@@ -162,6 +162,7 @@ def add_state(SI, SC, SF, SX, AI, meta, x, reward, term, parent):
     SC[s] = 1
     SF[s, 0] = reward
     SF[s, 1] = 0.0
+    SF[s, 2] = 0.0
     for k in range(x.shape[0]):
         SX[s, k] = x[k]
     if parent != NONE:
@@ -261,25 +262,24 @@ def rebuild_table(SI, SX, meta, HT):
 
 
 @nb.njit(**_JIT)
-def edge_value(SI, SF, AI, AF, a, gamma, trans):
-    """Mean value of action node ``a``: its own mean return, or with ``trans`` ``r + gamma V(s')``
-    from the (shared) child's statistics."""
-    if trans:
+def edge_value(SI, SF, AI, AF, a, gamma, from_child):
+    """Value of action node ``a``: its own mean return, or with ``from_child`` (deterministic models)
+    ``r + gamma V(s')`` from the (possibly shared) child node's value ``SF[s', 2]``."""
+    if from_child:
         s2 = AI[a, A_FIRST]
         if s2 != NONE and SI[s2, S_VISITS] > 0:
-            return AF[a, 2] + gamma * SF[s2, 1] / SI[s2, S_VISITS]
+            return AF[a, 2] + gamma * SF[s2, 2]
     return AF[a, 0] / AI[a, A_VISITS]
 
 
 @nb.njit(**_JIT)
-def select_uct(SI, SF, AI, AF, mf, s, c, normalize, use_max, gamma, trans):
+def select_uct(SI, SF, AI, AF, mf, s, c, normalize, gamma, from_child):
     r"""The child of state node ``s`` with the best UCT score (5.2.7); unvisited children first.
 
     ``score = Q/N + 2 c sqrt(2 ln N_parent / N)``, with ``Q/N`` min-max normalised to ``[0, 1]`` over
-    the tree when ``normalize``; with ``use_max`` the value term is the best return seen through the
-    edge instead of the mean (deterministic models only: every return seen is achievable). With
-    ``trans`` (transpositions) the mean is ``r + gamma V(s')`` from the shared child node. Ties are
-    broken uniformly at random.
+    the tree when ``normalize``. With ``from_child`` (deterministic models) ``Q`` is
+    ``r + gamma V(s')`` from the child node (see :func:`edge_value`). Ties are broken uniformly at
+    random.
     """
     lo = mf[0]
     span = mf[1] - mf[0]
@@ -294,7 +294,7 @@ def select_uct(SI, SF, AI, AF, mf, s, c, normalize, use_max, gamma, trans):
         if n == 0:
             score = np.inf
         else:
-            q = AF[a, 1] if use_max else edge_value(SI, SF, AI, AF, a, gamma, trans)
+            q = edge_value(SI, SF, AI, AF, a, gamma, from_child)
             if scale:
                 q = (q - lo) / span
             score = q + 2.0 * c * math.sqrt(2.0 * logn / n)
@@ -346,7 +346,7 @@ def sample_outcome(SI, SC, AI, a):
 
 
 @nb.njit(**_JIT)
-def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gamma):
+def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gamma, bellman):
     """Back a simulation's return up its path: ``G <- r + gamma G`` at every edge (leaf first).
 
     ``path_a[i]`` is the action node taken at step ``i``, ``path_s[i]`` the state node reached and
@@ -356,6 +356,7 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
     for i in range(k - 1, -1, -1):
         SI[path_s[i], S_VISITS] += 1
         SF[path_s[i], 1] += g
+        node_value(SI, SF, AI, AF, path_s[i], gamma, bellman)
         g = rewards[i] + gamma * g
         a = path_a[i]
         AI[a, A_VISITS] += 1
@@ -371,6 +372,24 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
             mf[1] = hi
     SI[root, S_VISITS] += 1
     SF[root, 1] += g
+    node_value(SI, SF, AI, AF, root, gamma, bellman)
+
+
+@nb.njit(**_JIT)
+def node_value(SI, SF, AI, AF, s, gamma, bellman):
+    """Refresh ``SF[s, 2]``, the node's value: the mean return through it, or with ``bellman``
+    (deterministic models) ``max_a r + gamma V(s')`` over its visited children once it has any."""
+    best = -np.inf
+    if bellman:
+        a = SI[s, S_FIRST]
+        while a != NONE:
+            s2 = AI[a, A_FIRST]
+            if AI[a, A_VISITS] > 0 and s2 != NONE and SI[s2, S_VISITS] > 0:
+                v = AF[a, 2] + gamma * SF[s2, 2]
+                if v > best:
+                    best = v
+            a = AI[a, A_NEXT]
+    SF[s, 2] = best if best > -np.inf else SF[s, 1] / SI[s, S_VISITS]
 
 
 @nb.njit(**_JIT)
@@ -412,6 +431,7 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
         SC2[ns] = SC[s]
         SF2[ns, 0] = SF[s, 0]
         SF2[ns, 1] = SF[s, 1]
+        SF2[ns, 2] = SF[s, 2]
         for k in range(SX.shape[1]):
             SX2[ns, k] = SX[s, k]
         ns += 1
