@@ -468,7 +468,7 @@ class UCT(Planner):
             return None, 0
         tree = old.compacted(match)
         tree.SX[0] = x0
-        return tree, int(tree.SI[0, T.S_VISITS])
+        return tree, int(tree.AI[tree.root_children(0), T.A_VISITS].sum())
 
     # ------------------------------------------------------------------ the plan
     def _best_child(self, tree: Tree, s: int) -> int:
@@ -527,7 +527,7 @@ class UCT(Planner):
         diag = {
             "simulations": done,
             "reused_visits": reused,
-            "root_total_visits": int(SI[0, T.S_VISITS]),
+            "root_total_visits": int(visits.sum()),
             "tree_states": tree.n_states,
             "tree_actions": tree.n_actions,
             "backend": self.backend,

@@ -378,16 +378,19 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
 @nb.njit(**_JIT)
 def node_value(SI, SF, AI, AF, s, gamma, bellman):
     """Refresh ``SF[s, 2]``, the node's value: the mean return through it, or with ``bellman``
-    (deterministic models) ``max_a r + gamma V(s')`` over its visited children once it has any."""
+    (deterministic models) ``max_a r + gamma V(s')`` over its children once every child has been
+    tried (before that a max over the tried ones would ignore the untried, possibly better, actions)."""
     best = -np.inf
     if bellman:
         a = SI[s, S_FIRST]
         while a != NONE:
             s2 = AI[a, A_FIRST]
-            if AI[a, A_VISITS] > 0 and s2 != NONE and SI[s2, S_VISITS] > 0:
-                v = AF[a, 2] + gamma * SF[s2, 2]
-                if v > best:
-                    best = v
+            if AI[a, A_VISITS] == 0 or s2 == NONE or SI[s2, S_VISITS] == 0:
+                best = -np.inf
+                break
+            v = AF[a, 2] + gamma * SF[s2, 2]
+            if v > best:
+                best = v
             a = AI[a, A_NEXT]
     SF[s, 2] = best if best > -np.inf else SF[s, 1] / SI[s, S_VISITS]
 
