@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser"]
 #: planner options exposed as flags: flag name -> (type, help)
 PLANNER_FLAGS = {
     "population": (int, "number of sampled action sequences per iteration"),
+    "max_iterations": (int, "iteration limit of iterative solvers (ilqr, nlp)"),
 }
 
 

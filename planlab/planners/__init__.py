@@ -17,6 +17,9 @@ __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
     "shooting": "planlab.planners.shooting:RandomShooting",
+    "lqr": "planlab.planners.lqr:LQRPlanner",
+    "ilqr": "planlab.planners.ilqr:ILQR",
+    "nlp": "planlab.planners.nlp:NLPPlanner",
 }
 
 
