@@ -265,7 +265,9 @@ class ILQR(Planner):
         m = self.model
         lo = m.lo if self.bounded else None
         hi = m.hi if self.bounded else None
-        self.policy = TimeVaryingLinearPolicy(K.copy(), None, X, U, action_low=lo, action_high=hi)
+        finite = bool(np.all(np.isfinite(X)))
+        # a failed start (non-finite rollout) has no trajectory to feed back around
+        self.policy = TimeVaryingLinearPolicy(K.copy(), None, X, U, action_low=lo, action_high=hi) if finite else None
         elapsed = time.perf_counter() - t_start
         diag = {
             "iterations": iterations,
