@@ -10,8 +10,9 @@ Problems (planlab's ``CartPole``, gymnasium's constants and explicit Euler, stat
     ``e = x`` (no angle wrapping), Q = diag(1, 0.1, 1, 0.1), Q_f = 100 I; force unbounded (the model's
     own saturation is moved out of the way, at 1e3 N).
 ``cartpole-swingup-bounded``
-    The same with ``|u| <= 5`` as the model's action box (the saturation stays at 1e3 N, so the
-    dynamics are smooth and the bound is a constraint, not a kink in the model).
+    The same with ``force_max = 5``: the action box ``|u| <= 5`` is a constraint for box-DDP and IPOPT
+    (the model also saturates there; box-DDP takes derivatives just inside the box and IPOPT holds
+    bounds exactly, so neither sees the kink).
 
 Solvers: ``ilqr`` (Gauss-Newton, no box), ``ddp`` (full second order, no box), ``boxddp`` (iLQR with the
 box-QP backward pass), ``ipopt`` (:class:`~planlab.planners.nlp.NLPPlanner`, direct multiple shooting).
@@ -48,10 +49,7 @@ def swingup_problem(bounded: bool = False, *, force_bound: float = 5.0):
     from ..core.cost import QuadraticCost
     from ..dynamics.systems.cartpole import CartPole
 
-    if bounded:
-        system = CartPole(dt=0.05, force_max=1e3, action_low=-force_bound, action_high=force_bound)
-    else:
-        system = CartPole(dt=0.05, force_max=1e3)
+    system = CartPole(dt=0.05, force_max=force_bound if bounded else 1e3)
     cost = QuadraticCost(Q=[1.0, 0.1, 1.0, 0.1], R=[0.01], Qf=100.0 * np.ones(4))
     return system, cost, SWINGUP_X0.copy(), 100
 
