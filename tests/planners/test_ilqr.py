@@ -296,3 +296,26 @@ def test_bad_input_raises_clear_errors():
         QuadraticCost(Q=np.ones((4, 3)), R=[0.1])
     with pytest.raises(ValueError, match="R: expected a positive semidefinite"):
         QuadraticCost(Q=np.ones(4), R=[-0.1])
+
+
+# ------------------------------------------------------------------ CLI
+@pytest.mark.parametrize("planner,extra", [("ilqr", ["--max-iterations", "20"]), ("lqr", []), ("nlp", ["--max-iterations", "200"])])
+def test_cli_runs_the_derivative_planners(planner, extra, capsys):
+    import json
+
+    from planlab.cli import main
+
+    code = main(["run", "--env", "planlab/CartPoleSwingup-v0", "--planner", planner, "--horizon", "20", "--steps", "30",
+                 "--x0", "0,0,0.1,0", "--json", *extra])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["planner"] == planner and out["steps"] == 30
+    assert abs(out["final_state"][2]) < 0.1  # still balancing
+
+
+def test_cli_rejects_max_iterations_for_lqr(capsys):
+    from planlab.cli import main
+
+    code = main(["run", "--env", "planlab/CartPoleSwingup-v0", "--planner", "lqr", "--max-iterations", "3", "--steps", "2"])
+    assert code == 2
+    assert "--max-iterations: not an option of planner 'lqr'" in capsys.readouterr().err
