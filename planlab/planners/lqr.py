@@ -108,8 +108,9 @@ def dlqr(A, B, Q, R, N=None):
     Examples
     --------
     >>> import numpy as np
-    >>> K, P = dlqr([[1.0, 0.1], [0.0, 1.0]], [[0.005], [0.1]], np.eye(2), [[0.1]])
-    >>> K.shape, bool(np.all(np.abs(np.linalg.eigvals(np.eye(2) + np.array([[0.005], [0.1]]) @ K)) < 1))
+    >>> A, B = np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[0.005], [0.1]])
+    >>> K, P = dlqr(A, B, np.eye(2), [[0.1]])
+    >>> K.shape, bool(np.all(np.abs(np.linalg.eigvals(A + B @ K)) < 1))
     ((1, 2), True)
     """
     A, B, Q, R, N = _check_lq(A, B, Q, R, N)
