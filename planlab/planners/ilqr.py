@@ -263,8 +263,7 @@ class ILQR(Planner):
 
     def _finish(self, x0, U, X, J, status, reason, iterations, history, mu, K, t_start, **extra) -> Plan:
         m = self.model
-        lo = m.lo if self.bounded else None
-        hi = m.hi if self.bounded else None
+        lo, hi = m.lo, m.hi  # the plan's actions respect the model's box, and so does the policy
         finite = bool(np.all(np.isfinite(X)))
         # a failed start (non-finite rollout) has no trajectory to feed back around
         self.policy = TimeVaryingLinearPolicy(K.copy(), None, X, U, action_low=lo, action_high=hi) if finite else None

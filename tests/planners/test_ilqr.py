@@ -319,3 +319,47 @@ def test_cli_rejects_max_iterations_for_lqr(capsys):
     code = main(["run", "--env", "planlab/CartPoleSwingup-v0", "--planner", "lqr", "--max-iterations", "3", "--steps", "2"])
     assert code == 2
     assert "--max-iterations: not an option of planner 'lqr'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the box QP itself, and several controls
+@pytest.mark.parametrize("seed", range(20))
+def test_box_qp_matches_scipy_bounded_minimiser(seed):
+    from scipy.optimize import minimize
+
+    from planlab.planners._riccati import box_qp
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    M = rng.normal(size=(n, n))
+    H = M @ M.T + 0.1 * np.eye(n)
+    g = 3.0 * rng.normal(size=n)
+    lo = -rng.uniform(0.1, 1.0, size=n)
+    hi = rng.uniform(0.1, 1.0, size=n)
+    x = np.empty(n)
+    free = np.empty(n, dtype=np.bool_)
+    L = np.empty((n, n))
+    code = box_qp(H, g, lo, hi, np.zeros(n), x, free, L)
+    assert code in (1, 2)
+    ref = minimize(lambda z: 0.5 * z @ H @ z + g @ z, np.zeros(n), jac=lambda z: H @ z + g,
+                   bounds=list(zip(lo, hi)), method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-12})
+    np.testing.assert_allclose(x, ref.x, atol=1e-6)
+    grad = H @ x + g
+    clamped = ((x == lo) & (grad > 0)) | ((x == hi) & (grad < 0))
+    np.testing.assert_array_equal(free, ~clamped)
+    if free.any():
+        Hf = H[np.ix_(free, free)]
+        nf = int(free.sum())
+        np.testing.assert_allclose(L[:nf, :nf] @ L[:nf, :nf].T, Hf, atol=1e-10)
+
+
+def test_box_ddp_with_two_controls_matches_ipopt():
+    system = DoubleIntegrator(n=2, dt=0.1, accel_max=0.5)
+    cost = QuadraticCost(Q=[1.0, 1.0, 0.1, 0.1], R=[0.01, 0.01], Qf=[50.0, 50.0, 5.0, 5.0], x_goal=[1.0, -2.0, 0.0, 0.0])
+    x0 = np.zeros(4)
+    plan = ILQR(system, cost, horizon=40, **TIGHT).plan(x0)
+    ref = NLPPlanner(system, cost, horizon=40).plan(x0)
+    assert plan.status == STATUS_CONVERGED and ref.status == STATUS_CONVERGED
+    assert np.all(np.abs(plan.actions) <= 0.5)
+    assert np.sum(np.isclose(np.abs(plan.actions), 0.5)) > 5  # both axes hit the bound
+    assert plan.cost == pytest.approx(ref.diagnostics["nlp_objective"], rel=1e-6)
+    np.testing.assert_allclose(plan.actions, ref.actions, atol=1e-4)
