@@ -120,7 +120,7 @@ def dlqr(A, B, Q, R, N=None):
         raise ValueError(f"A, B: no stabilising solution of the discrete Riccati equation ({exc})") from None
     BtP = B.T @ P
     G = BtP @ A if N is None else BtP @ A + N.T
-    K = -scipy.linalg.solve(R + BtP @ B, G, assume_a="pos")
+    K = -np.linalg.solve(R + BtP @ B, G)
     return K, P
 
 
