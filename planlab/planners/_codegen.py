@@ -4,7 +4,7 @@ For one (system, cost) pair this module writes a small Python module into planla
 (the same directory and the same reasons as :mod:`planlab.dynamics.kernels`: numba caches to disk
 only module-level functions of importable files) and imports it. The module holds
 
-``derivatives(X, U, lo, hi, O, OT) -> bool``
+``derivatives(X, U, lo, hi, p, cp, O, OT) -> bool``
     At controls clamped to ``[lo, hi]``, first derivatives of the dynamics and first and second derivatives of the cost at every step of
     a trajectory, packed row by row into ``O`` (T, n_packed) (layout: :func:`packed_layout`), and the
     terminal cost's gradient and Hessian into ``OT`` (nx + nx*nx,). The straight-line code is
@@ -19,8 +19,11 @@ only module-level functions of importable files) and imports it. The module hold
     Forward passes ``u_t = clip(U_t + alpha k_t + K_t (x_t - X_t))`` for each ``alpha`` in turn until
     one passes the expected-improvement test; returns its index (or -1) and cost.
 
-Derivatives bake the system's and the cost's parameters in as constants (the cost source branches
-on its parameters), so a new cost compiles a new module (about a second; then cached on disk).
+The system's parameters ``p`` are inputs of the derivative code (unless its source branches on them);
+a :class:`~planlab.core.QuadraticCost`'s derivatives are computed from its parameters ``cp`` by a
+fixed kernel, so new weights or a new ``dt`` reuse the compiled module. Other source costs branch on
+their parameters, so their derivative code bakes them in (a new module per cost: a few seconds to
+compile, then cached on disk).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ..dynamics.kernels import _qual, _source_text, _write_module
 
 __all__ = ["trajopt_kernels", "packed_layout", "UnsupportedOperation"]
 
-_TEMPLATE_VERSION = "4"
+_TEMPLATE_VERSION = "5"
 
 
 class UnsupportedOperation(ValueError):
@@ -144,6 +147,7 @@ import numba as nb
 from {dyn_mod} import {dyn_name} as _dyn_py
 from {run_mod} import {run_name} as _run_py
 from {fin_mod} import {fin_name} as _fin_py
+from planlab.planners._riccati import quadratic_cost_derivatives, quadratic_terminal_derivatives
 
 _jit = nb.njit(cache=True, nogil=True, error_model="numpy")
 _dyn = _jit(_dyn_py)
@@ -161,6 +165,16 @@ _fin = _jit(_fin_py)
 {d2}
 
 @_jit
+def _cost1(x, u, cp, o):
+{cost1}
+
+
+@_jit
+def _costT(x, cp, o):
+{costT}
+
+
+@_jit
 def _all_finite(a):
     for v in a.flat:
         if not math.isfinite(v):
@@ -169,25 +183,27 @@ def _all_finite(a):
 
 
 @_jit
-def derivatives(X, U, lo, hi, O, OT):
+def derivatives(X, U, lo, hi, p, cp, O, OT):
     T, nu = U.shape
     u = np.empty(nu)
     for t in range(T):
         for j in range(nu):
             u[j] = min(max(U[t, j], lo[j]), hi[j])
-        _d1(X[t], u, O[t])
+        _d1(X[t], u, p, O[t])
+        _cost1(X[t], u, cp, O[t])
     _dT(X[T], OT)
+    _costT(X[T], cp, OT)
     return _all_finite(O) and _all_finite(OT)
 
 
 @_jit
-def dynamics_hessians(X, U, lo, hi, HD):
+def dynamics_hessians(X, U, lo, hi, p, HD):
     T, nu = U.shape
     u = np.empty(nu)
     for t in range(T):
         for j in range(nu):
             u[j] = min(max(U[t, j], lo[j]), hi[j])
-        _d2(X[t], u, HD[t])
+        _d2(X[t], u, p, HD[t])
     return _all_finite(HD)
 
 
@@ -241,14 +257,46 @@ _lock = threading.Lock()
 _loaded: dict = {}
 
 
-def _symbolic_pieces(system, cost):
-    """casadi SX functions for the packed first derivatives, terminal derivatives and DDP Hessians."""
+def _dynamics_expression(system, x, u, psym):
+    """Next-state expression with the parameters as symbols ``psym`` when the source allows it.
+
+    Returns ``(f, symbolic)``; a source that branches on a parameter (legal in planlab's source
+    language) cannot take symbols, and then gets the system's numbers baked in.
+    """
     from ..dynamics.symbolic import symbolic_step
 
+    nx = system.state_dim
+    out = [None] * nx
+    try:
+        type(system).dynamics_source([x[i] for i in range(nx)], [u[i] for i in range(system.action_dim)],
+                                     [psym[i] for i in range(psym.numel())], out)
+        return ca.vertcat(*[v if isinstance(v, ca.SX) else ca.SX(v) for v in out]), True
+    except Exception:  # noqa: BLE001 - any failure means "needs concrete parameters"
+        return symbolic_step(system, x, u), False
+
+
+def _symbolic_pieces(system, cost, *, quadratic_in_kernel: bool = False):
+    """casadi SX functions ``d1(x, u, p)``, ``dT(x)`` and ``d2(x, u, p)`` (see the module docstring).
+
+    With ``quadratic_in_kernel`` the cost is a :class:`~planlab.core.QuadraticCost` whose derivatives
+    the kernel computes from its parameters, and ``d1`` holds the dynamics Jacobians only (``dT`` is
+    then None).
+    """
     nx, nu = system.state_dim, system.action_dim
     x = ca.SX.sym("x", nx)
     u = ca.SX.sym("u", nu)
-    f = symbolic_step(system, x, u)
+    psym = ca.SX.sym("p", max(1, len(system.param_vector)))
+    f, _ = _dynamics_expression(system, x, u, psym)
+    A = ca.jacobian(f, x)
+    B = ca.jacobian(f, u)
+    hs = []
+    for i in range(nx):
+        hs += [_row_major(ca.jacobian(A[i, :].T, x)), _row_major(ca.jacobian(B[i, :].T, u)),
+               _row_major(ca.jacobian(B[i, :].T, x))]
+    F2 = ca.Function("d2", [x, u, psym], [ca.vertcat(*hs)])
+    if quadratic_in_kernel:
+        F1 = ca.Function("d1", [x, u, psym], [ca.vertcat(_row_major(A), _row_major(B))])
+        return F1, None, F2
     p = cost.params.tolist()
     xs = [x[i] for i in range(nx)]
     us = [u[i] for i in range(nu)]
@@ -257,27 +305,27 @@ def _symbolic_pieces(system, cost):
     lxx, lx = ca.hessian(l, x)
     luu, lu = ca.hessian(l, u)
     lux = ca.jacobian(ca.jacobian(l, u).T, x)
-    A = ca.jacobian(f, x)
-    B = ca.jacobian(f, u)
     d1 = ca.vertcat(_row_major(A), _row_major(B), lx, lu, _row_major(lxx), _row_major(luu), _row_major(lux))
     lt = ca.SX(cost.terminal_source(xs, p))
     ltxx, ltx = ca.hessian(lt, x)
-    dT = ca.vertcat(ltx, _row_major(ltxx))
-    hs = []
-    for i in range(nx):
-        hxx = ca.jacobian(A[i, :].T, x)
-        huu = ca.jacobian(B[i, :].T, u)
-        hux = ca.jacobian(B[i, :].T, x)
-        hs += [_row_major(hxx), _row_major(huu), _row_major(hux)]
-    d2 = ca.vertcat(*hs)
-    F1 = ca.Function("d1", [x, u], [d1])
-    FT = ca.Function("dT", [x], [dT])
-    F2 = ca.Function("d2", [x, u], [d2])
+    F1 = ca.Function("d1", [x, u, psym], [d1])
+    FT = ca.Function("dT", [x], [ca.vertcat(ltx, _row_major(ltxx))])
     return F1, FT, F2
+
+
+def _is_quadratic(cost) -> bool:
+    from ..core.cost import QuadraticCost, quadratic_running, quadratic_terminal
+
+    return (isinstance(cost, QuadraticCost) and cost.running_source is quadratic_running
+            and cost.terminal_source is quadratic_terminal)
 
 
 def trajopt_kernels(system, cost):
     """The generated kernel module for ``system`` (an AnalyticSystem) and ``cost`` (a SourceCost).
+
+    The module depends on the system's source (and on its parameters only if the source branches on
+    them) and, for a :class:`~planlab.core.QuadraticCost`, not on the weights: new weights or a new
+    ``dt`` reuse the compiled kernels. Other source costs are baked in (a new module per cost).
 
     Raises
     ------
@@ -289,12 +337,19 @@ def trajopt_kernels(system, cost):
     dyn = type(system).dynamics_source
     key_fns = (dyn, cost.running_source, cost.terminal_source)
     names = tuple(_qual(f) for f in key_fns)
-    F1, FT, F2 = _symbolic_pieces(system, cost)
-    d1 = function_source("_d1", F1, ["x", "u"])
-    dT = function_source("_dT", FT, ["x"])
-    d2 = function_source("_d2", F2, ["x", "u"])
+    quadratic = _is_quadratic(cost)
+    F1, FT, F2 = _symbolic_pieces(system, cost, quadratic_in_kernel=quadratic)
+    d1 = function_source("_d1", F1, ["x", "u", "p"])
+    d2 = function_source("_d2", F2, ["x", "u", "p"])
+    if quadratic:
+        dT = "def _dT(x, o):\n    pass\n"
+        cost1 = "    quadratic_cost_derivatives(x, u, cp, o)"
+        costT = "    quadratic_terminal_derivatives(x, cp, o)"
+    else:
+        dT = function_source("_dT", FT, ["x"])
+        cost1 = costT = "    pass"
     text = _TEMPLATE.format(dyn_mod=names[0][0], dyn_name=names[0][1], run_mod=names[1][0], run_name=names[1][1],
-                            fin_mod=names[2][0], fin_name=names[2][1], d1=d1, dT=dT, d2=d2)
+                            fin_mod=names[2][0], fin_name=names[2][1], d1=d1, dT=dT, d2=d2, cost1=cost1, costT=costT)
     h = hashlib.sha1(_TEMPLATE_VERSION.encode())
     h.update(text.encode())
     for f in key_fns:

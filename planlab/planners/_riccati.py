@@ -17,7 +17,8 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["backward_pass", "box_qp", "rollout_linear_policy"]
+__all__ = ["backward_pass", "box_qp", "rollout_linear_policy", "quadratic_cost_derivatives",
+           "quadratic_terminal_derivatives"]
 
 _jit = nb.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -417,3 +418,70 @@ def rollout_linear_policy(A, B, c, x0, K, k, x_ref, u_ref, X, U):
             for a in range(nu):
                 s += B[t, i, a] * U[t, a]
             X[t + 1, i] = s
+
+
+# ---------------------------------------------------------------------------------------------
+# QuadraticCost derivatives from its parameter vector (layout in planlab.core.cost:
+# [Q (nx*nx) | R (nu*nu) | Qf (nx*nx) | x_goal | u_goal | wrap (nx) | dense | nu]); the error of a
+# wrapped component is wrap(x_i - g_i), whose derivative is 1 (away from the cut at pi).
+# ---------------------------------------------------------------------------------------------
+_TWO_PI = 2.0 * math.pi
+
+
+@_jit
+def _wrapped_error(x, cp, oxg, ow, i):
+    e = x[i] - cp[oxg + i]
+    if cp[ow + i] != 0.0:
+        e = e - _TWO_PI * math.floor((e + math.pi) / _TWO_PI)
+    return e
+
+
+@_jit
+def quadratic_cost_derivatives(x, u, cp, o):
+    """Write ``l_x``, ``l_u``, ``l_xx``, ``l_uu``, ``l_ux`` of a QuadraticCost into a packed row ``o``."""
+    nx = x.shape[0]
+    nu = u.shape[0]
+    o_r = nx * nx
+    oxg = o_r + nu * nu + nx * nx
+    oug = oxg + nx
+    ow = oug + nu
+    olx = nx * nx + nx * nu
+    olu = olx + nx
+    olxx = olu + nu
+    oluu = olxx + nx * nx
+    olux = oluu + nu * nu
+    for i in range(nx):
+        s = 0.0
+        for j in range(nx):
+            q = cp[i * nx + j]
+            o[olxx + i * nx + j] = q
+            if q != 0.0:
+                s += q * _wrapped_error(x, cp, oxg, ow, j)
+        o[olx + i] = s
+    for a in range(nu):
+        s = 0.0
+        for b in range(nu):
+            r = cp[o_r + a * nu + b]
+            o[oluu + a * nu + b] = r
+            s += r * (u[b] - cp[oug + b])
+        o[olu + a] = s
+        for j in range(nx):
+            o[olux + a * nx + j] = 0.0
+
+
+@_jit
+def quadratic_terminal_derivatives(x, cp, o):
+    """Write the terminal gradient (nx,) and Hessian (nx*nx,) of a QuadraticCost into ``o``."""
+    nx = x.shape[0]
+    nu = int(cp[cp.shape[0] - 1])
+    oqf = nx * nx + nu * nu
+    oxg = oqf + nx * nx
+    ow = oxg + nx + nu
+    for i in range(nx):
+        s = 0.0
+        for j in range(nx):
+            q = cp[oqf + i * nx + j]
+            o[nx + i * nx + j] = q
+            if q != 0.0:
+                s += q * _wrapped_error(x, cp, oxg, ow, j)
+        o[i] = s

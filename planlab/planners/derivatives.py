@@ -163,7 +163,8 @@ class CodegenModel(TrajectoryModel):
     def __init__(self, dynamics, cost):
         super().__init__(dynamics, cost)
         self.kernels = trajopt_kernels(dynamics, cost)
-        self.p = np.ascontiguousarray(dynamics.param_vector, dtype=np.float64)
+        self.p = np.ascontiguousarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1),
+                                      dtype=np.float64)
         self.cp = np.ascontiguousarray(cost.params, dtype=np.float64)
 
     def rollout(self, x0, U):
@@ -177,10 +178,10 @@ class CodegenModel(TrajectoryModel):
         return int(i), float(J)
 
     def derivatives(self, X, U, O, OT):
-        return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, O, OT))
+        return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
 
     def dynamics_hessians(self, X, U, HD):
-        return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, HD))
+        return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
 
 
 class CasadiMapModel(TrajectoryModel):
@@ -194,6 +195,7 @@ class CasadiMapModel(TrajectoryModel):
         from ._codegen import _symbolic_pieces
 
         self._F1, self._FT, self._F2 = _symbolic_pieces(dynamics, cost)
+        self._p = np.asarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1), dtype=np.float64)
         self._maps = {}
 
     def _mapped(self, F, T):
@@ -205,13 +207,15 @@ class CasadiMapModel(TrajectoryModel):
     def derivatives(self, X, U, O, OT):
         T = U.shape[0]
         Ue = self.derivative_controls(U)
-        O[:] = self._mapped(self._F1, T)(X[:T].T, Ue.T).full().T
+        P = np.tile(self._p[:, None], (1, T))
+        O[:] = self._mapped(self._F1, T)(X[:T].T, Ue.T, P).full().T
         OT[:] = self._FT(X[T]).full().ravel()
         return bool(np.isfinite(O).all() and np.isfinite(OT).all())
 
     def dynamics_hessians(self, X, U, HD):
         T = U.shape[0]
-        HD[:] = self._mapped(self._F2, T)(X[:T].T, self.derivative_controls(U).T).full().T
+        P = np.tile(self._p[:, None], (1, T))
+        HD[:] = self._mapped(self._F2, T)(X[:T].T, self.derivative_controls(U).T, P).full().T
         return bool(np.isfinite(HD).all())
 
 

@@ -363,3 +363,36 @@ def test_box_ddp_with_two_controls_matches_ipopt():
     assert np.sum(np.isclose(np.abs(plan.actions), 0.5)) > 5  # both axes hit the bound
     assert plan.cost == pytest.approx(ref.diagnostics["nlp_objective"], rel=1e-6)
     np.testing.assert_allclose(plan.actions, ref.actions, atol=1e-4)
+
+
+def test_generated_derivatives_equal_casadis_for_dense_wrapped_quadratic_costs():
+    """The kernel's QuadraticCost derivatives (dense Q, goals, a wrapped angle) are casadi's numbers."""
+    system = CartPole(dt=0.03)
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(4, 4))
+    cost = QuadraticCost(Q=M @ M.T, R=[0.2], Qf=M.T @ M, x_goal=[0.5, 0.0, 0.3, 0.0], u_goal=[1.0],
+                         angle_indices=[2])
+    m = make_trajectory_model(system, cost)
+    T = 6
+    X = rng.normal(size=(T + 1, 4)) * 3.0
+    U = rng.normal(size=(T, 1))
+    O = np.empty((T, m.n_packed))
+    OT = np.empty(20)
+    m.derivatives(X, U, O, OT)
+    sym = system.symbolic(cost)
+    d = m.unpack(O)
+    for t in range(T):
+        A, B = sym.linearize(X[t], U[t])
+        _, lx, lu, lxx, luu, lux = sym.cost_derivatives(X[t], U[t])
+        for name, ref in (("A", A), ("B", B), ("lx", lx), ("lu", lu), ("lxx", lxx), ("luu", luu), ("lux", lux)):
+            np.testing.assert_allclose(d[name][t], ref, rtol=1e-12, atol=1e-12, err_msg=name)
+    _, gT, hT = sym.terminal_derivatives(X[T])
+    np.testing.assert_allclose(OT[:4], gT, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(OT[4:].reshape(4, 4), hT, rtol=1e-12, atol=1e-12)
+
+
+def test_new_weights_and_time_step_reuse_the_compiled_kernels():
+    a = make_trajectory_model(CartPole(dt=0.05), QuadraticCost(Q=np.ones(4), R=[0.01]))
+    b = make_trajectory_model(CartPole(dt=0.02, force_max=3.0),
+                              QuadraticCost(Q=[2.0, 1.0, 5.0, 1.0], R=[1.0], x_goal=[1.0, 0, 0, 0], angle_indices=[2]))
+    assert a.kernels is b.kernels
