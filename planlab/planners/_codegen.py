@@ -5,12 +5,13 @@ For one (system, cost) pair this module writes a small Python module into planla
 only module-level functions of importable files) and imports it. The module holds
 
 ``derivatives(X, U, lo, hi, p, cp, O, OT) -> bool``
-    At controls clamped to ``[lo, hi]``, first derivatives of the dynamics and first and second derivatives of the cost at every step of
-    a trajectory, packed row by row into ``O`` (T, n_packed) (layout: :func:`packed_layout`), and the
-    terminal cost's gradient and Hessian into ``OT`` (nx + nx*nx,). The straight-line code is
-    translated instruction by instruction from casadi's exact derivative expressions (casadi
-    ``SX`` functions), so the numbers are casadi's, without casadi's per-call overhead.
-``dynamics_hessians(X, U, HD)``
+    At controls clamped to ``[lo, hi]``: first derivatives of the dynamics and first and second
+    derivatives of the cost at every step of a trajectory, packed row by row into ``O``
+    (T, n_packed) (layout: :func:`packed_layout`), and the terminal cost's gradient and Hessian into
+    ``OT`` (nx + nx*nx,). The straight-line code is translated instruction by instruction from
+    casadi's exact derivative expressions (casadi ``SX`` functions), so the numbers are casadi's,
+    without casadi's per-call overhead. Returns whether every number is finite.
+``dynamics_hessians(X, U, lo, hi, p, HD) -> bool``
     Second derivatives of the dynamics (DDP): ``HD[t]`` packs ``f_xx`` (nx, nx, nx), ``f_uu``
     (nx, nu, nu) and ``f_ux`` (nx, nu, nx), first index the output component.
 ``rollout(x0, U, p, cp, X) -> J``

@@ -36,7 +36,7 @@ from ..core.seeding import SeedLike
 from ..core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
 from ..policies.linear import TimeVaryingLinearPolicy
 from ._riccati import backward_pass
-from .derivatives import DERIVATIVE_METHODS, make_trajectory_model
+from .derivatives import make_trajectory_model
 
 __all__ = ["ILQR", "DEFAULT_ALPHAS"]
 
