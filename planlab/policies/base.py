@@ -214,6 +214,11 @@ class Trainer:
     def __init__(self, env, config=None, *, seed: int = 0, eval_every: int | None = None, eval_episodes: int = 10,
                  target_return: float | None = None, log_dir=None, progress: bool | None = None,
                  num_threads: int | None = None, **overrides):
+        fields = {f.name for f in dataclasses.fields(self.config_class)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise TypeError(f"{unknown[0]}: expected a {self.config_class.__name__} field or a trainer option, "
+                            f"got an unknown keyword (fields: {sorted(fields)})")
         if config is None:
             config = self.config_class(**overrides)
         else:
@@ -438,6 +443,17 @@ class Trainer:
                     v.copy_(state[k])
         obj.num_timesteps = int(meta.get("num_timesteps", 0))
         return obj
+
+    def close(self) -> None:
+        """Close the training and evaluation environments (they are re-made on the next ``learn``)."""
+        for attr in ("venv", "env"):
+            e = getattr(self, attr, None)
+            if e is not None:
+                e.close()
+                setattr(self, attr, None)
+        for e in self._eval_envs or []:
+            e.close()
+        self._eval_envs = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(env={self.env_id!r}, seed={self.seed}, steps={self.num_timesteps})"

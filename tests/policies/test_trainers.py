@@ -165,6 +165,8 @@ def test_bad_inputs_name_the_argument():
         _make("ppo").learn(1.5)
     with pytest.raises(ValueError, match="hidden"):
         PPOConfig(hidden=(64, 0))
+    with pytest.raises(TypeError, match=r"n_epoch: expected a PPOConfig field"):
+        PPO("CartPole-v1", n_epoch=3)
 
 
 def test_env_can_be_an_instance_or_a_factory():
@@ -190,3 +192,11 @@ def test_reinforce_options_run_and_importance_weights_move_off_one():
         assert np.isfinite(t.curve[-1]["policy_loss"])
     # with several passes the last pass is off-policy: its mean weight is no longer exactly 1
     assert t.curve[-1]["mean_weight"] != 1.0
+
+
+def test_close_then_learn_again_continues_counting_steps():
+    t = _make("a2c").learn(64)
+    n = t.num_timesteps
+    t.close()
+    t.learn(64)
+    assert t.num_timesteps >= n + 64
