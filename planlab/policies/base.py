@@ -21,6 +21,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
@@ -255,6 +256,7 @@ class Trainer:
         self._episode_returns: list[float] = []
         self._eval_envs: list[gym.Env] | None = None
         self._total_steps = 0
+        self.skipped_updates = 0
         self._build()
 
     # ------------------------------------------------------------------ subclass hooks
@@ -275,6 +277,25 @@ class Trainer:
     def policy(self):
         """The trained policy (a planlab ``Policy`` and ``torch.nn.Module``)."""
         raise NotImplementedError
+
+    def _optimize(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params=None,
+                  max_grad_norm: float | None = None) -> bool:
+        """One optimiser step on ``loss``; a non-finite loss skips the step (counted, warned once).
+
+        A long run must not die (or silently fill its networks with NaN) because of one bad batch.
+        """
+        if not bool(torch.isfinite(loss)):
+            self.skipped_updates += 1
+            if self.skipped_updates == 1:
+                warnings.warn(f"{self.name}: non-finite loss at step {self.num_timesteps}; update skipped "
+                              "(see trainer.skipped_updates)", RuntimeWarning, stacklevel=3)
+            return False
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        return True
 
     # ------------------------------------------------------------------ checks
     def _check_spaces(self) -> None:

@@ -202,9 +202,7 @@ class _OffPolicy(Trainer):
             y = r + self.config.gamma * (1.0 - d) * q_next
         q = self.critic(o, a)
         loss = (q - y).pow(2).mean(1).sum()
-        self.critic_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.critic_opt.step()
+        self._optimize(self.critic_opt, loss)
         return loss
 
     def _update(self) -> dict:  # pragma: no cover - abstract
@@ -240,15 +238,11 @@ class SAC(_OffPolicy):
         self.critic.requires_grad_(False)
         pi, lp = self.actor.sample(o)
         aloss = (alpha * lp - self.critic(o, pi).min(0).values).mean()
-        self.actor_opt.zero_grad(set_to_none=True)
-        aloss.backward()
-        self.actor_opt.step()
+        self._optimize(self.actor_opt, aloss)
         self.critic.requires_grad_(True)
         if self.config.auto_alpha:
             alpha_loss = -(self.log_alpha * (lp.detach().mean() + self.target_entropy))
-            self.alpha_opt.zero_grad(set_to_none=True)
-            alpha_loss.backward()
-            self.alpha_opt.step()
+            self._optimize(self.alpha_opt, alpha_loss)
         self._polyak()
         self._updates += 1
         if self._updates % 100 == 0:
@@ -280,9 +274,7 @@ class OffPolicyActorCritic(_OffPolicy):
             adv = (q - q.mean(0, keepdim=True)).reshape(-1)  # baseline: V(s) ~ mean_k Q(s, a_k) (4.4.3)
         lp = self.actor.log_prob(orep, api)
         aloss = -(lp * adv).mean() + c.ent_coef * lp.mean()
-        self.actor_opt.zero_grad(set_to_none=True)
-        aloss.backward()
-        self.actor_opt.step()
+        self._optimize(self.actor_opt, aloss)
         self._polyak()
         self._updates += 1
         if self._updates % 100 == 0:

@@ -285,10 +285,7 @@ class _OnPolicy(Trainer):
                 torch.as_tensor(adv.reshape(M), dtype=torch.float32), torch.as_tensor(ret.reshape(M), dtype=torch.float32))
 
     def _step(self, loss) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.max_grad_norm)
-        self.optimizer.step()
+        self._optimize(self.optimizer, loss, self.net.parameters(), self.config.max_grad_norm)
 
     def _update(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

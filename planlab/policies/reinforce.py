@@ -222,9 +222,7 @@ class REINFORCE(Trainer):
                 dtype=torch.float32)
             for _ in range(c.value_updates):
                 vloss = (self.v(obs) - target).pow(2).mean()
-                self.v_opt.zero_grad(set_to_none=True)
-                vloss.backward()
-                self.v_opt.step()
+                self._optimize(self.v_opt, vloss)
             info["value_loss"] = float(vloss.detach())
         adv_t = torch.as_tensor(adv, dtype=torch.float32)
         if c.normalize_advantage and adv_t.numel() > 1:
@@ -235,8 +233,6 @@ class REINFORCE(Trainer):
             lp = self.pi.log_prob(obs, act)
             w = importance_weights(lp.detach(), old_lp, starts, c.max_log_weight)
             loss = reinforce_loss(lp, adv_t, w)
-            self.pi_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.pi_opt.step()
+            self._optimize(self.pi_opt, loss)
         info.update(policy_loss=float(loss.detach()), mean_weight=float(w.mean()))
         return steps, info

@@ -200,3 +200,13 @@ def test_close_then_learn_again_continues_counting_steps():
     t.close()
     t.learn(64)
     assert t.num_timesteps >= n + 64
+
+
+def test_a_non_finite_loss_skips_the_update_with_a_warning_instead_of_poisoning_the_network():
+    t = _make("ppo")
+    before = [p.detach().clone() for p in t.policy.parameters()]
+    bad = sum(p.sum() for p in t.policy.parameters()) * float("nan")
+    with pytest.warns(RuntimeWarning, match="non-finite loss"):
+        assert t._optimize(t.optimizer, bad, t.policy.parameters(), 0.5) is False
+    assert t.skipped_updates == 1
+    assert all(torch.equal(a, b) for a, b in zip(before, t.policy.parameters()))
