@@ -454,7 +454,8 @@ class Trainer:
                 raise ValueError("env: the saved trainer has no gymnasium id; pass env=")
             env = meta["env_id"]
         config = algo.config_class.from_dict(meta["config"])
-        obj = algo(env, config, seed=meta.get("seed", 0), **kwargs)
+        kwargs.setdefault("seed", meta.get("seed", 0))
+        obj = algo(env, config, **kwargs)
         state = torch.load(path / "model.pt", weights_only=True)
         for k, v in obj._state().items():
             if hasattr(v, "load_state_dict"):
