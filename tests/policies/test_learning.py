@@ -4,7 +4,9 @@ The benchmark's thresholds are 475 (CartPole-v1) and -200 (Pendulum-v1); here th
 400 and -400 within smaller budgets so that they prove learning without being flaky.
 """
 
-from planlab.policies import A2C, PPO, REINFORCE, SAC, ActorCritic, preset
+import pytest
+
+from planlab.policies import A2C, PPO, REINFORCE, SAC, ActorCritic, OnlineActorCritic, preset
 
 
 def _solve(cls, env, budget, target, seed=0):
@@ -35,4 +37,10 @@ def test_sac_learns_pendulum():
 
 def test_reinforce_with_learned_baseline_learns_cartpole():
     t = _solve(REINFORCE, "CartPole-v1", 120_000, 400)
+    assert t.solved_at is not None, t.curve[-3:]
+
+
+@pytest.mark.slow
+def test_online_actor_critic_with_parallel_workers_learns_cartpole():
+    t = _solve(OnlineActorCritic, "CartPole-v1", 45_000, 400)
     assert t.solved_at is not None, t.curve[-3:]
