@@ -6,7 +6,7 @@ stops at the first evaluation that solves or at its step budget.
 
 ::
 
-    python -m planlab.benchmarks.modelfree [--json PATH] [--seeds 3] [--algos ppo a2c reinforce sac]
+    python -m planlab.benchmarks.modelfree [--json PATH] [--seeds 3] [--algos ppo a2c ac reinforce sac]
 
 Rows ``{algo, env, seed, solved, steps_to_solve, seconds_to_solve, final_return}`` are appended
 to ``PATH`` as JSON lines the moment each run finishes (a crash loses at most the run in flight)
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.modelfree", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", default=None, help="append JSON-line rows here (resumes: finished runs are skipped)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 per algorithm")
-    p.add_argument("--algos", nargs="+", default=["ppo", "a2c", "reinforce", "sac"], help=f"subset of {sorted(TASKS)}")
+    p.add_argument("--algos", nargs="+", default=["ppo", "a2c", "ac", "reinforce", "sac"], help=f"subset of {sorted(TASKS)}")
     p.add_argument("--budget", type=int, default=None, help="override every run's step budget")
     p.add_argument("--fresh", action="store_true", help="truncate --json instead of resuming")
     args = p.parse_args(argv)

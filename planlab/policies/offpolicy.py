@@ -161,7 +161,6 @@ class _OffPolicy(Trainer):
         if self.env is None:
             self.env = self.env_fn()
             self._obs, _ = self.env.reset(seed=self.seed)
-            self.action_space.seed(self.seed)
             self._ep_ret = 0.0
         low, high = self.action_space.low, self.action_space.high
         obs = self._obs
