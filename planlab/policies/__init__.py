@@ -19,21 +19,58 @@ Trainers follow Stable-Baselines3's interface::
 =========================  ==========================================================
 """
 
-from .base import ALGORITHMS, Trainer, TrainerConfig, evaluate_policy
-from .buffers import ReplayBuffer, RolloutBuffer
-from .networks import (ActorCriticNet, CategoricalPolicy, GaussianPolicy, QEnsemble, QNet, TanhGaussianPolicy,
-                       TorchPolicy, ValueNet, mlp)
-from .offpolicy import SAC, OffPolicyACConfig, OffPolicyActorCritic, SACConfig
-from .onpolicy import (A2C, PPO, A2CConfig, ActorCritic, ActorCriticConfig, OnlineActorCritic,
-                       OnlineActorCriticConfig, PPOConfig)
-from .presets import PRESETS, preset
-from .reinforce import REINFORCE, ReinforceConfig, per_sample_scores, reinforce_loss
-from .returns import (DISCOUNT_FROM_NOW, DISCOUNT_FROM_START, average_baseline, gae, importance_weights,
-                      n_step_advantage, optimal_baseline, pg_weights, reward_to_go, td_residual)
+# Names are imported on first use, so `planlab.policies.linear` (used by the LQR/iLQR planners)
+# does not pull in torch and the trainers.
+_LAZY = {
+    "ALGORITHMS": "base",
+    "Trainer": "base",
+    "TrainerConfig": "base",
+    "evaluate_policy": "base",
+    "ReplayBuffer": "buffers",
+    "RolloutBuffer": "buffers",
+    "ActorCriticNet": "networks",
+    "CategoricalPolicy": "networks",
+    "GaussianPolicy": "networks",
+    "QEnsemble": "networks",
+    "QNet": "networks",
+    "TanhGaussianPolicy": "networks",
+    "TorchPolicy": "networks",
+    "ValueNet": "networks",
+    "mlp": "networks",
+    "SAC": "offpolicy",
+    "OffPolicyACConfig": "offpolicy",
+    "OffPolicyActorCritic": "offpolicy",
+    "SACConfig": "offpolicy",
+    "A2C": "onpolicy",
+    "PPO": "onpolicy",
+    "A2CConfig": "onpolicy",
+    "ActorCritic": "onpolicy",
+    "ActorCriticConfig": "onpolicy",
+    "OnlineActorCritic": "onpolicy",
+    "OnlineActorCriticConfig": "onpolicy",
+    "PPOConfig": "onpolicy",
+    "PRESETS": "presets",
+    "preset": "presets",
+    "REINFORCE": "reinforce",
+    "ReinforceConfig": "reinforce",
+    "per_sample_scores": "reinforce",
+    "reinforce_loss": "reinforce",
+    "DISCOUNT_FROM_NOW": "returns",
+    "DISCOUNT_FROM_START": "returns",
+    "average_baseline": "returns",
+    "gae": "returns",
+    "importance_weights": "returns",
+    "n_step_advantage": "returns",
+    "optimal_baseline": "returns",
+    "pg_weights": "returns",
+    "reward_to_go": "returns",
+    "td_residual": "returns",
+    "TimeVaryingLinearPolicy": "linear",
+}
 
 __all__ = [
     # trainers
-    "Trainer", "REINFORCE", "ActorCritic", "OnlineActorCritic", "A2C", "PPO", "OffPolicyActorCritic", "SAC",
+    "TimeVaryingLinearPolicy", "Trainer", "REINFORCE", "ActorCritic", "OnlineActorCritic", "A2C", "PPO", "OffPolicyActorCritic", "SAC",
     "ALGORITHMS", "PRESETS", "preset", "evaluate_policy",
     # configs
     "TrainerConfig", "ReinforceConfig", "ActorCriticConfig", "OnlineActorCriticConfig", "A2CConfig", "PPOConfig",
@@ -48,3 +85,17 @@ __all__ = [
     "n_step_advantage", "average_baseline", "optimal_baseline", "importance_weights", "per_sample_scores",
     "reinforce_loss",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'planlab.policies' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

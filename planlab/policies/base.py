@@ -33,10 +33,18 @@ from gymnasium import spaces
 from ..core.seeding import make_rng
 from ..core.validation import check_positive_int
 
-__all__ = ["Trainer", "TrainerConfig", "make_env_fn", "evaluate_policy", "plot_learning_curve", "ALGORITHMS"]
+__all__ = ["Trainer", "TrainerConfig", "make_env_fn", "evaluate_policy", "plot_learning_curve", "ALGORITHMS",
+           "algorithms"]
 
 #: name -> Trainer subclass, filled by ``Trainer.__init_subclass__`` (used by ``load`` and the CLI).
 ALGORITHMS: dict[str, type["Trainer"]] = {}
+
+
+def algorithms() -> dict[str, type["Trainer"]]:
+    """The registered trainers by name (imports the trainer modules, which register themselves)."""
+    from . import offpolicy, onpolicy, reinforce  # noqa: F401
+
+    return ALGORITHMS
 
 _FORMAT_VERSION = 1
 
@@ -444,7 +452,7 @@ class Trainer:
         path = Path(path)
         with open(path / "config.json") as f:
             meta = json.load(f)
-        algo = ALGORITHMS.get(meta.get("algo"))
+        algo = algorithms().get(meta.get("algo"))
         if algo is None:
             raise ValueError(f"path: expected a saved planlab trainer, got algo {meta.get('algo')!r}")
         if cls is not Trainer and not issubclass(algo, cls):

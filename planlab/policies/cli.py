@@ -54,12 +54,12 @@ def run_train(args: argparse.Namespace) -> int:
     import gymnasium as gym
     import torch
 
-    from .base import ALGORITHMS
+    from .base import algorithms
     from .presets import preset
 
     if args.env not in gym.registry:
         return _fail(f"--env: expected a registered gymnasium id (e.g. CartPole-v1, Pendulum-v1), got {args.env!r}")
-    cls = ALGORITHMS[algo]
+    cls = algorithms()[algo]
     overrides = {} if getattr(args, "no_preset", False) else preset(algo, args.env)
     torch.set_num_threads(1)
     try:
