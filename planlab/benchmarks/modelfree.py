@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import write_row
+
 __all__ = ["TASKS", "run_one", "main"]
 
 #: algo -> (env id, solve threshold, env-step budget, evaluate every).
@@ -127,8 +129,7 @@ def main(argv=None) -> int:
                 print(f"{algo} seed {seed}: solved={row['solved']} steps={row['steps_to_solve']} "
                       f"seconds={row['seconds_to_solve']} final={row['final_return']}", file=sys.stderr, flush=True)
                 if out is not None:
-                    out.write(json.dumps(row) + "\n")
-                    out.flush()
+                    write_row(out, row)
     finally:
         if out is not None:
             out.close()
