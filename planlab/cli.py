@@ -22,6 +22,9 @@ __all__ = ["main", "build_parser"]
 #: planner options exposed as flags: flag name -> (type, help)
 PLANNER_FLAGS = {
     "population": (int, "number of sampled action sequences per iteration"),
+    "iterations": (int, "optimisation iterations per plan (CEM family, MPPI)"),
+    "elites": (int, "elite sequences refitted per iteration (CEM family)"),
+    "temperature": (float, "MPPI temperature lambda (> 0)"),
 }
 
 

@@ -17,6 +17,9 @@ __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
     "shooting": "planlab.planners.shooting:RandomShooting",
+    "cem": "planlab.planners.cem:CEM",
+    "icem": "planlab.planners.cem:ICEM",
+    "mppi": "planlab.planners.mppi:MPPI",
 }
 
 
