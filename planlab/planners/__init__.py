@@ -11,8 +11,10 @@ import inspect
 
 from .mpc import MPC, EpisodeResult, run_episode
 from .shooting import RandomShooting
+from .cem import CEM, ICEM
+from .mppi import MPPI
 
-__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", "planner_class", "make_planner"]
+__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class", "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
