@@ -1,0 +1,29 @@
+"""Shared fixtures of the planner tests: a small stochastic test model (section 5.3.3's particle path)."""
+
+import numpy as np
+import pytest
+
+from planlab.core.contracts import Dynamics
+
+
+class NoisyDoubleIntegrator(Dynamics):
+    """1-D double integrator with additive Gaussian noise on the velocity, ``v' = v + dt a + sigma w``."""
+
+    def __init__(self, sigma=0.1, dt=0.1):
+        super().__init__(2, 1, -1.0, 1.0, dt, stochastic=True)
+        self.sigma = sigma
+
+    def step(self, x, u, rng=None):
+        x = np.asarray(x, dtype=np.float64)
+        u = np.asarray(u, dtype=np.float64)
+        dt = self.dt
+        out = np.empty(np.broadcast_shapes(x.shape, (u.shape[:-1]) + (2,)))
+        out[..., 0] = x[..., 0] + dt * x[..., 1] + 0.5 * dt * dt * u[..., 0]
+        noise = self.sigma * rng.standard_normal(out.shape[:-1]) if rng is not None else 0.0
+        out[..., 1] = x[..., 1] + dt * u[..., 0] + noise
+        return out
+
+
+@pytest.fixture
+def noisy_double_integrator():
+    return NoisyDoubleIntegrator()
