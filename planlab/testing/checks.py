@@ -190,7 +190,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                           HealthCheck.data_too_large])
     if discrete:
-        strat = discrete_linear_problems(max_state_dim=max_state_dim, **({"horizon": hz} if hz else {}))
+        strat = discrete_linear_problems(max_state_dim=max_state_dim, **({"horizon": hz} if hz is not None else {}))
 
         @cfg
         @given(strat)
@@ -199,7 +199,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
             run(dyn, cost, x0, H)
     else:
         strat = lq_problems(max_state_dim=max_state_dim, max_action_dim=max_action_dim, stable=stable,
-                            **({"horizon": hz} if hz else {}))
+                            **({"horizon": hz} if hz is not None else {}))
 
         @cfg
         @given(strat)
