@@ -28,7 +28,7 @@ import numpy as np
 from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
 from ..core.seeding import SeedLike
 from ..core.validation import check_positive_int
-from .sampling import SequenceEvaluator, action_scale, box_centre, colored_noise
+from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise, noise_rows
 
 __all__ = ["CEM", "ICEM"]
 
@@ -80,7 +80,8 @@ class CEM(Planner):
     -----
     Actions are sampled as ``clip(mean + std * eps, low, high)`` (clipping, not a truncated normal:
     samples on the bound are legitimate candidates and the clip is one comparison inside the fused
-    rollout). The standard normals of all iterations are drawn in one call. The mean starts at the
+    rollout). The random words behind all iterations' standard normals are drawn in one call and
+    turned into normals inside the fused rollout (:mod:`planlab.planners._ziggurat`). The mean starts at the
     warm start (the MPC loop's shifted previous plan) or the centre of the box.
 
     Examples
@@ -135,19 +136,9 @@ class CEM(Planner):
         return [max(int(self.population / self.population_decay ** k), min(2 * self.elites, self.population))
                 for k in range(self.iterations)]
 
-    def _noise(self, sizes: list[int]) -> list[np.ndarray]:
-        """Standard noise for every iteration, drawn in one call: list of (N_k, H, nu)."""
-        H, nu = self.horizon, self.dynamics.action_dim
-        total = sum(sizes)
-        if self.noise_beta == 0:
-            flat = self.rng.standard_normal((total, H, nu))
-        else:  # coloured along time: generate (total, nu, H) then move time to axis 1
-            flat = np.ascontiguousarray(colored_noise(self.rng, self.noise_beta, (total, nu, H)).transpose(0, 2, 1))
-        out, o = [], 0
-        for n in sizes:
-            out.append(flat[o:o + n])
-            o += n
-        return out
+    def _noise(self, sizes: list[int]):
+        """Standard noise for every iteration, drawn in one call: list of (N_k, H, nu) noises."""
+        return draw_noise(self.rng, sizes, self.horizon, self.dynamics.action_dim, self.noise_beta)
 
     def plan(self, x0, warm_start=None) -> Plan:
         """Plan from ``x0`` (nx,), warm-started with actions (H, nu). See the class docstring."""
@@ -190,7 +181,7 @@ class CEM(Planner):
             idx = np.argpartition(all_c, M - 1)[:M] if M < len(all_c) else np.arange(len(all_c))
             new = idx[idx < len(costs)]
             old = idx[idx >= len(costs)] - len(costs)
-            elites = ev.actions(mean, std, eps[new])
+            elites = ev.actions(mean, std, noise_rows(eps, new))
             if len(old):
                 elites = np.concatenate([elites, pool_U[old]], axis=0)
             el_c = all_c[idx]

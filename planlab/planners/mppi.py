@@ -36,7 +36,7 @@ import numpy as np
 from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
 from ..core.seeding import SeedLike
 from ..core.validation import as_float_array, check_positive_int
-from .sampling import SequenceEvaluator, action_scale, box_centre
+from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise
 
 __all__ = ["MPPI", "mppi_weights"]
 
@@ -176,11 +176,11 @@ class MPPI(Planner):
         ev = self._eval
         mean = np.array(ws if ws is not None else np.broadcast_to(box_centre(d), (H, nu)), dtype=np.float64)
         N = self.population
-        eps_all = self.rng.standard_normal((self.iterations, N, H, nu))
+        eps_all = draw_noise(self.rng, [N] * self.iterations, H, nu)
         if self._diag:
             std = np.broadcast_to(np.diag(self._L), (H, nu)).copy()
         else:  # correlated noise: transform here, unit std in the kernel
-            eps_all = eps_all @ self._L.T
+            eps_all = [e.array() @ self._L.T for e in eps_all]
             std = np.ones((H, nu))
         ties = 0
         min_costs, ess = [], []

