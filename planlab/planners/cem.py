@@ -191,9 +191,12 @@ class CEM(Planner):
             history.append(float(el_c[i]))
             if not np.isfinite(el_c).any():
                 continue  # nothing finite to refit to: keep the distribution
-            el = elites[np.isfinite(el_c)]
-            mean = self.alpha * mean + (1 - self.alpha) * el.mean(axis=0)
-            std = np.maximum(self.alpha * std + (1 - self.alpha) * el.std(axis=0), min_std)
+            el = elites if np.isfinite(el_c).all() else elites[np.isfinite(el_c)]
+            m = el.sum(axis=0) / len(el)
+            d2 = el - m
+            s = np.sqrt((d2 * d2).sum(axis=0) / len(el))
+            mean = self.alpha * mean + (1 - self.alpha) * m
+            std = np.maximum(self.alpha * std + (1 - self.alpha) * s, min_std)
             if n_keep:
                 order = np.argsort(el_c)[:n_keep]
                 pool_U, pool_c = elites[order], el_c[order]

@@ -71,3 +71,14 @@ def test_colored_draw_noise_has_unit_variance():
     assert y.shape == (20000, 16, 2)
     np.testing.assert_allclose(y.var(axis=0), 1.0, atol=0.05)
     assert np.mean(y[:, 1:] * y[:, :-1]) > 0.3
+
+
+def test_fused_explicit_sequence_costs_equal_the_foundation_rollout():
+    from planlab.envs.models import model_for
+
+    for env_id, x0 in (("Pendulum-v1", np.array([2.0, 1.0])), ("CartPole-v1", np.array([0.0, 0.1, 0.05, 0.0]))):
+        d, c = model_for(env_id)
+        ev = SequenceEvaluator(d, c)
+        rng = np.random.default_rng(0)
+        U = d.clip_action(rng.uniform(d.action_low, d.action_high, (9, 25, 1)))
+        np.testing.assert_array_equal(ev.costs(x0, U), d.rollout_cost(x0, U, c))
