@@ -43,6 +43,13 @@ def _check_fraction(name, value, *, low=0.0, high=1.0, low_open=False, high_open
     return v
 
 
+def _shifted(seq: np.ndarray, k: int) -> np.ndarray:
+    """``seq`` (H, nu) advanced by ``k`` steps, padded with its last entry."""
+    if k == 0:
+        return seq.copy()
+    return np.concatenate([seq[k:], np.repeat(seq[-1:], k, axis=0)], axis=0)
+
+
 class CEM(Planner):
     r"""Cross-entropy method over action sequences (Algorithm 21).
 
@@ -80,9 +87,12 @@ class CEM(Planner):
     -----
     Actions are sampled as ``clip(mean + std * eps, low, high)`` (clipping, not a truncated normal:
     samples on the bound are legitimate candidates and the clip is one comparison inside the fused
-    rollout). The random words behind all iterations' standard normals are drawn in one call and
-    turned into normals inside the fused rollout (:mod:`planlab.planners._ziggurat`). The mean starts at the
-    warm start (the MPC loop's shifted previous plan) or the centre of the box.
+    rollout). When the warm start is the previous plan shifted by k steps (as the MPC loop passes
+    it), the mean starts from the previous *final mean* shifted by k steps (the warm start itself is
+    still evaluated as a candidate); any other warm start becomes the starting mean; without one the
+    mean starts at the centre of the box. The random words behind all iterations' standard normals
+    are drawn in one call and turned into normals inside the fused rollout
+    (:mod:`planlab.planners._ziggurat`).
 
     Examples
     --------
@@ -126,10 +136,23 @@ class CEM(Planner):
         self._eval = SequenceEvaluator(dynamics, cost, self.particles)
         self._scale = action_scale(dynamics)
         self._kept = None  # elites of the previous MPC step (K, H, nu)
+        self._prev_best = self._prev_mean = None  # the previous plan's actions and final mean (H, nu)
 
     def reset(self, seed: SeedLike = None) -> None:
         super().reset(seed)
         self._kept = None
+        self._prev_best = self._prev_mean = None
+
+    def _shift_of(self, ws):
+        """k when ``ws`` is the previous plan shifted by k steps (the MPC loop's warm start), else None."""
+        prev = self._prev_best
+        if ws is None or prev is None:
+            return None
+        H = self.horizon
+        for k in range(H):
+            if np.array_equal(ws[:H - k], prev[k:]):
+                return k
+        return None
 
     # ------------------------------------------------------------------------------------------
     def _populations(self) -> list[int]:
@@ -147,16 +170,21 @@ class CEM(Planner):
         ws = self._check_warm_start(warm_start)
         d, H, nu = self.dynamics, self.horizon, self.dynamics.action_dim
         ev = self._eval
-        mean = np.array(ws if ws is not None else np.broadcast_to(box_centre(d), (H, nu)), dtype=np.float64)
+        shift = self._shift_of(ws)
+        if shift is not None:  # the MPC loop's shifted previous plan: start from our shifted previous mean
+            mean = _shifted(self._prev_mean, shift)
+        elif ws is not None:
+            mean = ws.copy()
+        else:
+            mean = np.array(np.broadcast_to(box_centre(d), (H, nu)), dtype=np.float64)
         std = np.broadcast_to(self.init_std * self._scale, (H, nu)).copy()
         min_std = self.min_std * self._scale
         n_keep = int(round(self.keep_elites * self.elites))
 
         # candidates carried in: the warm start and the previous step's elites (shifted by one)
-        extra = [mean[None]]
-        if n_keep and self._kept is not None and ws is not None:
-            kept = np.concatenate([self._kept[:, 1:], self._kept[:, -1:]], axis=1)
-            extra.append(kept[:n_keep])
+        extra = [(ws if ws is not None else d.clip_action(mean))[None]]
+        if n_keep and self._kept is not None and shift is not None:
+            extra.append(np.stack([_shifted(e, shift) for e in self._kept[:n_keep]]))
         carried = np.concatenate(extra, axis=0)
         carried_cost = ev.costs(x0, carried, self.rng)
         best_i = int(np.argmin(carried_cost))
@@ -208,6 +236,7 @@ class CEM(Planner):
                     best_cost, best = mc, m[0].copy()
         if n_keep:
             self._kept = pool_U.copy() if len(pool_U) else None
+        self._prev_best, self._prev_mean = best.copy(), mean.copy()
 
         status = STATUS_OK
         if not np.isfinite(best_cost):
@@ -221,7 +250,7 @@ class CEM(Planner):
         return Plan(best, states, cost if np.isfinite(cost) else np.inf, status, {
             "plan_time_s": time.perf_counter() - t0, "iterations": self.iterations, "populations": sizes,
             "evaluations": n_evals, "best_cost_history": history, "warm_start_cost": ws_cost,
-            "final_std_mean": float(np.mean(std)), "fused": ev.fused,
+            "final_std_mean": float(np.mean(std)), "fused": ev.fused, "warm_start_shift": shift,
         })
 
 

@@ -187,3 +187,43 @@ def test_icem_keeps_elites_between_mpc_steps():
     assert second.diagnostics["evaluations"] == 1 + 3 + sum([100, 80, 64]) + 1  # warm start, kept, samples, mean
     p.reset(0)
     assert p._kept is None
+
+
+def test_cli_runs_cem_with_its_flags_and_reports_plan_time(capsys):
+    from planlab.cli import main
+
+    rc = main(["run", "--env", "Pendulum-v1", "--planner", "cem", "--horizon", "10", "--population", "60",
+               "--elites", "6", "--iterations", "2", "--steps", "4", "--x0", "3.14159,0", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["planner"] == "cem" and out["elites"] == 6 and out["iterations"] == 2 and out["population"] == 60
+    assert out["steps"] == 4 and np.isfinite(out["plan_ms_median"])
+
+
+def test_cli_rejects_flags_a_planner_does_not_take(capsys):
+    from planlab.cli import main
+
+    rc = main(["run", "--env", "Pendulum-v1", "--planner", "cem", "--temperature", "1.0", "--steps", "2", "--json"])
+    assert rc == 2
+    assert "--temperature" in capsys.readouterr().err
+    rc = main(["run", "--env", "Pendulum-v1", "--planner", "cem", "--population", "10", "--elites", "10",
+               "--steps", "2", "--json"])
+    assert rc == 2
+    assert "elites" in capsys.readouterr().err
+
+
+def test_cem_recognises_the_mpc_shifted_plan_and_starts_from_its_shifted_mean():
+    from planlab.planners.mpc import shift_actions
+
+    sys_ = Pendulum()
+    p = CEM(sys_, sys_.default_cost(), horizon=12, population=60, elites=6, iterations=2, seed=0)
+    first = p.plan(np.array([np.pi, 0.0]))
+    for k in (1, 3):
+        ws = shift_actions(first.actions, k)
+        p2 = CEM(sys_, sys_.default_cost(), horizon=12, population=60, elites=6, iterations=2, seed=0)
+        p2.plan(np.array([np.pi, 0.0]))
+        plan = p2.plan(first.states[k], warm_start=ws)
+        assert plan.diagnostics["warm_start_shift"] == k
+        assert plan.cost <= plan.diagnostics["warm_start_cost"]
+    other = p.plan(np.array([np.pi, 0.0]), warm_start=np.full((12, 1), 0.3))
+    assert other.diagnostics["warm_start_shift"] is None

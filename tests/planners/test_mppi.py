@@ -109,3 +109,18 @@ def test_mppi_plans_through_a_stochastic_model_with_particles(noisy_double_integ
     assert np.all(np.abs(plan.actions) <= 1) and np.isfinite(plan.cost)
     assert plan.actions[:3].mean() < 0
     np.testing.assert_array_equal(mk().plan(np.array([1.0, 0.0])).actions, plan.actions)
+
+
+def test_cli_runs_mppi_with_temperature(capsys):
+    import json
+
+    from planlab.cli import main
+
+    rc = main(["run", "--env", "planlab/CartPoleSwingup-v0", "--planner", "mppi", "--horizon", "10",
+               "--population", "50", "--temperature", "0.5", "--iterations", "2", "--steps", "3", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["planner"] == "mppi" and out["temperature"] == 0.5 and out["steps"] == 3
+    assert np.isfinite(out["plan_ms_median"])
+    rc = main(["run", "--env", "Pendulum-v1", "--planner", "mppi", "--temperature", "-1", "--steps", "2", "--json"])
+    assert rc == 2 and "temperature" in capsys.readouterr().err
