@@ -82,3 +82,23 @@ def test_fused_explicit_sequence_costs_equal_the_foundation_rollout():
         rng = np.random.default_rng(0)
         U = d.clip_action(rng.uniform(d.action_low, d.action_high, (9, 25, 1)))
         np.testing.assert_array_equal(ev.costs(x0, U), d.rollout_cost(x0, U, c))
+
+
+@pytest.mark.parametrize("planner", ["cem", "icem", "mppi"])
+def test_numba_disabled_gives_the_same_plan(monkeypatch, planner):
+    from planlab.planners import make_planner
+
+    sys_ = Pendulum()
+    opts = dict(horizon=6, population=30, seed=4)
+    if planner != "mppi":
+        opts.update(elites=4, iterations=3)
+    x0 = np.array([2.5, -0.3])
+    fast = make_planner(planner, sys_, sys_.default_cost(), **opts)
+    assert fast._eval.fused
+    a = fast.plan(x0)
+    monkeypatch.setenv("PLANLAB_DISABLE_NUMBA", "1")
+    slow = make_planner(planner, sys_, sys_.default_cost(), **opts)
+    assert not slow._eval.fused
+    b = slow.plan(x0)
+    np.testing.assert_allclose(b.actions, a.actions, rtol=1e-12, atol=1e-12)
+    assert b.cost == pytest.approx(a.cost, rel=1e-12)
