@@ -10,6 +10,7 @@ from planlab.dynamics import DoubleIntegrator, Pendulum
 from planlab.planners import MPC, MPPI
 from planlab.planners.mppi import mppi_weights
 from planlab.testing import check_planner
+from stochastic_models import NoisyDoubleIntegrator
 from planlab.testing.strategies import lq_problems
 
 
@@ -99,10 +100,10 @@ def test_bad_mppi_configs_raise_clear_errors(kwargs, match):
         MPPI(sys_, sys_.default_cost(), **kw)
 
 
-def test_mppi_plans_through_a_stochastic_model_with_particles(noisy_double_integrator):
+def test_mppi_plans_through_a_stochastic_model_with_particles():
     from planlab.core.cost import QuadraticCost
 
-    d = noisy_double_integrator
+    d = NoisyDoubleIntegrator()
     cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
     mk = lambda: MPPI(d, cost, horizon=15, population=200, iterations=3, particles=4, temperature=0.1, seed=3)
     plan = mk().plan(np.array([1.0, 0.0]))

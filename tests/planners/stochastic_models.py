@@ -1,7 +1,9 @@
-"""Shared fixtures of the planner tests: a small stochastic test model (section 5.3.3's particle path)."""
+"""A small stochastic test model for the particle path of the sampling planners (section 5.3.3).
+
+A plain module, not a conftest, so that other planner test files can keep their own conftest.
+"""
 
 import numpy as np
-import pytest
 
 from planlab.core.contracts import Dynamics
 
@@ -23,7 +25,3 @@ class NoisyDoubleIntegrator(Dynamics):
         out[..., 1] = x[..., 1] + dt * u[..., 0] + noise
         return out
 
-
-@pytest.fixture
-def noisy_double_integrator():
-    return NoisyDoubleIntegrator()
