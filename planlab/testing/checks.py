@@ -102,7 +102,8 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
         A subset of :data:`ALL_CHECKS`:
 
         ``"contract"``
-            shapes, finiteness, bounds, ``states[0] == x0``, status (:func:`check_plan`);
+            shapes, finiteness, bounds, ``states[0] == x0``, status (:func:`check_plan`); half of
+            the continuous problems get a random asymmetric action box (which may exclude 0);
         ``"cost"``
             the returned cost and states equal a re-rollout of the returned actions;
         ``"determinism"``
@@ -111,7 +112,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
         ``"warm_start"``
             planning with the first plan (shifted by one step) as warm start meets the contract;
         ``"lq"``
-            (continuous actions only) on a linear-quadratic problem whose box contains the LQR
+            (continuous actions only) on the linear-quadratic problems whose box contains the LQR
             actions, ``cost <= lq_factor * J* + lq_atol`` where ``J*`` is the optimum from the
             finite-horizon Riccati recursion (:func:`planlab.testing.finite_horizon_lqr`).
     discrete : bool
@@ -149,7 +150,8 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from .strategies import discrete_linear_problems, lq_problems
+    from .strategies import action_boxes, discrete_linear_problems, lq_problems
+    from .systems import LinearSystem
 
     checks = tuple(checks)
     unknown = [c for c in checks if c not in ALL_CHECKS]
@@ -202,8 +204,13 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
                             **({"horizon": hz} if hz is not None else {}))
 
         @cfg
-        @given(strat)
-        def _check(p):
-            run(p.dynamics, p.cost, p.x0, p.horizon, p.lqr_cost)
+        @given(strat, st.data())
+        def _check(p, data):
+            if data.draw(st.booleans(), label="random box"):  # an asymmetric box (maybe excluding 0): no LQ bound
+                A, B = p.dynamics.matrices()
+                lo, hi = data.draw(action_boxes(B.shape[1]), label="box")
+                run(LinearSystem(A, B, lo, hi), p.cost, p.x0, p.horizon)
+            else:
+                run(p.dynamics, p.cost, p.x0, p.horizon, p.lqr_cost)
 
     _check()

@@ -19,8 +19,8 @@ def _mppi(d, c, h, s):
 
 
 def test_mppi_meets_the_planner_contract():
-    # Ratio to the LQR optimum over 60 drawn LQ problems (H * nu up to 30 decision variables):
-    # median 1.00, 90th percentile 1.05, worst 1.22; single problems reach ~2 with fewer iterations.
+    # Ratio to the LQR optimum with these settings over 150 drawn LQ problems (H * nu up to 30
+    # decision variables): median 1.00, 90th percentile 1.07, 99th 1.29, worst 1.74.
     check_planner(_mppi, lq_factor=2.5, max_examples=12)
 
 
