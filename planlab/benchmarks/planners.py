@@ -20,8 +20,10 @@ JSON rows (one per line, flushed as they complete) carry ``{planner, env, seed, 
 plan_ms_median, plan_ms_p90, success, ...}``; speed rows have ``kind = "speed"``.
 
 Planner settings (shared by both parts): horizon 30, population 1000; CEM/iCEM 5 iterations with
-50 elites (5%; 100 elites lost ~15 on one of ten Pendulum seeds); MPPI one iteration, temperature 1, noise std 0.5 of the half box; shooting population
-1000.
+50 elites (5%; with 100 elites CEM lost ~15 return on one of ten hanging Pendulum seeds); MPPI one
+iteration, temperature 1, noise std 0.5 of the half box; shooting population 1000. The plan times
+are wall-clock medians; the speed table also gives thread CPU time, which excludes time the process
+spent descheduled on a busy machine.
 """
 
 from __future__ import annotations

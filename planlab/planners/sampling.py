@@ -5,18 +5,24 @@ noise ``eps`` (N, H, nu) drawn from the planner's ``numpy.random.Generator``. Th
 one evaluation path, :class:`SequenceEvaluator`, chosen once per planner:
 
 * **fused** (an :class:`~planlab.dynamics.analytic.AnalyticSystem` with a source cost and numba on):
-  a generated numba kernel receives ``mean``, ``std`` and ``eps``, forms each action with the
-  affine transform and the clip *inside* the rollout loop and sums the cost, so the candidate
-  actions are never materialised as an (N, H, nu) array (no extra full-array passes);
+  a generated numba kernel forms each action ``clip(mean + std * eps)`` *inside* the rollout loop
+  and sums the cost, so the candidate actions are never materialised as an (N, H, nu) array; it
+  advances :data:`LANES` sequences in lockstep (independent dependency chains the CPU overlaps);
 * **generic** (any other :class:`~planlab.core.Dynamics`, e.g. a learned model): the actions are
   formed with numpy and evaluated with ``dynamics.rollout_cost``; for a stochastic model
   (``dynamics.stochastic``) each sequence is rolled out with ``particles`` independent particles
   and the costs averaged (the particle estimate of section 5.3.3 of the reference notes,
   ``J(a_1..a_H) = 1/P sum_p sum_t c(s_t^p, a_t)``).
 
-Both paths give the same numbers for the same noise (tested). Noise comes from numpy (the issue
-measured numba's scalar normal sampling 7-10x slower); :func:`colored_noise` gives the
-``1/f^beta`` noise of iCEM.
+Both paths give the same numbers for the same noise (tested, also with numba disabled).
+
+Noise. The issue measured numba's scalar normal sampling 7-10x slower than numpy's, and numpy's
+``standard_normal`` itself costs ~9 ns a draw on the benchmark machine (a third of a Pendulum
+env-step). So the planners draw *raw random words* from their ``numpy.random.Generator`` (one call
+per plan for all iterations, ~1 ns a word) and the fused kernel turns each word into a standard
+normal with a ziggurat (:mod:`planlab.planners._ziggurat`) where it uses it; :class:`WordNoise`
+materialises chosen rows (the elites) with the same function. :func:`colored_noise` /
+:func:`draw_noise` give the ``1/f^beta`` noise of iCEM as arrays.
 
 Generated kernels follow :mod:`planlab.dynamics.kernels`: a module written into planlab's kernel
 cache directory, named by a hash of the sources, whose module-level ``njit(cache=True)`` functions
@@ -64,7 +70,8 @@ _fin = nb.njit(cache=True, nogil=True, error_model="numpy")(_fin_py)
 
 #: Sequences advanced in lockstep by the generated kernel: independent dependency chains that the
 #: CPU overlaps (each lane has its own small state arrays, so the compiler sees no aliasing between
-#: lanes). Measured on Pendulum-v1: 1 lane 0.85 ms, 4 lanes ~0.5 ms per 30k env-steps.
+#: lanes). Measured on Pendulum-v1, 30k env-steps: 1 lane 0.86 ms, 2 and 4 lanes 0.56 ms, 8 lanes
+#: 0.66 ms (the foundation's serial kernel: 0.80 ms).
 LANES = 4
 
 
@@ -139,7 +146,7 @@ _loaded: dict = {}
 
 
 def get_sampling_kernels(dynamics_source, termination_source, running_source, terminal_source):
-    """The generated module with ``sampled_cost`` for these four module-level source functions.
+    """The generated module with the ``sampled_cost_*`` kernels for these four module-level sources.
 
     Follows :func:`planlab.dynamics.kernels.get_kernels` (same cache directory, same hashing).
 
@@ -163,7 +170,8 @@ def get_sampling_kernels(dynamics_source, termination_source, running_source, te
             h.update(_kernels._source_text(f).encode())
         name = f"planlab_sampling_{h.hexdigest()[:16]}"
         text = _TEMPLATE.format(
-            lockstep_kernel=_all_kernels(), dyn_mod=key[0][0], dyn_name=key[0][1], term_mod=key[1][0], term_name=key[1][1],
+            lockstep_kernel=_all_kernels(), dyn_mod=key[0][0], dyn_name=key[0][1], term_mod=key[1][0],
+            term_name=key[1][1],
             run_mod=key[2][0], run_name=key[2][1], fin_mod=key[3][0], fin_name=key[3][1],
         )
         path = _kernels._write_module(name, text)

@@ -10,8 +10,8 @@ from planlab.dynamics import DoubleIntegrator, Pendulum
 from planlab.planners import MPC, MPPI
 from planlab.planners.mppi import mppi_weights
 from planlab.testing import check_planner
-from stochastic_models import NoisyDoubleIntegrator
 from planlab.testing.strategies import lq_problems
+from stochastic_models import NoisyDoubleIntegrator
 
 
 def _mppi(d, c, h, s):
