@@ -61,19 +61,22 @@ def mppi_weights(costs: np.ndarray, temperature: float) -> tuple[np.ndarray, boo
     tied : bool
         True when the finite costs all tie (or none is finite): the weights carry no information.
     """
+    costs = np.asarray(costs, dtype=np.float64)
     finite = np.isfinite(costs)
-    w = np.zeros(costs.shape)
-    if not finite.any():
-        return w, True
-    c = costs[finite]
+    n_finite = int(np.count_nonzero(finite))
+    if n_finite == 0:
+        return np.zeros(costs.shape), True
+    if n_finite < costs.size:
+        c = np.where(finite, costs, np.inf)
+    else:
+        c = costs
     cmin = float(c.min())
-    spread = float(c.max()) - cmin
-    if spread <= TIE_RTOL * max(1.0, abs(cmin)):
-        w[finite] = 1.0 / c.size
-        return w, True
-    e = np.exp(-(c - cmin) / temperature)
-    w[finite] = e / e.sum()
-    return w, False
+    cmax = float(np.max(costs[finite])) if n_finite < costs.size else float(c.max())
+    if cmax - cmin <= TIE_RTOL * max(1.0, abs(cmin)):
+        return np.where(finite, 1.0 / n_finite, 0.0), True
+    e = np.exp((cmin - c) / temperature)  # exp(-inf) = 0 for the non-finite costs
+    e /= e.sum()
+    return e, False
 
 
 class MPPI(Planner):
@@ -187,10 +190,10 @@ class MPPI(Planner):
         finite_any = False
         for k in range(self.iterations):
             costs, U = ev.sampled_costs(x0, mean, std, eps_all[k], self.rng, return_actions=True)
-            delta = U - mean  # the applied perturbations (after the clip)
             S = costs
-            if self.control_cost:
-                S = costs + self.control_cost * self.temperature * np.einsum("hu,uv,nhv->n", mean, self._cov_inv, delta)
+            if self.control_cost:  # delta = U - mean: the applied perturbations (after the clip)
+                S = costs + self.control_cost * self.temperature * np.einsum("hu,uv,nhv->n", mean, self._cov_inv,
+                                                                            U - mean)
             w, tied = mppi_weights(S, self.temperature)
             fin = np.isfinite(S)
             finite_any |= bool(fin.any())
@@ -199,7 +202,7 @@ class MPPI(Planner):
             if tied:
                 ties += 1
                 continue
-            step = np.tensordot(w, delta, axes=1)  # (H, nu)
+            step = np.tensordot(w, U, axes=1) - mean  # sum_i w_i delta_i, as the weights sum to 1 (H, nu)
             if self.smoothing:
                 for t in range(1, H):
                     step[t] = self.smoothing * step[t - 1] + (1 - self.smoothing) * step[t]
