@@ -91,7 +91,7 @@ def check_plan(plan, dynamics: Dynamics, cost: Cost, x0, horizon: int, *, check_
 def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS, discrete: bool = False,
                   lq_factor: float = 1.5, lq_atol: float = 1e-6, max_examples: int = 10, horizon=None,
                   max_state_dim: int = 4, max_action_dim: int = 2, stable=None, seed: int = 0,
-                  deadline=None) -> None:
+                  deadline=None, derandomize: bool = True) -> None:
     r"""Run the planner contract on random problems drawn with hypothesis.
 
     Parameters
@@ -133,6 +133,9 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
     seed : int
         Planner seed.
     deadline : hypothesis deadline (default None: no per-example time limit).
+    derandomize : bool
+        Draw the same problems on every run (default, for reproducible CI); False explores new
+        problems each run.
 
     Raises
     ------
@@ -188,7 +191,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
                 _fail("lq", problem, f"cost: expected at most {lq_factor} x the LQR optimum {lqr_cost:.6g} "
                       f"(+{lq_atol:g}) = {bound:.6g}, got {plan.cost:.6g} (ratio {plan.cost / lqr_cost:.4g})")
 
-    cfg = settings(max_examples=max_examples, deadline=deadline, derandomize=True, database=None,
+    cfg = settings(max_examples=max_examples, deadline=deadline, derandomize=derandomize, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                           HealthCheck.data_too_large])
     if discrete:
