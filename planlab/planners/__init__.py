@@ -14,7 +14,8 @@ from .shooting import RandomShooting
 from .cem import CEM, ICEM
 from .mppi import MPPI
 
-__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class", "make_planner"]
+__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
+           "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
