@@ -159,9 +159,12 @@ def _cmd_systems(args) -> int:
     print("gymnasium envs planlab models (planlab.envs.model_for):")
     for env_id in GYM_MODELS:
         print(f"  {env_id}")
+    from .planners import planner_class
+
     print("planners:")
     for name in PLANNERS:
-        print(f"  {name}")
+        doc = (planner_class(name).__doc__ or "").strip().splitlines()
+        print(f"  {name:<9} {doc[0] if doc else ''}")
     return 0
 
 
