@@ -137,3 +137,23 @@ def normals(words: np.ndarray, key, positions: np.ndarray | None = None) -> np.n
     out = np.empty(positions.shape[0])
     fill_normals(words, np.uint64(key), positions, out)
     return out
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def fill_affine_rows(words, key, base, rows, mean, std, lo, hi, rnd, out):
+    """``out[r] = clip(mean + std * eps_{rows[r]})`` (rounded when ``rnd``), the sampled kernels' actions.
+
+    ``eps_i[t, q]`` is the normal at position ``base + (i * H + t) * nu + q``; ``out`` (R, H, nu).
+    """
+    H = mean.shape[0]
+    nu = mean.shape[1]
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        for t in range(H):
+            for q in range(nu):
+                pos = base + (i * H + t) * nu + q
+                e = normal_at(np.int64(words[pos]), key, pos)
+                v = min(max(mean[t, q] + std[t, q] * e, lo[q]), hi[q])
+                if rnd:
+                    v = np.rint(v)
+                out[r, t, q] = v

@@ -28,7 +28,7 @@ import numpy as np
 from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
 from ..core.seeding import SeedLike
 from ..core.validation import check_positive_int
-from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise, noise_rows
+from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise
 
 __all__ = ["CEM", "ICEM"]
 
@@ -207,19 +207,26 @@ class CEM(Planner):
                 all_c = costs
             M = self.elites
             idx = np.argpartition(all_c, M - 1)[:M] if M < len(all_c) else np.arange(len(all_c))
-            new = idx[idx < len(costs)]
-            old = idx[idx >= len(costs)] - len(costs)
-            elites = ev.actions(mean, std, noise_rows(eps, new))
-            if len(old):
-                elites = np.concatenate([elites, pool_U[old]], axis=0)
+            if len(pool_c):
+                new = idx[idx < len(costs)]
+                old = idx[idx >= len(costs)] - len(costs)
+                elites = ev.sampled_actions(mean, std, eps, new)
+                if len(old):
+                    elites = np.concatenate([elites, pool_U[old]], axis=0)
+                idx = np.concatenate([new, old + len(costs)])  # the order of the rows of elites
+            else:
+                elites = ev.sampled_actions(mean, std, eps, idx)
             el_c = all_c[idx]
             i = int(np.argmin(el_c))
-            if el_c[i] < best_cost:
-                best_cost, best = float(el_c[i]), elites[i].copy()
-            history.append(float(el_c[i]))
-            if not np.isfinite(el_c).any():
+            ci = float(el_c[i])
+            if ci < best_cost:
+                best_cost, best = ci, elites[i].copy()
+            history.append(ci)
+            finite = np.isfinite(el_c)
+            n_fin = int(np.count_nonzero(finite))
+            if n_fin == 0:
                 continue  # nothing finite to refit to: keep the distribution
-            el = elites if np.isfinite(el_c).all() else elites[np.isfinite(el_c)]
+            el = elites if n_fin == len(el_c) else elites[finite]
             m = el.sum(axis=0) / len(el)
             d2 = el - m
             s = np.sqrt((d2 * d2).sum(axis=0) / len(el))
@@ -250,6 +257,7 @@ class CEM(Planner):
         return Plan(best, states, cost if np.isfinite(cost) else np.inf, status, {
             "plan_time_s": time.perf_counter() - t0, "iterations": self.iterations, "populations": sizes,
             "evaluations": n_evals, "best_cost_history": history, "warm_start_cost": ws_cost,
+            "best_cost": best_cost,
             "final_std_mean": float(np.mean(std)), "fused": ev.fused, "warm_start_shift": shift,
         })
 

@@ -267,6 +267,19 @@ class WordNoise:
         """All of the noise, (N, H, nu)."""
         return self.take(np.arange(self.shape[0]))
 
+    def actions(self, idx, mean, std, lo, hi, rnd: bool) -> np.ndarray:
+        """The actions ``clip(mean + std * eps_i)`` of rows ``idx`` (len(idx), H, nu), formed as the kernel does."""
+        idx = np.ascontiguousarray(idx, dtype=np.int64).reshape(-1)
+        out = np.empty((len(idx),) + tuple(mean.shape))
+        args = (self.words, self.key, self.base, idx, np.ascontiguousarray(mean), np.ascontiguousarray(std), lo, hi,
+                bool(rnd), out)
+        if _kernels.numba_enabled():
+            _ziggurat.fill_affine_rows(*args)
+        else:  # the same code, interpreted (slow; numba disabled)
+            with np.errstate(over="ignore"):
+                _ziggurat.fill_affine_rows.py_func(*args)
+        return out
+
 
 def _fill(words, key, positions):
     out = np.empty(positions.shape[0])
@@ -387,6 +400,12 @@ class SequenceEvaluator:
         if self.discrete:
             np.rint(U, out=U)
         return U
+
+    def sampled_actions(self, mean: np.ndarray, std: np.ndarray, noise, idx) -> np.ndarray:
+        """The candidate actions of rows ``idx`` of ``noise`` (len(idx), H, nu), exactly as evaluated."""
+        if isinstance(noise, WordNoise):
+            return noise.actions(idx, mean, std, self.lo, self.hi, self.discrete)
+        return self.actions(mean, std, noise[idx])
 
     def sampled_costs(self, x0: np.ndarray, mean: np.ndarray, std: np.ndarray, noise,
                       rng: SeedLike = None, *, return_actions: bool = False):

@@ -261,3 +261,21 @@ def test_cartpole_swingup_is_brought_up_and_held(planner):
     res = run_episode(env, mpc, steps=200, seed=0)
     theta = (res.states[-40:, 2] + np.pi) % (2 * np.pi) - np.pi
     assert np.all(np.abs(theta) < 0.2)  # held upright for the last 2 s of 10 s
+
+
+@pytest.mark.parametrize("cls", [CEM, ICEM])
+def test_returned_plan_is_the_best_sequence_ever_evaluated(cls):
+    # the plan's (re-rolled) cost equals the best elite cost recorded over the iterations, also when
+    # kept elites from the previous MPC step compete with the new samples (iCEM)
+    sys_ = Pendulum()
+    p = cls(sys_, sys_.default_cost(), horizon=15, population=120, elites=12, iterations=4, seed=2)
+    x = np.array([np.pi - 0.2, 0.0])
+    plan = p.plan(x)
+    for _ in range(5):
+        ws = np.concatenate([plan.actions[1:], plan.actions[-1:]])
+        x = plan.states[1]
+        plan = p.plan(x, warm_start=ws)
+        best = min(min(plan.diagnostics["best_cost_history"]), plan.diagnostics["warm_start_cost"])
+        assert plan.cost <= best + 1e-9 * abs(best)
+        # the cost the planner recorded for its best sequence is that sequence's cost
+        assert plan.cost == pytest.approx(plan.diagnostics["best_cost"], rel=1e-12)

@@ -103,3 +103,14 @@ def test_numba_disabled_gives_the_same_plan(monkeypatch, planner):
     b = slow.plan(x0)
     np.testing.assert_allclose(b.actions, a.actions, rtol=1e-12, atol=1e-12)
     assert b.cost == pytest.approx(a.cost, rel=1e-12)
+
+
+def test_word_noise_actions_equal_the_kernel_actions():
+    sys_ = Pendulum()
+    ev = SequenceEvaluator(sys_, sys_.default_cost())
+    (n,) = draw_noise(np.random.default_rng(5), [17], 11, 1)
+    mean, std = np.full((11, 1), 1.2), np.full((11, 1), 2.0)  # many clipped
+    _, U = ev.sampled_costs(np.array([0.5, 0.0]), mean, std, n, return_actions=True)
+    idx = np.array([16, 0, 3])
+    np.testing.assert_array_equal(ev.sampled_actions(mean, std, n, idx), U[idx])
+    np.testing.assert_array_equal(ev.sampled_actions(mean, std, n.array(), idx), U[idx])
