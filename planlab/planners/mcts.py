@@ -163,6 +163,7 @@ class UCT(Planner):
         self.transpositions = bool(transpositions)
         self._trans = self.transpositions and not dynamics.stochastic
         self._from_child = self._trans or self._use_max
+        self._vmode = 1 if self._use_max else (2 if self._trans else 0)
         check_in("stochastic", stochastic, {"closed_loop", "open_loop"})
         self.stochastic = stochastic
         self.max_outcomes = check_positive_int("max_outcomes", max_outcomes)
@@ -311,7 +312,7 @@ class UCT(Planner):
             d = self.dynamics
             fcfg = np.array([self.discount, self.exploration, self.pw[0], self.pw[1]])
             icfg = np.array([self.horizon, self.max_depth, self.rollout_horizon, self.mode, self.max_outcomes,
-                             self.noise_dim, int(self.normalize), int(d.is_discrete), int(self._use_max),
+                             self.noise_dim, int(self.normalize), int(d.is_discrete), self._vmode,
                              int(self._trans)],
                             dtype=np.int64)
             self._kernel.search(n, 0, *tree.arrays, d.param_vector, self.cost.params, fcfg, icfg,
@@ -447,7 +448,7 @@ class UCT(Planner):
                 leaf = self._evaluate(tree, x, min(self.rollout_horizon, self.horizon - depth))
                 break
         T.backup(SI, SF, AI, AF, mf, root, np.array(path_a, dtype=np.int64), np.array(path_s, dtype=np.int64),
-                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount, self._use_max)
+                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount, self._vmode)
 
     # ------------------------------------------------------------------ tree reuse
     def _reuse(self, x0):

@@ -122,7 +122,8 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
     noise_dim = icfg[5]
     normalize = icfg[6] != 0
     discrete = icfg[7] != 0
-    use_max = icfg[8] != 0
+    vmode = icfg[8]
+    use_max = vmode == 1
     trans = icfg[9] != 0
     nx = SX.shape[1]
     nu = AU.shape[1]
@@ -223,7 +224,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
                 leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
                                 noise_dim, meta)
                 break
-        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, use_max)
+        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, vmode)
 '''
 
 _lock = threading.Lock()

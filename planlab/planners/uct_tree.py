@@ -9,7 +9,8 @@ a few arrays, not Python objects::
     SI  (Ms, 7) int64    state nodes: parent action, first child action, number of children,
                          next sibling outcome, visits, terminal flag, depth below the root
     SC  (Ms,)   int64    how often this outcome was sampled from its action node
-    SF  (Ms, 2) float64  reward of the transition into the node, sum of returns through it
+    SF  (Ms, 4) float64  reward of the transition into the node, sum of returns through it, its
+                         value V(s) (see node_value), sum of the leaf evaluations made at it
     SX  (Ms, nx) float64 the state
     AI  (Ma, 6) int64    action nodes: parent state, next sibling, first outcome, number of
                          outcomes, visits, discrete action index (-1 for continuous)
@@ -62,7 +63,7 @@ class Tree:
         self.nx, self.nu = nx, nu
         self.SI = np.full((capacity_states, 7), NONE, dtype=np.int64)
         self.SC = np.zeros(capacity_states, dtype=np.int64)
-        self.SF = np.zeros((capacity_states, 3))
+        self.SF = np.zeros((capacity_states, 4))
         self.SX = np.zeros((capacity_states, nx))
         self.AI = np.full((capacity_actions, 6), NONE, dtype=np.int64)
         self.AF = np.zeros((capacity_actions, 3))
@@ -163,6 +164,7 @@ def add_state(SI, SC, SF, SX, AI, meta, x, reward, term, parent):
     SF[s, 0] = reward
     SF[s, 1] = 0.0
     SF[s, 2] = 0.0
+    SF[s, 3] = 0.0
     for k in range(x.shape[0]):
         SX[s, k] = x[k]
     if parent != NONE:
@@ -346,17 +348,20 @@ def sample_outcome(SI, SC, AI, a):
 
 
 @nb.njit(**_JIT)
-def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gamma, bellman):
+def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gamma, vmode):
     """Back a simulation's return up its path: ``G <- r + gamma G`` at every edge (leaf first).
 
     ``path_a[i]`` is the action node taken at step ``i``, ``path_s[i]`` the state node reached and
-    ``rewards[i]`` the reward of that transition in this simulation.
+    ``rewards[i]`` the reward of that transition in this simulation. The leaf evaluation is
+    credited to the last state node of the path (``SF[., 3]``); ``vmode`` selects how the nodes'
+    values ``SF[., 2]`` are refreshed (see :func:`node_value`).
     """
     g = leaf_value
+    SF[path_s[k - 1] if k > 0 else root, 3] += leaf_value
     for i in range(k - 1, -1, -1):
         SI[path_s[i], S_VISITS] += 1
         SF[path_s[i], 1] += g
-        node_value(SI, SF, AI, AF, path_s[i], gamma, bellman)
+        node_value(SI, SF, AI, AF, path_s[i], gamma, vmode)
         g = rewards[i] + gamma * g
         a = path_a[i]
         AI[a, A_VISITS] += 1
@@ -366,22 +371,47 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
         q = AF[a, 0] / AI[a, A_VISITS]
         lo = min(q, AF[a, 1])
         hi = max(q, AF[a, 1])
+        if vmode != 0:  # the score uses r + gamma V(s'); keep it inside the bounds too
+            qc = AF[a, 2] + gamma * SF[path_s[i], 2]
+            lo = min(lo, qc)
+            hi = max(hi, qc)
         if lo < mf[0]:
             mf[0] = lo
         if hi > mf[1]:
             mf[1] = hi
     SI[root, S_VISITS] += 1
     SF[root, 1] += g
-    node_value(SI, SF, AI, AF, root, gamma, bellman)
+    node_value(SI, SF, AI, AF, root, gamma, vmode)
 
 
 @nb.njit(**_JIT)
-def node_value(SI, SF, AI, AF, s, gamma, bellman):
-    """Refresh ``SF[s, 2]``, the node's value: the mean return through it, or with ``bellman``
-    (deterministic models) ``max_a r + gamma V(s')`` over its children once every child has been
-    tried (before that a max over the tried ones would ignore the untried, possibly better, actions)."""
+def node_value(SI, SF, AI, AF, s, gamma, vmode):
+    r"""Refresh ``SF[s, 2]``, the value of state node ``s`` after its visit count changed.
+
+    ``vmode`` 0 (trees): the mean return through the node. 1 (``bellman``, deterministic models):
+    ``max_a r + gamma V(s')`` over its children once every child has been tried (before that a max
+    over the tried ones would ignore the untried, possibly better, actions), else the mean. 2
+    (deterministic models with transpositions, a DAG; the "UCT3" update of Childs, Brodeur &
+    Kocsis 2008): the visit-weighted mean of the node's own leaf evaluations and of its edges'
+    *current* values,
+
+    .. math:: V(s) = \frac{\sum \text{leaf evaluations at } s + \sum_a N(s, a)\,(r_a + \gamma V(s'_a))}{N(s)},
+
+    so that what a shared child learned through another parent reaches this node the next time a
+    simulation passes it. On a tree (every child has one parent) this equals the mean return.
+    """
+    if vmode == 2:
+        tot = SF[s, 3]
+        a = SI[s, S_FIRST]
+        while a != NONE:
+            n = AI[a, A_VISITS]
+            if n > 0:
+                tot += n * (AF[a, 2] + gamma * SF[AI[a, A_FIRST], 2])
+            a = AI[a, A_NEXT]
+        SF[s, 2] = tot / SI[s, S_VISITS]
+        return
     best = -np.inf
-    if bellman:
+    if vmode == 1:
         a = SI[s, S_FIRST]
         while a != NONE:
             s2 = AI[a, A_FIRST]
@@ -435,6 +465,7 @@ def compact(SI, SC, SF, SX, AI, AF, AU, meta, mf, root, SI2, SC2, SF2, SX2, AI2,
         SF2[ns, 0] = SF[s, 0]
         SF2[ns, 1] = SF[s, 1]
         SF2[ns, 2] = SF[s, 2]
+        SF2[ns, 3] = SF[s, 3]
         for k in range(SX.shape[1]):
             SX2[ns, k] = SX[s, k]
         ns += 1
