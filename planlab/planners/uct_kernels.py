@@ -10,7 +10,11 @@ importable files) and imports it. The generated module compiles the four sources
     :class:`planlab.planners.uct_tree.Tree`, from state node ``root``. ``p``/``cp`` are the system's
     and the cost's parameter vectors, ``fcfg = (gamma, c, pw_k, pw_alpha)``,
     ``icfg = (horizon, max_depth, rollout_horizon, mode, max_outcomes, noise_dim, normalize,
-    discrete, use_max, transpositions)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,) the action box.
+    discrete, value_mode, transpositions)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,)
+    the action box; ``value_mode`` is the ``vmode`` of :func:`planlab.planners.uct_tree.node_value`.
+
+``terminal(x, p)``
+    The termination source compiled (the root's terminal flag without a numpy round trip).
 
 Stochastic systems declare ``noise_dim``: their dynamics source reads uniform ``[0, 1)`` noise from
 ``u[nu], ..., u[nu + noise_dim - 1]``, which the kernel draws with numba's ``np.random`` (seeded by
@@ -57,6 +61,12 @@ S_FIRST = 1
 S_TERM = 5
 A_FIRST = 2
 A_NOUT = 3
+
+
+@nb.njit(**_J)
+def terminal(x, p):
+    """Is ``x`` (nx,) terminal? (the system's termination source)"""
+    return bool(_term(x, p))
 
 
 @nb.njit(**_J)

@@ -104,12 +104,9 @@ class Tree:
             self.AU = _grow(self.AU, cap, 0.0)
 
     def new_root(self, x: np.ndarray, terminal: bool = False) -> int:
-        """Clear the tree and add the root state node for ``x`` (nx,); returns its index (0)."""
-        self.meta[:] = 0
-        self.mf[:] = (np.inf, -np.inf)
-        self.HT[:] = NONE
-        return add_state(self.SI, self.SC, self.SF, self.SX, self.AI, self.meta, np.asarray(x, np.float64), 0.0,
-                         bool(terminal), NONE)
+        """Clear the tree (keeping its arrays) and add the root state node for ``x`` (nx,); returns 0."""
+        return clear_and_root(self.SI, self.SC, self.SF, self.SX, self.AI, self.meta, self.mf, self.HT,
+                              np.asarray(x, np.float64), bool(terminal))
 
     def root_children(self, root: int = 0) -> np.ndarray:
         """Indices of the root's action nodes, in ascending order of creation."""
@@ -120,13 +117,20 @@ class Tree:
             a = self.AI[a, A_NEXT]
         return np.array(sorted(out), dtype=np.int64)
 
+    def compact_into(self, new_root: int, other: "Tree") -> "Tree":
+        """Copy the subtree below state node ``new_root`` into ``other`` (cleared; its arrays are
+        reused and grown when too small), where it becomes node 0. Returns ``other``."""
+        other.meta[:] = 0
+        other.ensure(self.n_states, self.n_actions)
+        compact(*self.arrays[:-1], new_root, *other.arrays[:-1])
+        recompute_bounds(other.AI, other.AF, other.meta, other.mf)
+        rebuild_table(other.SI, other.SX, other.meta, other.HT)
+        return other
+
     def compacted(self, new_root: int) -> "Tree":
         """A new tree holding only the subtree below state node ``new_root`` (which becomes node 0)."""
         t = Tree(max(16, 2 * self.n_states), max(16, 2 * self.n_actions), self.nx, self.nu)
-        compact(*self.arrays[:-1], new_root, *t.arrays[:-1])
-        recompute_bounds(t.AI, t.AF, t.meta, t.mf)
-        rebuild_table(t.SI, t.SX, t.meta, t.HT)
-        return t
+        return self.compact_into(new_root, t)
 
 
 def _pow2(n):
@@ -172,6 +176,16 @@ def add_state(SI, SC, SF, SX, AI, meta, x, reward, term, parent):
         AI[parent, A_FIRST] = s
         AI[parent, A_NOUT] += 1
     return s
+
+
+@nb.njit(**_JIT)
+def clear_and_root(SI, SC, SF, SX, AI, meta, mf, HT, x, term):
+    """Empty the tree and add the root state node for ``x`` (index 0)."""
+    meta[:] = 0
+    mf[0] = np.inf
+    mf[1] = -np.inf
+    HT[:] = NONE
+    return add_state(SI, SC, SF, SX, AI, meta, x, 0.0, term, NONE)
 
 
 @nb.njit(**_JIT)
@@ -272,6 +286,87 @@ def edge_value(SI, SF, AI, AF, a, gamma, from_child):
         if s2 != NONE and SI[s2, S_VISITS] > 0:
             return AF[a, 2] + gamma * SF[s2, 2]
     return AF[a, 0] / AI[a, A_VISITS]
+
+
+@nb.njit(**_JIT)
+def best_child(SI, SF, AI, AF, s, gamma, from_child, by_value):
+    """The child of state node ``s`` a plan follows, or ``NONE`` if none was visited: the most
+    visited (ties: the higher value, then the older node), or with ``by_value`` the one of highest
+    value (ties: more visits, then the older node)."""
+    best = NONE
+    bn = -1
+    bq = -np.inf
+    a = SI[s, S_FIRST]
+    while a != NONE:
+        n = AI[a, A_VISITS]
+        if n > 0:
+            q = edge_value(SI, SF, AI, AF, a, gamma, from_child)
+            if best == NONE:
+                better = True
+            elif by_value:
+                better = q > bq or (q == bq and (n > bn or (n == bn and a < best)))
+            else:
+                better = n > bn or (n == bn and (q > bq or (q == bq and a < best)))
+            if better:
+                best, bn, bq = a, n, q
+        a = AI[a, A_NEXT]
+    return best
+
+
+@nb.njit(**_JIT)
+def best_path(SI, SC, SF, AI, AF, AU, gamma, from_child, by_value, A):
+    """Write the plan's actions into ``A`` (H, nu): from the root follow :func:`best_child` and, at
+    each action node, its most-sampled outcome; pad with the last action.
+
+    Returns ``(k, first)``: how many actions came from the tree (0: none, ``A`` untouched) and the
+    root's chosen action node (``NONE`` if ``k == 0``).
+    """
+    H = A.shape[0]
+    nu = A.shape[1]
+    k = 0
+    first = NONE
+    s = 0
+    while s != NONE and k < H:
+        a = best_child(SI, SF, AI, AF, s, gamma, from_child, by_value)
+        if a == NONE:
+            break
+        if k == 0:
+            first = a
+        for j in range(nu):
+            A[k, j] = AU[a, j]
+        k += 1
+        nxt = NONE
+        most = -1
+        o = AI[a, A_FIRST]
+        while o != NONE:
+            if SC[o] > most:
+                nxt = o
+                most = SC[o]
+            o = SI[o, S_NEXT]
+        s = nxt
+    if k > 0:
+        for t in range(k, H):
+            for j in range(nu):
+                A[t, j] = A[k - 1, j]
+    return k, first
+
+
+@nb.njit(**_JIT)
+def root_stats(SI, SF, AI, AF, gamma, from_child, visits, q, best_return):
+    """Discrete actions: the root's visit counts, values (NaN where unvisited) and best returns seen,
+    indexed by action (arrays (n_actions,) pre-filled with 0, NaN, NaN). Returns the visit total."""
+    total = 0
+    a = SI[0, S_FIRST]
+    while a != NONE:
+        i = AI[a, A_INDEX]
+        n = AI[a, A_VISITS]
+        visits[i] = n
+        total += n
+        if n > 0:
+            q[i] = edge_value(SI, SF, AI, AF, a, gamma, from_child)
+            best_return[i] = AF[a, 1]
+        a = AI[a, A_NEXT]
+    return total
 
 
 @nb.njit(**_JIT)
