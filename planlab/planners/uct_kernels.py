@@ -51,10 +51,11 @@ from {run_mod} import {run_name} as _run_py
 from {fin_mod} import {fin_name} as _fin_py
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
-_dyn = nb.njit(**_J)(_dyn_py)
-_term = nb.njit(**_J)(_term_py)
-_run = nb.njit(**_J)(_run_py)
-_fin = nb.njit(**_J)(_fin_py)
+_I = dict(_J, _nrt=False)  # no atomic reference counting of the array arguments on every call
+_dyn = nb.njit(**_I)(_dyn_py)
+_term = nb.njit(**_I)(_term_py)
+_run = nb.njit(**_I)(_run_py)
+_fin = nb.njit(**_I)(_fin_py)
 
 NONE = -1
 S_FIRST = 1
@@ -69,7 +70,7 @@ def terminal(x, p):
     return bool(_term(x, p))
 
 
-@nb.njit(**_J)
+@nb.njit(**_I)
 def _transition(x, u, p, cp, xn, nu, noise_dim):
     for k in range(noise_dim):
         u[nu + k] = np.random.random()
@@ -83,7 +84,7 @@ def _transition(x, u, p, cp, xn, nu, noise_dim):
     return r, term, ok
 
 
-@nb.njit(**_J)
+@nb.njit(**_I)
 def _random_action(u, legal_idx, lo, hi, discrete):
     if discrete:
         u[0] = float(legal_idx[np.random.randint(legal_idx.shape[0])])
@@ -92,14 +93,16 @@ def _random_action(u, legal_idx, lo, hi, discrete):
             u[k] = np.random.uniform(lo[k], hi[k])
 
 
-@nb.njit(**_J)
-def _rollout(x0, steps, p, cp, gamma, legal_idx, lo, hi, discrete, nu, noise_dim, meta):
-    """DefaultPolicy: uniformly random actions for ``steps`` steps; discounted return plus -terminal cost."""
+@nb.njit(**_I)
+def _rollout(x0, steps, p, cp, gamma, legal_idx, lo, hi, discrete, nu, noise_dim, meta, xa, xb, u):
+    """DefaultPolicy: uniformly random actions for ``steps`` steps; discounted return plus -terminal cost.
+
+    ``xa``, ``xb`` (nx,) and ``u`` (nu + noise_dim,) are scratch buffers (no allocation per rollout).
+    """
     if _term(x0, p):
         return -_fin(x0, cp)
-    xa = x0.copy()
-    xb = np.empty_like(x0)
-    u = np.zeros(nu + noise_dim)
+    for k in range(x0.shape[0]):
+        xa[k] = x0[k]
     g = 0.0
     disc = 1.0
     for t in range(steps):
@@ -110,9 +113,8 @@ def _rollout(x0, steps, p, cp, gamma, legal_idx, lo, hi, discrete, nu, noise_dim
             return g
         g += disc * r
         disc *= gamma
-        tmp = xa
-        xa = xb
-        xb = tmp
+        for k in range(xa.shape[0]):  # copy rather than swap: swapping arrays costs reference counting
+            xa[k] = xb[k]
         if term:
             break
     return g - disc * _fin(xa, cp)
@@ -141,6 +143,9 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
     x = np.empty(nx)
     xn = np.empty(nx)
     u = np.zeros(nu + noise_dim)
+    ra = np.empty(nx)
+    rb = np.empty(nx)
+    ru = np.zeros(nu + noise_dim)
     path_a = np.empty(max_depth + 1, dtype=np.int64)
     path_s = np.empty(max_depth + 1, dtype=np.int64)
     rewards = np.empty(max_depth + 1)
@@ -155,7 +160,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
         while True:
             if term or depth >= max_depth:
                 leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
-                                noise_dim, meta)
+                                noise_dim, meta, ra, rb, ru)
                 break
             if discrete:
                 if SI[node, S_FIRST] == NONE:
@@ -232,7 +237,7 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
             node = s2
             if new:
                 leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
-                                noise_dim, meta)
+                                noise_dim, meta, ra, rb, ru)
                 break
         backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, vmode)
 '''

@@ -46,6 +46,10 @@ A_PARENT, A_NEXT, A_FIRST, A_NOUT, A_VISITS, A_INDEX = range(6)
 M_NS, M_NA, M_NONFINITE = 0, 1, 2
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+# The per-simulation primitives are compiled without numba's reference counting (they allocate
+# nothing): otherwise every call increments and decrements the count of each array argument with
+# atomic instructions, which cost more than the tree operations themselves.
+_HOT = dict(_JIT, _nrt=False)
 
 
 class Tree:
@@ -152,7 +156,7 @@ def seed(s):
     np.random.seed(s)
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def add_state(SI, SC, SF, SX, AI, meta, x, reward, term, parent):
     """Append a state node for ``x`` reached from action node ``parent`` with ``reward``; link it."""
     s = meta[M_NS]
@@ -188,9 +192,10 @@ def clear_and_root(SI, SC, SF, SX, AI, meta, mf, HT, x, term):
     return add_state(SI, SC, SF, SX, AI, meta, x, 0.0, term, NONE)
 
 
-@nb.njit(**_JIT)
-def add_action(SI, AI, AF, AU, meta, s, u, index):
-    """Prepend an action node with action vector ``u`` (and discrete ``index``) to state node ``s``."""
+@nb.njit(**_HOT)
+def _link_action(SI, AI, AF, meta, s, index):
+    """Prepend a new action node (discrete ``index``, -1 if continuous) to state node ``s``; its
+    action vector is the caller's to fill."""
     a = meta[M_NA]
     meta[M_NA] = a + 1
     AI[a, A_PARENT] = s
@@ -202,44 +207,84 @@ def add_action(SI, AI, AF, AU, meta, s, u, index):
     AF[a, 0] = 0.0
     AF[a, 1] = -np.inf
     AF[a, 2] = 0.0
-    for k in range(u.shape[0]):
-        AU[a, k] = u[k]
     SI[s, S_FIRST] = a
     SI[s, S_NCHILD] += 1
     return a
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
+def add_action(SI, AI, AF, AU, meta, s, u, index):
+    """Prepend an action node with action vector ``u`` (and discrete ``index``) to state node ``s``."""
+    a = _link_action(SI, AI, AF, meta, s, index)
+    for k in range(AU.shape[1]):
+        AU[a, k] = u[k]
+    return a
+
+
+@nb.njit(**_HOT)
 def expand_discrete(SI, AI, AF, AU, meta, s, legal):
     """Give state node ``s`` one action node per legal action index; returns how many were added."""
-    u = np.zeros(AU.shape[1])
     n = 0
     for i in range(legal.shape[0] - 1, -1, -1):  # prepend in reverse so the list runs 0, 1, ...
         if legal[i]:
-            u[0] = float(i)
-            add_action(SI, AI, AF, AU, meta, s, u, i)
+            a = _link_action(SI, AI, AF, meta, s, i)
+            AU[a, 0] = float(i)
+            for k in range(1, AU.shape[1]):
+                AU[a, k] = 0.0
             n += 1
     return n
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def widen(SI, s, pw_k, pw_alpha):
     """Progressive widening: may state node ``s`` get another action child (``n < k (N + 1)^alpha``)?"""
     allowed = math.ceil(pw_k * (SI[s, S_VISITS] + 1.0) ** pw_alpha)
     return SI[s, S_NCHILD] < allowed
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
+def _mix(h):
+    """The 64-bit finaliser of MurmurHash3 (logical shifts emulated on int64): every input bit
+    affects every output bit, so the low bits used as the table index are well spread even for
+    states whose float bits differ only in their high (exponent/upper mantissa) bits, such as small
+    integers."""
+    h ^= (h >> 33) & 0x7FFFFFFF
+    h *= -49064778989728563  # 0xff51afd7ed558ccd
+    h ^= (h >> 33) & 0x7FFFFFFF
+    h *= -4265267296055464877  # 0xc4ceb9fe1a85ec53
+    h ^= (h >> 33) & 0x7FFFFFFF
+    return h
+
+
+@nb.njit(**_HOT)
+def _float_bits(v):
+    """An int64 determined by the finite float ``v`` (equal values, including 0.0 and -0.0, give
+    equal results): its exact 53-bit mantissa and its exponent."""
+    if v == 0.0:
+        return 0
+    m, e = math.frexp(v)
+    return int(m * 9007199254740992.0) ^ (e * 0x100000001B3)
+
+
+@nb.njit(**_HOT)
 def _key(x, depth, mask):
-    h = (depth + 1) * -7046029254386353131  # 0x9E3779B97F4A7C15 as int64; int64 arithmetic wraps
-    bits = x.view(np.int64)
-    for k in range(bits.shape[0]):
-        h = (h ^ bits[k]) * 1099511628211
-        h = h ^ (h >> 29)
+    """Table slot of the finite state ``x`` (nx,) at ``depth``."""
+    h = _mix((depth + 1) * -7046029254386353131)  # 0x9E3779B97F4A7C15 as int64; int64 arithmetic wraps
+    for k in range(x.shape[0]):
+        h = _mix(h ^ _float_bits(x[k]))
     return h & mask
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
+def _key_row(X, s, depth, mask):
+    """:func:`_key` of row ``X[s]`` without making a view of it."""
+    h = _mix((depth + 1) * -7046029254386353131)
+    for k in range(X.shape[1]):
+        h = _mix(h ^ _float_bits(X[s, k]))
+    return h & mask
+
+
+@nb.njit(**_HOT)
 def lookup(SI, SX, HT, x, depth):
     """The state node holding ``x`` (contiguous (nx,)) at ``depth``, or ``NONE``."""
     mask = HT.shape[0] - 1
@@ -259,11 +304,11 @@ def lookup(SI, SX, HT, x, depth):
     return NONE
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def insert(SI, SX, HT, s):
     """Enter state node ``s`` into the transposition table."""
     mask = HT.shape[0] - 1
-    i = _key(np.ascontiguousarray(SX[s]), SI[s, S_DEPTH], mask)
+    i = _key_row(SX, s, SI[s, S_DEPTH], mask)
     while HT[i] != NONE:
         i = (i + 1) & mask
     HT[i] = s
@@ -277,7 +322,7 @@ def rebuild_table(SI, SX, meta, HT):
         insert(SI, SX, HT, s)
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def edge_value(SI, SF, AI, AF, a, gamma, from_child):
     """Value of action node ``a``: its own mean return, or with ``from_child`` (deterministic models)
     ``r + gamma V(s')`` from the (possibly shared) child node's value ``SF[s', 2]``."""
@@ -369,7 +414,7 @@ def root_stats(SI, SF, AI, AF, gamma, from_child, visits, q, best_return):
     return total
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def select_uct(SI, SF, AI, AF, mf, s, c, normalize, gamma, from_child):
     r"""The child of state node ``s`` with the best UCT score (5.2.7); unvisited children first.
 
@@ -407,7 +452,7 @@ def select_uct(SI, SF, AI, AF, mf, s, c, normalize, gamma, from_child):
     return best
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def find_outcome(SI, SX, AI, a, xn):
     """The outcome of action node ``a`` whose state equals ``xn`` exactly, or ``NONE``."""
     s = AI[a, A_FIRST]
@@ -424,7 +469,7 @@ def find_outcome(SI, SX, AI, a, xn):
     return NONE
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def sample_outcome(SI, SC, AI, a):
     """An existing outcome of action node ``a`` drawn in proportion to how often it was sampled."""
     total = 0
@@ -442,7 +487,7 @@ def sample_outcome(SI, SC, AI, a):
     return AI[a, A_FIRST]
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gamma, vmode):
     """Back a simulation's return up its path: ``G <- r + gamma G`` at every edge (leaf first).
 
@@ -479,7 +524,7 @@ def backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf_value, gam
     node_value(SI, SF, AI, AF, root, gamma, vmode)
 
 
-@nb.njit(**_JIT)
+@nb.njit(**_HOT)
 def node_value(SI, SF, AI, AF, s, gamma, vmode):
     r"""Refresh ``SF[s, 2]``, the value of state node ``s`` after its visit count changed.
 
