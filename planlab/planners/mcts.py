@@ -228,6 +228,9 @@ class UCT(Planner):
         self._S = np.zeros((1, self.horizon + 1, d.state_dim))
         self._rcost = np.zeros(1)
         self._rterm = np.zeros(1, dtype=np.bool_)
+        nw = d.action_dim + self.noise_dim
+        self._wf = np.zeros(4 * d.state_dim + 2 * nw + self.max_depth + 1)  # search kernel scratch
+        self._wi = np.zeros(2 * (self.max_depth + 1) + len(self._static_legal), dtype=np.int64)
 
     # ------------------------------------------------------------------ setup
     def _choose_backend(self, backend: str) -> str:
@@ -342,7 +345,7 @@ class UCT(Planner):
                              int(self._trans)],
                             dtype=np.int64)
             self._kernel.search(n, 0, *tree.arrays, d.param_vector, self.cost.params, fcfg, icfg,
-                                self._static_legal, d.action_low, d.action_high)
+                                self._static_legal, d.action_low, d.action_high, self._wf, self._wi)
         else:
             for _ in range(n):
                 self._simulate_python(tree)
