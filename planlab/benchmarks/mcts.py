@@ -18,6 +18,7 @@ to ``PATH`` as each completes (plus a ``speed`` row per budget for the plain-Pyt
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import random
@@ -53,8 +54,11 @@ def _chain_step(i, a):
 def plain_python_uct(root_state, simulations, c=0.5, seed=0):
     """A straightforward UCT on the chain: node objects, dict children, random rollouts (the reference).
 
-    Same score (5.2.7), same r + gamma V backup and the same horizon as planlab's UCT (no
-    normalisation, no transpositions). Returns the root's visit counts ``{action: N}``.
+    Same score (5.2.7) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
+    the edge (the reward of the transition into the child included, as in planlab), the same
+    random rollouts to the same horizon and the same discount as planlab's UCT (no normalisation —
+    the chain's returns already lie in [0, 1] — and no transpositions). Returns the root's visit
+    counts ``{action: N}``.
     """
     rnd = random.Random(seed)
     root = _Node(root_state)
@@ -86,10 +90,10 @@ def plain_python_uct(root_state, simulations, c=0.5, seed=0):
                 disc *= GAMMA
                 if done:
                     break
-        for n in reversed(path):
+        for n in reversed(path):  # the edge into n earns r + gamma G, as in planlab's backup
+            g = n.reward + GAMMA * g
             n.visits += 1
             n.value += g
-            g = n.reward + GAMMA * g
         root.visits += 1
     return {a: ch.visits for a, ch in root.children.items()}
 
@@ -109,35 +113,78 @@ class _Writer:
             self.fh.close()
 
 
-def _median_rate(fn, sims, repeats):
-    rates = []
-    for r in range(repeats):
+def _fresh_plan(uct, seed, x0):
+    """A search from scratch: ``reset`` drops the tree (keeping its arrays) and reseeds."""
+    uct.reset(seed)
+    return uct.plan(x0)
+
+
+def _timed(make, seed, sims, warm):
+    """``(make(seed)(), sims / seconds)``, timed in steady state: with ``warm``, an untimed call
+    ``make(seed + 10**6)()`` of the same kind runs first (the contenders alternate, and each would
+    otherwise start with the caches the other left behind). The cyclic garbage collector is paused
+    during the timed call (as ``timeit`` does), so that a collection triggered by one contender's
+    garbage is not charged to the other; pending collections run afterwards, untimed."""
+    if warm:
+        make(seed + 10**6)()
+    fn = make(seed)
+    gc.disable()
+    try:
         t = time.perf_counter()
-        fn(r)
-        rates.append(sims / (time.perf_counter() - t))
-    return statistics.median(rates)
+        result = fn()
+        dt = time.perf_counter() - t
+    finally:
+        gc.enable()
+    return result, sims / dt
 
 
 def bench_speed(out, repeats):
+    """Simulations per second on the chain: the plain-Python reference and planlab's UCT, run in
+    alternation (same seed, same budget; each timed call preceded by an untimed one of its own kind,
+    see :func:`_timed`) so that both see the same machine load; the ratio is the median of the
+    paired ratios. ``UCT plan()`` times ``reset(seed)`` plus one ``plan()`` call (a fresh search, as
+    the reference's; the planner is constructed once per budget, as in an MPC loop — the construction
+    time is in the JSON row); ``UCT search`` is the search alone (``diagnostics["sims_per_s"]``);
+    ``UCT tree`` is planlab's UCT with ``transpositions=False``, the reference's exact algorithm
+    (a tree, no shared nodes). Also counts how often each picks the optimal root action (right)."""
     from ..envs.gridworld import Chain
     from ..planners.mcts import UCT
 
     ch = Chain(N_CHAIN)
     cost = ch.default_cost()
-    UCT(ch, cost, horizon=HORIZON, simulations=10, discount=GAMMA, seed=0).plan(np.zeros(1))  # compile/load
+    x0 = np.zeros(1)
+    for tp in (True, False):  # compile/load both configurations before timing
+        UCT(ch, cost, horizon=HORIZON, simulations=10, discount=GAMMA, seed=0, transpositions=tp).plan(x0)
     rows = []
+    m = statistics.median
     for sims in (200, 2000, 20000):
-        py = _median_rate(lambda r: plain_python_uct(0, sims, seed=r), sims, repeats if sims < 20000 else 1)
-        search = []
-
-        def compiled(r):
-            p = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=r).plan(np.zeros(1))
+        n_rep = {200: 5 * repeats, 2000: repeats}.get(sims, max(3, repeats // 2))
+        py, plan, search, tree, r_plan, r_search, r_tree = [], [], [], [], [], [], []
+        ok_py = ok_uct = ok_tree = 0
+        t = time.perf_counter()
+        uct = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=0)
+        construct_s = time.perf_counter() - t
+        uct_tree = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=0, transpositions=False)
+        for r in range(n_rep):
+            warm = sims < 20000
+            visits, rate_py = _timed(lambda k: lambda: plain_python_uct(0, sims, seed=k), r, sims, warm)
+            p, rate_plan = _timed(lambda k: lambda: _fresh_plan(uct, k, x0), r, sims, warm)
+            pt, rate_tree = _timed(lambda k: lambda: _fresh_plan(uct_tree, k, x0), r, sims, warm)
+            py.append(rate_py)
+            plan.append(rate_plan)
             search.append(p.diagnostics["sims_per_s"])
-
-        whole = _median_rate(compiled, sims, repeats)
-        row = dict(task="chain", kind="speed", simulations=sims, plain_python_sims_per_s=py,
-                   uct_plan_sims_per_s=whole, uct_search_sims_per_s=statistics.median(search),
-                   ratio_plan=whole / py, ratio_search=statistics.median(search) / py)
+            tree.append(rate_tree)
+            r_plan.append(rate_plan / rate_py)
+            r_search.append(p.diagnostics["sims_per_s"] / rate_py)
+            r_tree.append(rate_tree / rate_py)
+            ok_py += int(max(visits, key=visits.get) == 1)
+            ok_uct += int(p.actions[0, 0] == 1.0)
+            ok_tree += int(pt.actions[0, 0] == 1.0)
+        row = dict(task="chain", kind="speed", simulations=sims, repeats=n_rep, plain_python_sims_per_s=m(py),
+                   uct_plan_sims_per_s=m(plan), uct_search_sims_per_s=m(search), uct_tree_plan_sims_per_s=m(tree),
+                   ratio_plan=m(r_plan), ratio_search=m(r_search), ratio_tree_plan=m(r_tree),
+                   root_optimal_plain_python=ok_py, root_optimal_uct=ok_uct, root_optimal_uct_tree=ok_tree,
+                   uct_construct_s=construct_s)
         out.row(**row)
         rows.append(row)
     return rows
@@ -225,12 +272,15 @@ def main(argv=None) -> int:
     repeats = 3 if args.quick else 7
     try:
         speed = bench_speed(out, repeats)
-        print("chain speed (median sims/s; same run, same simulations per plan)")
-        print(f"{'sims/plan':>9} {'plain Python':>13} {'UCT plan()':>12} {'UCT search':>12} {'ratio plan':>11} "
-              f"{'ratio search':>13}")
+        print("chain speed (median sims/s; reference and UCT alternate, same seeds and simulations per plan;")
+        print("ratios are medians of the paired ratios; 'opt' = root action optimal in how many repeats)")
+        print(f"{'sims/plan':>9} {'plain Python':>13} {'UCT plan()':>12} {'UCT search':>12} {'UCT tree':>10} "
+              f"{'ratio plan':>11} {'ratio search':>13} {'ratio tree':>11} {'opt py/uct/tree':>16}")
         for r in speed:
+            opt = f"{r['root_optimal_plain_python']}/{r['root_optimal_uct']}/{r['root_optimal_uct_tree']} of {r['repeats']}"
             print(f"{r['simulations']:>9} {r['plain_python_sims_per_s']:>13,.0f} {r['uct_plan_sims_per_s']:>12,.0f} "
-                  f"{r['uct_search_sims_per_s']:>12,.0f} {r['ratio_plan']:>10.1f}x {r['ratio_search']:>12.1f}x")
+                  f"{r['uct_search_sims_per_s']:>12,.0f} {r['uct_tree_plan_sims_per_s']:>10,.0f} "
+                  f"{r['ratio_plan']:>10.1f}x {r['ratio_search']:>12.1f}x {r['ratio_tree_plan']:>10.1f}x {opt:>16}")
         chain = bench_chain(out, range(5))
         grid, v_start = bench_gridworld(out, range(3 if args.quick else 5), 10_000)
         cart = bench_cartpole(out, range(3 if args.quick else 10))

@@ -163,6 +163,7 @@ class UCT(Planner):
         self.transpositions = bool(transpositions)
         self._trans = self.transpositions and not dynamics.stochastic
         self._from_child = self._trans or self._use_max
+        self._vmode = 1 if self._use_max else (2 if self._trans else 0)
         check_in("stochastic", stochastic, {"closed_loop", "open_loop"})
         self.stochastic = stochastic
         self.max_outcomes = check_positive_int("max_outcomes", max_outcomes)
@@ -216,9 +217,20 @@ class UCT(Planner):
         self.mode = _MODES["deterministic"] if not d.stochastic else _MODES[stochastic]
         self.noise_dim = int(getattr(d, "noise_dim", 0))
         self._kernel = None
+        self._roll = None
         self.backend = self._choose_backend(backend)
-        self._tree: Tree | None = None
+        self._tree: Tree | None = None  # the last search (kept for reuse and inspection)
+        self._pool: list[Tree] = []  # at most two preallocated trees, reused across calls
         self._executed: int = NONE
+        # preallocated, fixed-type buffers for the compiled path (so numba sees one signature)
+        self._x0s = np.zeros((1, d.state_dim))
+        self._U = np.zeros((1, self.horizon, d.action_dim))
+        self._S = np.zeros((1, self.horizon + 1, d.state_dim))
+        self._rcost = np.zeros(1)
+        self._rterm = np.zeros(1, dtype=np.bool_)
+        nw = d.action_dim + self.noise_dim
+        self._wf = np.zeros(4 * d.state_dim + 2 * nw + self.max_depth + 1)  # search kernel scratch
+        self._wi = np.zeros(2 * (self.max_depth + 1) + len(self._static_legal), dtype=np.int64)
 
     # ------------------------------------------------------------------ setup
     def _choose_backend(self, backend: str) -> str:
@@ -243,6 +255,8 @@ class UCT(Planner):
             try:
                 self._kernel = get_search_kernel(type(d).dynamics_source, type(d).termination_source,
                                                  c.running_source, c.terminal_source)
+                kernels = d.kernels(c)  # the fused rollout d.rollout uses, called without re-validation
+                self._roll = None if kernels is None else kernels.rollout_states
             except ValueError as exc:
                 reasons.append(str(exc))
         if reasons:
@@ -252,10 +266,21 @@ class UCT(Planner):
         return "python" if backend == "python" else "numba"
 
     def reset(self, seed: SeedLike = None) -> None:
-        """Drop the search tree; reseed when ``seed`` is given."""
+        """Drop the search tree (its arrays are kept for the next search); reseed when ``seed`` is given."""
         super().reset(seed)
         self._tree = None
         self._executed = NONE
+
+    def _buffer(self, avoid: Tree | None = None) -> Tree:
+        """A preallocated tree other than ``avoid`` (allocated on first use, grown on demand)."""
+        for t in self._pool:
+            if t is not avoid:
+                return t
+        d = self.dynamics
+        cap = self.simulations + 2 if self.time_budget is None else 1024
+        t = Tree(cap, cap * max(self.n_act, 1), d.state_dim, d.action_dim)
+        self._pool.append(t)
+        return t
 
     def _legal(self, x: np.ndarray) -> np.ndarray:
         if self._mask_fn is None:
@@ -275,13 +300,18 @@ class UCT(Planner):
         t0 = time.perf_counter()
         x0 = self._check_x0(x0)
         d = self.dynamics
-        if d.is_discrete and not self._legal(x0).any():
+        if self._mask_fn is not None and not self._legal(x0).any():  # a static mask was checked in __init__
             raise ValueError("action_mask: expected at least one legal action in x0, got none")
-        tree, reused = self._reuse(x0)
+        self._x0s[0] = x0
+        xb = self._x0s[0]  # always the same writable float64 C array: one numba signature
+        tree, reused = self._reuse(xb)
         if tree is None:
-            cap = self.simulations + 2 if self.time_budget is None else 1024
-            tree = Tree(cap, cap * max(self.n_act, 1), d.state_dim, d.action_dim)
-            tree.new_root(x0, bool(d.terminated(x0[None])[0]))
+            tree = self._buffer()
+            if self._kernel is not None:
+                term = self._kernel.terminal(xb, d.param_vector)
+            else:
+                term = bool(d.terminated(x0[None])[0])
+            tree.new_root(xb, term)
         T.seed(int(self.rng.integers(2**31 - 1)))
         t_search = time.perf_counter()
         done = self._run(tree, t_search)
@@ -311,11 +341,11 @@ class UCT(Planner):
             d = self.dynamics
             fcfg = np.array([self.discount, self.exploration, self.pw[0], self.pw[1]])
             icfg = np.array([self.horizon, self.max_depth, self.rollout_horizon, self.mode, self.max_outcomes,
-                             self.noise_dim, int(self.normalize), int(d.is_discrete), int(self._use_max),
+                             self.noise_dim, int(self.normalize), int(d.is_discrete), self._vmode,
                              int(self._trans)],
                             dtype=np.int64)
             self._kernel.search(n, 0, *tree.arrays, d.param_vector, self.cost.params, fcfg, icfg,
-                                self._static_legal, d.action_low, d.action_high)
+                                self._static_legal, d.action_low, d.action_high, self._wf, self._wi)
         else:
             for _ in range(n):
                 self._simulate_python(tree)
@@ -447,7 +477,7 @@ class UCT(Planner):
                 leaf = self._evaluate(tree, x, min(self.rollout_horizon, self.horizon - depth))
                 break
         T.backup(SI, SF, AI, AF, mf, root, np.array(path_a, dtype=np.int64), np.array(path_s, dtype=np.int64),
-                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount, self._use_max)
+                 np.array(rewards, dtype=np.float64), len(path_a), float(leaf), self.discount, self._vmode)
 
     # ------------------------------------------------------------------ tree reuse
     def _reuse(self, x0):
@@ -466,95 +496,69 @@ class UCT(Planner):
             s = SI[s, T.S_NEXT]
         if match == NONE or SI[match, T.S_TERM] or SI[match, T.S_VISITS] == 0:
             return None, 0
-        tree = old.compacted(match)
+        tree = old.compact_into(match, self._buffer(avoid=old))
         tree.SX[0] = x0
         return tree, int(tree.AI[tree.root_children(0), T.A_VISITS].sum())
 
     # ------------------------------------------------------------------ the plan
-    def _best_child(self, tree: Tree, s: int) -> int:
-        """The most-visited child of state node ``s`` (ties: higher mean value), or ``NONE``.
-
-        With ``value_backup="max"``: the child with the best return seen (ties: more visits).
-        """
-        best, key = NONE, None
-        a = tree.SI[s, T.S_FIRST]
-        while a != NONE:
-            n = tree.AI[a, T.A_VISITS]
-            if n > 0:
-                q = T.edge_value(tree.SI, tree.SF, tree.AI, tree.AF, a, self.discount, self._from_child)
-                k = (q, n, -a) if self._use_max else (n, q, -a)
-                if key is None or k > key:
-                    best, key = a, k
-            a = tree.AI[a, T.A_NEXT]
-        return best
-
     def _make_plan(self, tree: Tree, x0, done: int, reused: int, search_s: float, t0: float) -> Plan:
         d = self.dynamics
-        SI, SC, AI, AF, AU = tree.SI, tree.SC, tree.AI, tree.AF, tree.AU
-        actions = []
-        s = 0
-        first = self._best_child(tree, 0)
-        while s != NONE and len(actions) < self.horizon:
-            a = self._best_child(tree, s)
-            if a == NONE:
-                break
-            actions.append(AU[a].copy())
-            o, best_count = AI[a, T.A_FIRST], -1
-            nxt = NONE
-            while o != NONE:  # follow the most-sampled outcome
-                if SC[o] > best_count:
-                    nxt, best_count = o, SC[o]
-                o = SI[o, T.S_NEXT]
-            s = nxt
-        if not actions:  # terminal root, or no simulation passed a child
+        SI, SF, AI, AF, AU = tree.SI, tree.SF, tree.AI, tree.AF, tree.AU
+        gamma, fc = self.discount, self._from_child
+        U = self._U  # (1, H, nu); Plan copies it
+        A = U[0]
+        k, first = T.best_path(SI, tree.SC, SF, AI, AF, AU, gamma, fc, self._use_max, A)
+        if k == 0:  # terminal root, or no simulation passed a child
             if d.is_discrete:
-                actions.append(np.array([float(np.flatnonzero(self._legal(x0))[0])]))
+                A[:] = float(np.flatnonzero(self._legal(x0))[0])
             else:
-                actions.append(d.clip_action(0.5 * (d.action_low + d.action_high)))
-        while len(actions) < self.horizon:
-            actions.append(actions[-1].copy())
-        A = np.array(actions)
+                A[:] = d.clip_action(0.5 * (d.action_low + d.action_high))
         self._executed = first
-        roll = d.rollout(x0, A[None], self.cost, rng=self.rng)
-        cost = float(roll.costs[0])
+        if self._roll is not None:  # the kernel d.rollout runs, on preallocated buffers
+            self._roll(self._x0s, U, d.param_vector, self.cost.params, self._S, self._rcost, self._rterm)
+            states, cost = self._S[0], float(self._rcost[0])
+        else:
+            roll = d.rollout(x0, U, self.cost, rng=self.rng)
+            states, cost = roll.states[0], float(roll.costs[0])
 
-        kids = tree.root_children(0)
-        visits = AI[kids, T.A_VISITS]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = np.array([T.edge_value(SI, tree.SF, AI, AF, a, self.discount, self._from_child) if AI[a, T.A_VISITS] > 0
-                          else np.nan for a in kids])
-            qmax = np.where(visits > 0, AF[kids, 1], np.nan)
-        diag = {
-            "simulations": done,
-            "reused_visits": reused,
-            "root_total_visits": int(visits.sum()),
-            "tree_states": tree.n_states,
-            "tree_actions": tree.n_actions,
-            "backend": self.backend,
-            "search_time_s": search_s,
-            "sims_per_s": done / max(search_s, 1e-12),
-            "nonfinite_transitions": int(tree.meta[T.M_NONFINITE]),
-        }
         if d.is_discrete:
             rv = np.zeros(self.n_act, dtype=np.int64)
             rq = np.full(self.n_act, np.nan)
-            idx = AI[kids, T.A_INDEX]
-            rv[idx] = visits
-            rq[idx] = q
             rm = np.full(self.n_act, np.nan)
-            rm[idx] = qmax
-            diag["root_visits"], diag["root_q"], diag["root_best_return"] = rv, rq, rm
+            total = T.root_stats(SI, SF, AI, AF, gamma, fc, rv, rq, rm)
         else:
+            kids = tree.root_children(0)
+            visits = AI[kids, T.A_VISITS]
+            total = int(visits.sum())
+            rq = np.array([T.edge_value(SI, SF, AI, AF, a, gamma, fc) if AI[a, T.A_VISITS] > 0 else np.nan
+                           for a in kids])
+            rm = np.where(visits > 0, AF[kids, 1], np.nan)
+            rv = visits.astype(np.int64)
+        nonfinite = int(tree.meta[T.M_NONFINITE])
+        diag = {
+            "simulations": done,
+            "reused_visits": reused,
+            "root_total_visits": int(total),
+            "root_visits": rv,
+            "root_q": rq,
+            "root_best_return": rm,
+            "tree_states": int(tree.meta[T.M_NS]),
+            "tree_actions": int(tree.meta[T.M_NA]),
+            "backend": self.backend,
+            "search_time_s": search_s,
+            "sims_per_s": done / max(search_s, 1e-12),
+            "nonfinite_transitions": nonfinite,
+        }
+        if not d.is_discrete:
             diag["root_actions"] = AU[kids].copy()
-            diag["root_visits"], diag["root_q"], diag["root_best_return"] = visits.astype(np.int64), q, qmax
         status = STATUS_OK
-        if diag["nonfinite_transitions"]:
-            warnings.warn(f"UCT: {diag['nonfinite_transitions']} model transitions gave non-finite states or "
-                          "costs; they were treated as terminal", RuntimeWarning, stacklevel=3)
-            if not np.any(np.isfinite(q)):
+        if nonfinite:
+            warnings.warn(f"UCT: {nonfinite} model transitions gave non-finite states or costs; they were treated "
+                          "as terminal", RuntimeWarning, stacklevel=3)
+            if not np.any(np.isfinite(rq)):
                 status = STATUS_FAILED
         if not math.isfinite(cost):
             status = STATUS_FAILED
             cost = math.inf
         diag["plan_time_s"] = time.perf_counter() - t0
-        return Plan(A, roll.states[0], cost, status, diag)
+        return Plan(A, states, cost, status, diag)

@@ -5,12 +5,19 @@ sources this module writes a small Python module into planlab's kernel cache dir
 pattern of :mod:`planlab.dynamics.kernels`: numba can disk-cache only module-level functions of
 importable files) and imports it. The generated module compiles the four sources and defines
 
-``search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi)``
+``search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi, wf, wi)``
     Run ``n_sims`` UCT simulations (Algorithm 22) on the tree arrays of
     :class:`planlab.planners.uct_tree.Tree`, from state node ``root``. ``p``/``cp`` are the system's
     and the cost's parameter vectors, ``fcfg = (gamma, c, pw_k, pw_alpha)``,
     ``icfg = (horizon, max_depth, rollout_horizon, mode, max_outcomes, noise_dim, normalize,
-    discrete, use_max, transpositions)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,) the action box.
+    discrete, value_mode, transpositions)``, ``legal`` (n_actions,) the static action mask, ``lo``/``hi`` (nu,)
+    the action box; ``value_mode`` is the ``vmode`` of :func:`planlab.planners.uct_tree.node_value`.
+    ``wf`` (float64, at least ``4 nx + 2 (nu + noise_dim) + max_depth + 1``) and ``wi`` (int64, at
+    least ``2 (max_depth + 1) + n_actions``) are scratch space: the kernel allocates nothing and is
+    compiled without reference counting.
+
+``terminal(x, p)``
+    The termination source compiled (the root's terminal flag without a numpy round trip).
 
 Stochastic systems declare ``noise_dim``: their dynamics source reads uniform ``[0, 1)`` noise from
 ``u[nu], ..., u[nu + noise_dim - 1]``, which the kernel draws with numba's ``np.random`` (seeded by
@@ -47,10 +54,11 @@ from {run_mod} import {run_name} as _run_py
 from {fin_mod} import {fin_name} as _fin_py
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
-_dyn = nb.njit(**_J)(_dyn_py)
-_term = nb.njit(**_J)(_term_py)
-_run = nb.njit(**_J)(_run_py)
-_fin = nb.njit(**_J)(_fin_py)
+_I = dict(_J, _nrt=False)  # no atomic reference counting of the array arguments on every call
+_dyn = nb.njit(**_I)(_dyn_py)
+_term = nb.njit(**_I)(_term_py)
+_run = nb.njit(**_I)(_run_py)
+_fin = nb.njit(**_I)(_fin_py)
 
 NONE = -1
 S_FIRST = 1
@@ -60,6 +68,12 @@ A_NOUT = 3
 
 
 @nb.njit(**_J)
+def terminal(x, p):
+    """Is ``x`` (nx,) terminal? (the system's termination source)"""
+    return bool(_term(x, p))
+
+
+@nb.njit(**_I)
 def _transition(x, u, p, cp, xn, nu, noise_dim):
     for k in range(noise_dim):
         u[nu + k] = np.random.random()
@@ -73,43 +87,44 @@ def _transition(x, u, p, cp, xn, nu, noise_dim):
     return r, term, ok
 
 
-@nb.njit(**_J)
-def _random_action(u, legal_idx, lo, hi, discrete):
+@nb.njit(**_I)
+def _random_action(u, legal_idx, n_legal, lo, hi, discrete):
     if discrete:
-        u[0] = float(legal_idx[np.random.randint(legal_idx.shape[0])])
+        u[0] = float(legal_idx[np.random.randint(n_legal)])
     else:
         for k in range(lo.shape[0]):
             u[k] = np.random.uniform(lo[k], hi[k])
 
 
-@nb.njit(**_J)
-def _rollout(x0, steps, p, cp, gamma, legal_idx, lo, hi, discrete, nu, noise_dim, meta):
-    """DefaultPolicy: uniformly random actions for ``steps`` steps; discounted return plus -terminal cost."""
+@nb.njit(**_I)
+def _rollout(x0, steps, p, cp, gamma, legal_idx, n_legal, lo, hi, discrete, nu, noise_dim, meta, xa, xb, u):
+    """DefaultPolicy: uniformly random actions for ``steps`` steps; discounted return plus -terminal cost.
+
+    ``xa``, ``xb`` (nx,) and ``u`` (nu + noise_dim,) are scratch buffers (no allocation per rollout).
+    """
     if _term(x0, p):
         return -_fin(x0, cp)
-    xa = x0.copy()
-    xb = np.empty_like(x0)
-    u = np.zeros(nu + noise_dim)
+    for k in range(x0.shape[0]):
+        xa[k] = x0[k]
     g = 0.0
     disc = 1.0
     for t in range(steps):
-        _random_action(u, legal_idx, lo, hi, discrete)
+        _random_action(u, legal_idx, n_legal, lo, hi, discrete)
         r, term, ok = _transition(xa, u, p, cp, xb, nu, noise_dim)
         if not ok:
             meta[2] += 1
             return g
         g += disc * r
         disc *= gamma
-        tmp = xa
-        xa = xb
-        xb = tmp
+        for k in range(xa.shape[0]):  # copy rather than swap: swapping arrays costs reference counting
+            xa[k] = xb[k]
         if term:
             break
     return g - disc * _fin(xa, cp)
 
 
-@nb.njit(**_J)
-def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi):
+@nb.njit(**_I)
+def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, icfg, legal, lo, hi, wf, wi):
     gamma = fcfg[0]
     c = fcfg[1]
     pw_k = fcfg[2]
@@ -122,17 +137,31 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
     noise_dim = icfg[5]
     normalize = icfg[6] != 0
     discrete = icfg[7] != 0
-    use_max = icfg[8] != 0
+    vmode = icfg[8]
+    use_max = vmode == 1
     trans = icfg[9] != 0
     nx = SX.shape[1]
     nu = AU.shape[1]
-    legal_idx = np.nonzero(legal)[0]
-    x = np.empty(nx)
-    xn = np.empty(nx)
-    u = np.zeros(nu + noise_dim)
-    path_a = np.empty(max_depth + 1, dtype=np.int64)
-    path_s = np.empty(max_depth + 1, dtype=np.int64)
-    rewards = np.empty(max_depth + 1)
+    # scratch space comes from the caller (no allocation here, so no reference counting either)
+    nw = nu + noise_dim
+    x = wf[0:nx]
+    xn = wf[nx:2 * nx]
+    ra = wf[2 * nx:3 * nx]
+    rb = wf[3 * nx:4 * nx]
+    u = wf[4 * nx:4 * nx + nw]
+    ru = wf[4 * nx + nw:4 * nx + 2 * nw]
+    rewards = wf[4 * nx + 2 * nw:4 * nx + 2 * nw + max_depth + 1]
+    path_a = wi[0:max_depth + 1]
+    path_s = wi[max_depth + 1:2 * max_depth + 2]
+    legal_idx = wi[2 * max_depth + 2:2 * max_depth + 2 + legal.shape[0]]
+    n_legal = 0
+    for i in range(legal.shape[0]):
+        if legal[i]:
+            legal_idx[n_legal] = i
+            n_legal += 1
+    for j in range(u.shape[0]):
+        u[j] = 0.0
+        ru[j] = 0.0
     for sim in range(n_sims):
         node = root
         for j in range(nx):
@@ -143,8 +172,8 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
         leaf = 0.0
         while True:
             if term or depth >= max_depth:
-                leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
-                                noise_dim, meta)
+                leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, n_legal, lo, hi, discrete, nu,
+                                noise_dim, meta, ra, rb, ru)
                 break
             if discrete:
                 if SI[node, S_FIRST] == NONE:
@@ -168,7 +197,8 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
                         meta[2] += 1
                         r = 0.0
                         term = True
-                        xn[:] = x
+                        for j in range(nx):
+                            xn[j] = x[j]
                     AF[a, 2] = r
                     if trans and ok:
                         s2 = lookup(SI, SX, HT, xn, depth + 1)
@@ -192,7 +222,8 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
                     meta[2] += 1
                     r = 0.0
                     term = True
-                    xn[:] = x
+                    for j in range(nx):
+                        xn[j] = x[j]
                 if mode == 1:  # closed loop: sampled outcomes are state nodes
                     s2 = find_outcome(SI, SX, AI, a, xn)
                     if s2 != NONE:
@@ -220,10 +251,10 @@ def search(n_sims, root, SI, SC, SF, SX, AI, AF, AU, meta, mf, HT, p, cp, fcfg, 
                 x[j] = xn[j]
             node = s2
             if new:
-                leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, lo, hi, discrete, nu,
-                                noise_dim, meta)
+                leaf = _rollout(x, min(rollout_h, horizon - depth), p, cp, gamma, legal_idx, n_legal, lo, hi, discrete, nu,
+                                noise_dim, meta, ra, rb, ru)
                 break
-        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, use_max)
+        backup(SI, SF, AI, AF, mf, root, path_a, path_s, rewards, k, leaf, gamma, vmode)
 '''
 
 _lock = threading.Lock()

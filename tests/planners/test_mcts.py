@@ -66,6 +66,40 @@ def test_same_seed_gives_the_same_search_on_a_stochastic_model(grid, backend):
     np.testing.assert_array_equal(a.actions, b.actions)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_plan_states_and_cost_are_the_models_rollout_of_its_actions(cartpole, chain, backend):
+    for (dyn, cost), x0 in ((cartpole, [0.0, 0.1, 0.05, 0.0]), (chain, [3.0])):
+        plan = UCT(dyn, cost, horizon=25, simulations=120, seed=2, backend=backend).plan(np.array(x0))
+        roll = dyn.rollout(np.array(x0), plan.actions[None], cost)
+        np.testing.assert_array_equal(plan.states, roll.states[0])
+        assert plan.cost == roll.costs[0]
+
+
+def test_earlier_plans_are_not_changed_by_later_searches_on_the_reused_arrays(cartpole):
+    dyn, cost = cartpole
+    uct = UCT(dyn, cost, horizon=20, simulations=100, seed=0, reuse_tree=False)
+    first = uct.plan(np.array([0.0, 0.0, 0.05, 0.0]))
+    kept = (first.actions.copy(), first.states.copy(), first.diagnostics["root_visits"].copy(),
+            first.diagnostics["root_q"].copy())
+    for x in ([0.1, 0.0, -0.05, 0.0], [0.0, 0.3, 0.1, -0.2]):
+        uct.plan(np.array(x))
+    for a, b in zip(kept, (first.actions, first.states, first.diagnostics["root_visits"], first.diagnostics["root_q"])):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_search_on_reused_arrays_equals_a_search_on_new_ones(grid, backend):
+    w, c = grid
+    uct = UCT(w, c, horizon=30, simulations=300, seed=5, backend=backend)
+    uct.plan(np.array([0.0, 0.0]))  # leaves its nodes in the preallocated arrays
+    uct.reset(11)
+    again = uct.plan(np.array([2.0, 0.0]))
+    fresh = UCT(w, c, horizon=30, simulations=300, seed=11, backend=backend).plan(np.array([2.0, 0.0]))
+    np.testing.assert_array_equal(again.actions, fresh.actions)
+    np.testing.assert_array_equal(again.diagnostics["root_visits"], fresh.diagnostics["root_visits"])
+    np.testing.assert_array_equal(again.diagnostics["root_q"], fresh.diagnostics["root_q"])
+
+
 # ----------------------------------------------------------------------------------- exhaustive search
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("value_backup", ["mean", "bellman"])
