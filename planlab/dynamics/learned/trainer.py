@@ -50,6 +50,8 @@ class TrainConfig:
         members are elites).
     max_val : int
         Cap on the held-out set size.
+    min_updates : int
+        Never stop early before this many Adam steps (small data sets give few steps per epoch).
     patience : int
         Stop after this many epochs without a relative improvement of ``min_improvement`` in any
         member's held-out loss; the best weights of each member are restored.
@@ -66,11 +68,12 @@ class TrainConfig:
     """
 
     epochs: int = 50
-    batch_size: int = 256
+    batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 5e-5
     val_fraction: float = 0.1
     max_val: int = 5000
+    min_updates: int = 500
     patience: int = 5
     min_improvement: float = 0.01
     bootstrap: bool = True
@@ -89,6 +92,7 @@ class TrainConfig:
             raise ValueError(f"val_fraction: expected a number in [0, 1), got {self.val_fraction}")
         check_positive_int("max_val", self.max_val)
         check_positive_int("patience", self.patience)
+        check_positive_int("min_updates", self.min_updates, minimum=0)
         check_nonnegative("min_improvement", self.min_improvement)
         check_nonnegative("logvar_bound_weight", self.logvar_bound_weight)
 
@@ -246,6 +250,7 @@ def _fit(model, data, config, seed):
     best_state = copy.deepcopy(net.state_dict()) if has_val else None
     last_good = copy.deepcopy(net.state_dict())
     stall = 0
+    updates = 0
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
@@ -304,7 +309,8 @@ def _fit(model, data, config, seed):
                 bar.update(1)
                 bar.set_postfix(loss=f"{result.train_loss[-1]:.4g}",
                                 val=f"{float(np.min(best_val)):.4g}" if has_val else "-")
-            if has_val and stall >= config.patience:
+            updates += -(-n_tr // config.batch_size)
+            if has_val and stall >= config.patience and updates >= config.min_updates:
                 result.status = FIT_EARLY_STOPPED
                 break
     finally:
