@@ -22,6 +22,9 @@ __all__ = ["main", "build_parser"]
 #: planner options exposed as flags: flag name -> (type, help)
 PLANNER_FLAGS = {
     "population": (int, "number of sampled action sequences per iteration"),
+    "simulations": (int, "UCT: simulations per planning step"),
+    "exploration": (float, "UCT: exploration constant C of the UCT score (5.2.7)"),
+    "discount": (float, "discount factor gamma in (0, 1]"),
 }
 
 

@@ -126,15 +126,22 @@ class AnalyticSystem(Dynamics):
     def _fused(self, cost):
         return isinstance(cost, SourceCost) and cost.state_dim == self.state_dim and cost.action_dim == self.action_dim
 
-    def rollout_cost(self, x0, actions, cost: Cost, *, rng: SeedLike = None, threads=None) -> np.ndarray:
-        """Total cost of N sequences (N,), through the fused numba kernel when possible."""
-        if not self._fused(cost):
-            return super().rollout_cost(x0, actions, cost, rng=rng)
-        U = np.ascontiguousarray(self.check_actions(actions))
-        x0s = self._kernel_starts(x0, U.shape[0])
+    def _fused_inputs(self, x0, actions, cost):
+        """``(kernels, x0s, U)`` for the fused numba path, or None when it does not apply."""
+        if cost is None or not self._fused(cost):
+            return None
         k = self.kernels(cost)
         if k is None:
+            return None
+        U = np.ascontiguousarray(self.check_actions(actions))
+        return k, self._kernel_starts(x0, U.shape[0]), U
+
+    def rollout_cost(self, x0, actions, cost: Cost, *, rng: SeedLike = None, threads=None) -> np.ndarray:
+        """Total cost of N sequences (N,), through the fused numba kernel when possible."""
+        fused = self._fused_inputs(x0, actions, cost)
+        if fused is None:
             return super().rollout_cost(x0, actions, cost, rng=rng)
+        k, x0s, U = fused
         out = np.empty(U.shape[0])
         threads = self.threads if threads is None else threads
         fn = k.rollout_cost_parallel if threads == "all" else k.rollout_cost
@@ -142,13 +149,10 @@ class AnalyticSystem(Dynamics):
         return out
 
     def rollout(self, x0, actions, cost: Cost | None = None, *, rng: SeedLike = None) -> Rollout:
-        if cost is None or not self._fused(cost):
+        fused = self._fused_inputs(x0, actions, cost)
+        if fused is None:
             return super().rollout(x0, actions, cost, rng=rng)
-        U = np.ascontiguousarray(self.check_actions(actions))
-        x0s = self._kernel_starts(x0, U.shape[0])
-        k = self.kernels(cost)
-        if k is None:
-            return super().rollout(x0, actions, cost, rng=rng)
+        k, x0s, U = fused
         N, H, _ = U.shape
         S = np.empty((N, H + 1, self.state_dim))
         out = np.empty(N)

@@ -19,11 +19,12 @@ from ..core.contracts import Cost, Dynamics
 from ..core.validation import as_float_array
 from ..dynamics.systems.acrobot import Acrobot, AcrobotGymCost, AcrobotParams
 from ..dynamics.systems.cartpole import CartPole, CartPoleGymCost, CartPoleParams
-from ..dynamics.systems.mountain_car import MountainCar, MountainCarGymCost
+from ..core.cost import SourceCost
+from ..dynamics.systems.mountain_car import MountainCar, MountainCarGymCost, MountainCarParams
 from ..dynamics.systems.pendulum import Pendulum, PendulumGymCost
 
 __all__ = ["model_for", "GYM_MODELS", "set_env_state", "GymPendulum", "GymCartPole", "GymAcrobot",
-           "GymMountainCarContinuous"]
+           "GymMountainCarContinuous", "GymMountainCar", "MountainCarStepCost"]
 
 
 class GymPendulum(Pendulum):
@@ -79,6 +80,35 @@ class GymMountainCarContinuous(MountainCar):
         return np.asarray(x, dtype=np.float32)
 
 
+class GymMountainCar(MountainCar):
+    """``MountainCar-v0``: discrete pushes ``{0, 1, 2}`` = force ``(a - 1) * 0.001``, goal at 0.5."""
+
+    observation_dim = 2
+
+    def __init__(self, **kwargs):
+        params = MountainCarParams(min_action=0.0, max_action=2.0, goal_position=0.5, power=0.001, action_offset=-1.0)
+        super().__init__(params, n_actions=3, **kwargs)
+
+    def observation_from_state(self, x):
+        return np.asarray(x, dtype=np.float32)
+
+
+def mountain_car_step_cost(x, u, xn, p):
+    """``MountainCar-v0``: reward -1 per step, so cost 1."""
+    return 1.0
+
+
+class MountainCarStepCost(SourceCost):
+    """The negated reward of gymnasium's ``MountainCar-v0`` (1 per step until the flag)."""
+
+    def __init__(self):
+        super().__init__(2, 1, mountain_car_step_cost, [0.0])
+
+
+def _mountaincar():
+    return GymMountainCar(), MountainCarStepCost()
+
+
 def _pendulum():
     d = GymPendulum()
     return d, PendulumGymCost(d.params.max_torque)
@@ -103,6 +133,7 @@ GYM_MODELS = {
     "CartPole-v1": _cartpole,
     "Acrobot-v1": _acrobot,
     "MountainCarContinuous-v0": _mountaincar_continuous,
+    "MountainCar-v0": _mountaincar,
 }
 
 

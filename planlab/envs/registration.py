@@ -16,6 +16,7 @@ _SPECS = {
     "planlab/Reacher2Link-v0": ("planlab.envs.tasks:Reacher2LinkEnv", 100),
     "planlab/UnicycleParking-v0": ("planlab.envs.tasks:UnicycleParkingEnv", 150),
     "planlab/Quadrotor2DHover-v0": ("planlab.envs.tasks:Quadrotor2DHoverEnv", 150),
+    "planlab/GridWorld-v0": ("planlab.envs.gridworld:GridWorldEnv", 100),
 }
 
 ENV_IDS = tuple(_SPECS)

@@ -17,6 +17,7 @@ __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
     "shooting": "planlab.planners.shooting:RandomShooting",
+    "uct": "planlab.planners.mcts:UCT",
 }
 
 

@@ -58,3 +58,22 @@ def test_make_rng_is_deterministic_and_validates():
         make_rng("x")
     with pytest.raises(ValueError, match="seed: expected a non-negative int, got -1"):
         make_rng(-1)
+
+
+def test_dynamics_rejects_inverted_bounds_and_bad_dims():
+    with pytest.raises(ValueError, match="action_low: expected action_low <= action_high, got 1.0 > -1.0"):
+        _Toy(low=1.0, high=-1.0)
+    with pytest.raises(ValueError, match="state_dim: expected an integer >= 1, got 0"):
+        _Toy(nx=0)
+    with pytest.raises(ValueError, match="dt: expected a positive number, got -0.1"):
+        _Toy(dt=-0.1)
+    with pytest.raises(ValueError, match="action_dim: expected 1 for a discrete model"):
+        _Toy(nu=2, n_actions=3)
+
+
+class _Toy(Dynamics):
+    def __init__(self, nx=1, nu=1, low=-1.0, high=1.0, dt=0.1, n_actions=None):
+        super().__init__(nx, nu, low, high, dt, n_actions=n_actions)
+
+    def step(self, x, u, rng=None):
+        return x

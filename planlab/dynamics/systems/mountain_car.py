@@ -27,6 +27,7 @@ class MountainCarParams:
     goal_position: float = 0.45
     goal_velocity: float = 0.0
     power: float = 0.0015
+    action_offset: float = 0.0  # force = (clip(u) + action_offset) * power; -1 gives MountainCar-v0's (a - 1)
 
 
 def mountain_car_dynamics(x, u, p, out):
@@ -34,7 +35,7 @@ def mountain_car_dynamics(x, u, p, out):
     position = x[0]
     velocity = x[1]
     force = minimum(maximum(u[0], p[0]), p[1])
-    velocity = velocity + force * p[7] - 0.0025 * cos(3 * position)
+    velocity = velocity + (force + p[8]) * p[7] - 0.0025 * cos(3 * position)
     velocity = clip(velocity, -p[4], p[4])
     position = position + velocity
     position = clip(position, p[2], p[3])

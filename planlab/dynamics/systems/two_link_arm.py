@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ...core.cost import SourceCost
 from ...core.ops import clip, cos, sin
 from ..analytic import AnalyticSystem
@@ -104,8 +106,6 @@ class TwoLinkArm(AnalyticSystem):
 
     def fingertip(self, x):
         """Fingertip position (..., 2)."""
-        import numpy as np
-
         x = np.asarray(x, dtype=np.float64)
         l1, l2 = self.params.l1, self.params.l2
         return np.stack([l1 * np.cos(x[..., 0]) + l2 * np.cos(x[..., 0] + x[..., 1]),
