@@ -25,6 +25,7 @@ PLANNER_FLAGS = {
     "simulations": (int, "UCT: simulations per planning step"),
     "exploration": (float, "UCT: exploration constant C of the UCT score (5.2.7)"),
     "discount": (float, "discount factor gamma in (0, 1]"),
+    "max_iterations": (int, "iteration limit of iterative solvers (ilqr, nlp)"),
 }
 
 

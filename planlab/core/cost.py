@@ -142,42 +142,6 @@ def quadratic_terminal(x, p):
     return c
 
 
-# Diagonal weights (the common case) get a compact layout and a loop without off-diagonal terms:
-# [q (nx) | r (nu) | qf (nx) | x_goal | u_goal | wrap | nu]
-
-
-def quadratic_running_diag(x, u, xn, p):
-    nx = len(x)
-    nu = len(u)
-    o_xg = 2 * nx + nu
-    o_ug = o_xg + nx
-    o_w = o_ug + nu
-    c = 0.0
-    for i in range(nx):
-        ei = x[i] - p[o_xg + i]
-        if p[o_w + i] != 0.0:
-            ei = wrap_angle(ei)
-        c = c + 0.5 * p[i] * ei * ei
-    for i in range(nu):
-        di = u[i] - p[o_ug + i]
-        c = c + 0.5 * p[nx + i] * di * di
-    return c
-
-
-def quadratic_terminal_diag(x, p):
-    nx = len(x)
-    nu = int(p[len(p) - 1])
-    o_xg = 2 * nx + nu
-    o_w = o_xg + nx + nu
-    c = 0.0
-    for i in range(nx):
-        ei = x[i] - p[o_xg + i]
-        if p[o_w + i] != 0.0:
-            ei = wrap_angle(ei)
-        c = c + 0.5 * p[nx + nu + i] * ei * ei
-    return c
-
-
 def _psd_matrix(name, value, n, *, positive_definite=False):
     arr = as_float_array(name, value)
     if arr.ndim == 1:
@@ -257,12 +221,8 @@ class QuadraticCost(SourceCost):
             a.setflags(write=False)
         # The source reads the upper triangle: 1/2 e'Qe = sum_i Q_ii e_i^2 / 2 + sum_{i<j} Q_ij e_i e_j.
         dense = any(np.count_nonzero(m - np.diag(np.diag(m))) for m in (Qm, Rm, Qfm))
-        if dense:
-            params = np.concatenate([Qm.ravel(), Rm.ravel(), Qfm.ravel(), xg, ug, wrap, [1.0, float(nu)]])
-            super().__init__(nx, nu, quadratic_running, params, quadratic_terminal)
-        else:
-            params = np.concatenate([np.diag(Qm), np.diag(Rm), np.diag(Qfm), xg, ug, wrap, [float(nu)]])
-            super().__init__(nx, nu, quadratic_running_diag, params, quadratic_terminal_diag)
+        params = np.concatenate([Qm.ravel(), Rm.ravel(), Qfm.ravel(), xg, ug, wrap, [float(dense), float(nu)]])
+        super().__init__(nx, nu, quadratic_running, params, quadratic_terminal)
 
     def error(self, x):
         """Wrapped state error ``e = wrap(x - x_goal)``, shape (..., nx)."""

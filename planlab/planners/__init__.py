@@ -18,6 +18,9 @@ __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", 
 PLANNERS = {
     "shooting": "planlab.planners.shooting:RandomShooting",
     "uct": "planlab.planners.mcts:UCT",
+    "lqr": "planlab.planners.lqr:LQRPlanner",
+    "ilqr": "planlab.planners.ilqr:ILQR",
+    "nlp": "planlab.planners.nlp:NLPPlanner",
 }
 
 

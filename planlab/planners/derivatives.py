@@ -1,0 +1,384 @@
+"""Trajectory models for derivative-based planners: rollouts, line searches and packed derivatives.
+
+iLQR / DDP (:mod:`planlab.planners.ilqr`) sees a model only through a :class:`TrajectoryModel`:
+
+``rollout(x0, U) -> (X, J)``
+    States (T + 1, nx) and total cost of controls ``U`` (T, nu) from ``x0`` (termination ignored).
+``derivatives(X, U, O, OT) -> bool``
+    Dynamics Jacobians and cost gradients/Hessians at every step, packed into ``O`` (T, n_packed)
+    and ``OT`` (nx + nx*nx,) (layout :func:`~planlab.planners._codegen.packed_layout`); returns
+    whether all of them are finite.
+``dynamics_hessians(X, U, HD) -> bool``
+    Second derivatives of the dynamics for full DDP (casadi models only).
+``line_search(...)``
+    Forward passes for a sequence of step sizes until one passes the expected-improvement test.
+
+Three sources of derivatives (``method``):
+
+``"casadi"``
+    Analytic systems with a source cost: casadi's exact derivative expressions, translated once into a
+    numba kernel that evaluates all T steps in one call (:mod:`planlab.planners._codegen`); the forward
+    passes run the system's source compiled with numba. With numba disabled, casadi ``Function.map``
+    evaluates the same expressions (slower).
+``"torch"``
+    Any model with a torch path (``has_torch``): ``torch.autograd`` Jacobians of the batched step,
+    all T steps in one vectorised call (each output summed over the batch, which is exact because
+    steps are independent). Costs with a torch path (``SourceCost``) are differentiated the same way,
+    others by finite differences.
+``"fd"``
+    Black boxes: central finite differences of the batched ``step`` and ``cost`` (all perturbations
+    of all T steps in one batched call). Cost Hessians use the four-point second difference.
+
+Derivatives are evaluated at controls nudged ``1e-9`` (relative) inside the control box: models that
+saturate their own input (``clip`` in the source, as CartPole does at ``force_max``) have a kink exactly
+at the bound, where casadi returns the average of the one-sided derivatives; the interior one is what
+box-DDP needs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.contracts import Cost, Dynamics
+from ..core.cost import SourceCost
+from ..core.validation import check_in
+from ._codegen import UnsupportedOperation, packed_layout, trajopt_kernels
+
+__all__ = ["TrajectoryModel", "make_trajectory_model", "DERIVATIVE_METHODS"]
+
+DERIVATIVE_METHODS = ("auto", "casadi", "torch", "fd")
+
+
+class TrajectoryModel:
+    """Generic (numpy) rollouts and line searches over a planlab ``Dynamics`` and ``Cost``.
+
+    Subclasses provide :meth:`derivatives` (and optionally :meth:`dynamics_hessians`).
+
+    Attributes
+    ----------
+    nx, nu : int
+    lo, hi : ndarray (nu,)
+        The control box (the model's action bounds).
+    method : str
+    supports_hessians : bool
+    """
+
+    method = "generic"
+    supports_hessians = False
+
+    def __init__(self, dynamics: Dynamics, cost: Cost):
+        self.dynamics = dynamics
+        self.cost = cost
+        self.nx = dynamics.state_dim
+        self.nu = dynamics.action_dim
+        self.lo = np.array(dynamics.action_low, dtype=np.float64)
+        self.hi = np.array(dynamics.action_high, dtype=np.float64)
+        self.layout = packed_layout(self.nx, self.nu)
+        self.n_packed = self.layout["size"]
+        self.n_hess = self.nx * (self.nx * self.nx + self.nu * self.nu + self.nu * self.nx)
+        width = self.hi - self.lo
+        self._nudge = np.where(np.isfinite(width), 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(width), width, 1.0))), 0.0)
+        self._lo_in = np.ascontiguousarray(np.minimum(self.lo + self._nudge, 0.5 * (self.lo + self.hi)))
+        self._hi_in = np.ascontiguousarray(np.maximum(self.hi - self._nudge, 0.5 * (self.lo + self.hi)))
+
+    # ------------------------------------------------------------------ helpers
+    def derivative_controls(self, U: np.ndarray) -> np.ndarray:
+        """``U`` nudged inside the box (see the module docstring), (T, nu)."""
+        return np.clip(U, self._lo_in, self._hi_in)
+
+    def _step(self, x, u):
+        return np.asarray(self.dynamics.step(x, u), dtype=np.float64)
+
+    # ------------------------------------------------------------------ rollouts
+    def rollout(self, x0: np.ndarray, U: np.ndarray):
+        """States (T + 1, nx) and total cost of ``U`` (T, nu) from ``x0`` (nx,)."""
+        T = U.shape[0]
+        X = np.empty((T + 1, self.nx))
+        X[0] = x0
+        J = 0.0
+        for t in range(T):
+            X[t + 1] = self._step(X[t][None], U[t][None])[0]
+            J += float(self.cost.running(X[t][None], U[t][None], X[t + 1][None])[0])
+        J += float(self.cost.terminal(X[T][None])[0])
+        return X, J
+
+    def line_search(self, x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un):
+        """Forward passes for all step sizes at once (batched); the first acceptable one wins.
+
+        Returns ``(index, J)`` (``-1, J0`` when none passes). Writes the winner into ``Xn``, ``Un``.
+        """
+        T = U.shape[0]
+        na = alphas.shape[0]
+        Xs = np.empty((na, T + 1, self.nx))
+        Us = np.empty((na, T, self.nu))
+        Xs[:, 0] = x0
+        J = np.zeros(na)
+        with np.errstate(all="ignore"):
+            for t in range(T):
+                u = U[t] + alphas[:, None] * k[t] + (Xs[:, t] - X[t]) @ K[t].T
+                u = np.clip(u, self.lo, self.hi)
+                Us[:, t] = u
+                Xs[:, t + 1] = self._step(Xs[:, t], u)
+                J += self.cost.running(Xs[:, t], u, Xs[:, t + 1])
+            J += self.cost.terminal(Xs[:, T])
+        for i in range(na):
+            if not math.isfinite(J[i]) or not J[i] < J0:
+                continue
+            a = alphas[i]
+            expected = a * dV1 + a * a * dV2
+            if expected >= 0.0 or (J[i] - J0) / expected > zmin:
+                Xn[:] = Xs[i]
+                Un[:] = Us[i]
+                return i, float(J[i])
+        return -1, J0
+
+    def derivatives(self, X, U, O, OT):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def dynamics_hessians(self, X, U, HD):
+        raise ValueError(f"ddp: full DDP needs second derivatives of the dynamics, which the {self.method!r} "
+                         "derivatives do not provide; use derivatives='casadi' (analytic systems) or ddp=False")
+
+    # ------------------------------------------------------------------ packing
+    def _pack(self, O, A, B, lx, lu, lxx, luu, lux):
+        T = A.shape[0]
+        for name, arr in (("A", A), ("B", B), ("lx", lx), ("lu", lu), ("lxx", lxx), ("luu", luu), ("lux", lux)):
+            off, shp = self.layout[name]
+            O[:, off:off + math.prod(shp)] = arr.reshape(T, -1)
+
+    def unpack(self, O):
+        """Views of the packed derivatives: dict name -> (T, ...) arrays."""
+        T = O.shape[0]
+        return {n: O[:, off:off + math.prod(s)].reshape((T,) + s) for n, (off, s) in ((n, v) for n, v in self.layout.items() if n != "size")}
+
+
+class CodegenModel(TrajectoryModel):
+    """Analytic system + source cost: generated numba kernels with casadi's exact derivatives."""
+
+    method = "casadi"
+    supports_hessians = True
+
+    def __init__(self, dynamics, cost):
+        super().__init__(dynamics, cost)
+        self.kernels = trajopt_kernels(dynamics, cost)
+        self.p = np.ascontiguousarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1),
+                                      dtype=np.float64)
+        self.cp = np.ascontiguousarray(cost.params, dtype=np.float64)
+
+    def rollout(self, x0, U):
+        X = np.empty((U.shape[0] + 1, self.nx))
+        J = self.kernels.rollout(x0, U, self.p, self.cp, X)
+        return X, float(J)
+
+    def line_search(self, x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un):
+        i, J = self.kernels.line_search(x0, X, U, K, k, alphas, self.lo, self.hi, self.p, self.cp, J0, dV1, dV2,
+                                        zmin, Xn, Un)
+        return int(i), float(J)
+
+    def derivatives(self, X, U, O, OT):
+        return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
+
+    def dynamics_hessians(self, X, U, HD):
+        return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
+
+
+class CasadiMapModel(TrajectoryModel):
+    """Analytic system + source cost through casadi ``Function.map`` (used when numba is off)."""
+
+    method = "casadi"
+    supports_hessians = True
+
+    def __init__(self, dynamics, cost):
+        super().__init__(dynamics, cost)
+        from ._codegen import _symbolic_pieces
+
+        self._F1, self._FT, self._F2 = _symbolic_pieces(dynamics, cost)
+        self._p = np.asarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1), dtype=np.float64)
+        self._maps = {}
+
+    def _mapped(self, F, T):
+        key = (F.name(), T)
+        if key not in self._maps:
+            self._maps[key] = F.map(T, "serial")
+        return self._maps[key]
+
+    def derivatives(self, X, U, O, OT):
+        T = U.shape[0]
+        Ue = self.derivative_controls(U)
+        P = np.tile(self._p[:, None], (1, T))
+        O[:] = self._mapped(self._F1, T)(X[:T].T, Ue.T, P).full().T
+        OT[:] = self._FT(X[T]).full().ravel()
+        return bool(np.isfinite(O).all() and np.isfinite(OT).all())
+
+    def dynamics_hessians(self, X, U, HD):
+        T = U.shape[0]
+        P = np.tile(self._p[:, None], (1, T))
+        HD[:] = self._mapped(self._F2, T)(X[:T].T, self.derivative_controls(U).T, P).full().T
+        return bool(np.isfinite(HD).all())
+
+
+def _cost_torch_ok(cost) -> bool:
+    return hasattr(cost, "running_torch") and hasattr(cost, "terminal_torch")
+
+
+class TorchModel(TrajectoryModel):
+    """Derivatives by torch autograd through ``dynamics.step_torch`` (float64)."""
+
+    method = "torch"
+
+    def derivatives(self, X, U, O, OT):
+        import torch
+        from torch.autograd.functional import jacobian
+
+        T = U.shape[0]
+        Ue = self.derivative_controls(U)
+        x = torch.as_tensor(X[:T], dtype=torch.float64)
+        u = torch.as_tensor(Ue, dtype=torch.float64)
+        step = self.dynamics.step_torch
+        jx, ju = jacobian(lambda a, b: step(a, b).sum(0), (x, u), vectorize=True)
+        A = jx.permute(1, 0, 2).numpy()  # (T, nx, nx)
+        B = ju.permute(1, 0, 2).numpy()  # (T, nx, nu)
+        if _cost_torch_ok(self.cost):
+            cost = self.cost
+
+            def grad_fn(a, b):
+                with torch.enable_grad():
+                    l = cost.running_torch(a, b, step(a, b)).sum()
+                    ga, gb = torch.autograd.grad(l, (a, b), create_graph=True)
+                return ga, gb
+
+            xg = x.clone().requires_grad_(True)
+            ug = u.clone().requires_grad_(True)
+            lx, lu = grad_fn(xg, ug)
+            hxx, hxu = jacobian(lambda a, b: grad_fn(a, b)[0].sum(0), (x, u), vectorize=True)
+            _, huu = jacobian(lambda a, b: grad_fn(a, b)[1].sum(0), (x, u), vectorize=True)
+            lxx = hxx.permute(1, 0, 2).numpy()
+            luu = huu.permute(1, 0, 2).numpy()
+            lux = hxu.permute(1, 2, 0).numpy()  # d lx_i / d u_a -> (T, nu, nx)
+            self._pack(O, A, B, lx.detach().numpy(), lu.detach().numpy(), lxx, luu, lux)
+            xT = torch.as_tensor(X[T], dtype=torch.float64)
+            gT = torch.autograd.functional.jacobian(lambda a: cost.terminal_torch(a[None])[0], xT)
+            hT = torch.autograd.functional.hessian(lambda a: cost.terminal_torch(a[None])[0], xT)
+            OT[: self.nx] = gT.numpy()
+            OT[self.nx:] = hT.numpy().ravel()
+        else:
+            lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
+            self._pack(O, A, B, lx, lu, lxx, luu, lux)
+            OT[: self.nx] = gT
+            OT[self.nx:] = hT.ravel()
+        return bool(np.isfinite(O).all() and np.isfinite(OT).all())
+
+
+class FiniteDifferenceModel(TrajectoryModel):
+    """Central finite differences of a black-box batched ``step`` and ``cost``."""
+
+    method = "fd"
+
+    def derivatives(self, X, U, O, OT):
+        T = U.shape[0]
+        nx, nu = self.nx, self.nu
+        Ue = self.derivative_controls(U)
+        Z = np.concatenate([X[:T], Ue], axis=1)  # (T, n)
+        n = nx + nu
+        h = _EPS1 * np.maximum(1.0, np.abs(Z))  # (T, n)
+        P = np.repeat(Z[:, None, :], 2 * n, axis=1)  # (T, 2n, n)
+        ar = np.arange(n)
+        P[:, ar, ar] += h
+        P[:, n + ar, ar] -= h
+        F = self._step(P[..., :nx].reshape(-1, nx), P[..., nx:].reshape(-1, nu)).reshape(T, 2 * n, nx)
+        J = (F[:, :n] - F[:, n:]) / (2.0 * h[:, :, None])  # (T, n, nx): d f / d z_j
+        A = np.transpose(J[:, :nx], (0, 2, 1))
+        B = np.transpose(J[:, nx:], (0, 2, 1))
+        lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
+        self._pack(O, A, B, lx, lu, lxx, luu, lux)
+        OT[:nx] = gT
+        OT[nx:] = hT.ravel()
+        return bool(np.isfinite(O).all() and np.isfinite(OT).all())
+
+
+_EPS1 = float(np.finfo(float).eps ** (1 / 3))  # central first differences
+_EPS2 = float(np.finfo(float).eps ** (1 / 4))  # second differences
+
+
+def _fd_grad_hess(fun, Z):
+    """Gradient (B, n) and Hessian (B, n, n) of a batched scalar function ``fun(Z (..., n)) -> (...)``."""
+    Bn, n = Z.shape
+    h1 = _EPS1 * np.maximum(1.0, np.abs(Z))
+    h2 = _EPS2 * np.maximum(1.0, np.abs(Z))
+    ar = np.arange(n)
+    P = np.repeat(Z[:, None, :], 2 * n, axis=1)
+    P[:, ar, ar] += h1
+    P[:, n + ar, ar] -= h1
+    f = fun(P)
+    g = (f[:, :n] - f[:, n:]) / (2.0 * h1)
+    # four-point second differences for all pairs (i, j)
+    S = np.repeat(np.repeat(Z[:, None, None, :], n, axis=1), n, axis=2)  # (B, n, n, n)
+    E = np.zeros((n, n, n))
+    E[ar, :, ar] = 1.0
+    Ei = E[None] * h2[:, :, None, None]  # (B, i, j, k): h_i e_i
+    Ej = np.transpose(E, (1, 0, 2))[None] * h2[:, None, :, None]
+    fpp = fun(S + Ei + Ej)
+    fpm = fun(S + Ei - Ej)
+    fmp = fun(S - Ei + Ej)
+    fmm = fun(S - Ei - Ej)
+    H = (fpp - fpm - fmp + fmm) / (4.0 * h2[:, :, None] * h2[:, None, :])
+    H = 0.5 * (H + np.transpose(H, (0, 2, 1)))
+    return g, H
+
+
+def _fd_cost_derivatives(model: TrajectoryModel, X, Ue):
+    nx, nu = model.nx, model.nu
+    T = Ue.shape[0]
+    cost = model.cost
+
+    def running(P):
+        x = P[..., :nx]
+        u = P[..., nx:]
+        shp = x.shape[:-1]
+        x2 = x.reshape(-1, nx)
+        u2 = u.reshape(-1, nu)
+        return np.asarray(cost.running(x2, u2, model._step(x2, u2)), dtype=np.float64).reshape(shp)
+
+    def terminal(P):
+        shp = P.shape[:-1]
+        return np.asarray(cost.terminal(P.reshape(-1, nx)), dtype=np.float64).reshape(shp)
+
+    g, H = _fd_grad_hess(running, np.concatenate([X[:T], Ue], axis=1))
+    gT, HT = _fd_grad_hess(terminal, X[T][None])
+    return (g[:, :nx], g[:, nx:], H[:, :nx, :nx], H[:, nx:, nx:], H[:, nx:, :nx], gT[0], HT[0])
+
+
+def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "auto") -> TrajectoryModel:
+    """Pick the derivative source for ``(dynamics, cost)``.
+
+    Parameters
+    ----------
+    derivatives : {"auto", "casadi", "torch", "fd"}
+        ``"auto"``: casadi for an analytic system with a source cost, else torch when the model has a
+        torch path, else finite differences.
+    """
+    from ..dynamics.analytic import AnalyticSystem
+    from ..dynamics.kernels import numba_enabled
+
+    check_in("derivatives", derivatives, set(DERIVATIVE_METHODS))
+    analytic = (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
+                and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim)
+    if derivatives == "auto":
+        derivatives = "casadi" if analytic else ("torch" if getattr(dynamics, "has_torch", False) else "fd")
+    if derivatives == "casadi":
+        if not analytic:
+            raise ValueError(f"derivatives: 'casadi' needs an AnalyticSystem and a SourceCost of matching size, got "
+                             f"{type(dynamics).__name__} and {type(cost).__name__}")
+        if numba_enabled():
+            try:
+                return CodegenModel(dynamics, cost)
+            except (UnsupportedOperation, ValueError):
+                pass
+        return CasadiMapModel(dynamics, cost)
+    if derivatives == "torch":
+        if not getattr(dynamics, "has_torch", False):
+            raise ValueError(f"derivatives: 'torch' needs a model with a torch path (has_torch), got {type(dynamics).__name__}")
+        return TorchModel(dynamics, cost)
+    return FiniteDifferenceModel(dynamics, cost)

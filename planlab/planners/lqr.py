@@ -1,0 +1,384 @@
+r"""Linear-quadratic regulators (section "Trajectory Optimization with Derivatives" and 5.7.1 of the notes).
+
+For ``x_{t+1} = A x_t + B u_t`` and cost ``sum_t 1/2 x'Qx + 1/2 u'Ru (+ x'N u) + 1/2 x_T' Q_f x_T``:
+
+* :func:`dlqr` — infinite horizon: scipy's discrete algebraic Riccati solver, gain
+  ``K = -(R + B'PB)^{-1} (B'PA + N')``, so that **u = K x** (the sign is inside ``K``, as in the
+  time-varying policy ``u = K_t (x - x̂_t) + k_t + û_t`` of 5.7.1).
+* :func:`finite_horizon_lqr` — the backward Riccati recursion with (optionally) time-varying
+  ``A_t``, ``B_t``.
+* :func:`lqr_tracking` — tracking a reference ``(x_ref, u_ref)`` through affine dynamics
+  ``x_{t+1} = A_t x_t + B_t u_t + c_t``; returns a :class:`~planlab.policies.linear.TimeVaryingLinearPolicy`.
+* :class:`LQR` — a stabiliser: linearise an analytic system at an equilibrium (cart-pole upright,
+  quadrotor hover) and apply the infinite-horizon gain (a :class:`~planlab.core.Policy`).
+* :class:`LQRPlanner` — the same stabiliser behind the planner contract (``planlab run --planner lqr``),
+  built from a :class:`~planlab.core.QuadraticCost` around its goal.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import scipy.linalg
+
+from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
+from ..core.cost import QuadraticCost
+from ..core.ops import wrap_angle
+from ..core.seeding import SeedLike
+from ..core.validation import as_float_array, check_positive_int
+from ..policies.linear import TimeVaryingLinearPolicy
+
+__all__ = ["dlqr", "finite_horizon_lqr", "lqr_tracking", "LQR", "LQRPlanner"]
+
+
+# ---------------------------------------------------------------------------------- validation
+def _square(name, M, n=None):
+    M = as_float_array(name, M)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {M.shape}")
+    if n is not None and M.shape[0] != n:
+        raise ValueError(f"{name}: expected shape ({n}, {n}), got {M.shape}")
+    return M
+
+
+def _symmetric(name, M, n, *, definite: bool):
+    M = _square(name, M, n)
+    scale = max(1.0, float(np.max(np.abs(M))))
+    if np.max(np.abs(M - M.T)) > 1e-10 * scale:
+        raise ValueError(f"{name}: expected a symmetric matrix, got max asymmetry {np.max(np.abs(M - M.T)):.3g}")
+    if definite:
+        try:
+            np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            lo = float(np.linalg.eigvalsh(0.5 * (M + M.T)).min())
+            raise ValueError(f"{name}: expected a positive definite matrix, got smallest eigenvalue {lo:.3g}") from None
+    else:
+        lo = float(np.linalg.eigvalsh(0.5 * (M + M.T)).min())
+        if lo < -1e-10 * scale:
+            raise ValueError(f"{name}: expected a positive semidefinite matrix, got smallest eigenvalue {lo:.3g}")
+    return M
+
+
+def _check_lq(A, B, Q, R, N=None):
+    A = _square("A", A)
+    n = A.shape[0]
+    B = as_float_array("B", B)
+    if B.ndim == 1:
+        B = B[:, None]
+    if B.ndim != 2 or B.shape[0] != n:
+        raise ValueError(f"B: expected shape ({n}, m) to match A {A.shape}, got {B.shape}")
+    m = B.shape[1]
+    Q = _symmetric("Q", Q, n, definite=False)
+    R = _symmetric("R", R, m, definite=True)
+    if N is not None:
+        N = as_float_array("N", N, shape=(n, m))
+    return A, B, Q, R, N
+
+
+# ---------------------------------------------------------------------------------- infinite horizon
+def dlqr(A, B, Q, R, N=None):
+    r"""Infinite-horizon discrete LQR through scipy's DARE solver.
+
+    Minimises :math:`\sum_t \tfrac12 x_t^\top Q x_t + \tfrac12 u_t^\top R u_t + x_t^\top N u_t` subject to
+    :math:`x_{t+1} = A x_t + B u_t`.
+
+    Parameters
+    ----------
+    A : array_like (n, n)
+    B : array_like (n, m)
+    Q : array_like (n, n), symmetric positive semidefinite
+    R : array_like (m, m), symmetric positive definite
+    N : array_like (n, m), optional cross term
+
+    Returns
+    -------
+    K : ndarray (m, n)
+        Optimal gain with the sign included: ``u = K x``, ``K = -(R + B'PB)^{-1}(B'PA + N')``.
+    P : ndarray (n, n)
+        The stabilising solution of the discrete algebraic Riccati equation.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, an asymmetric or indefinite ``Q``/``R``, or no stabilising solution
+        (``(A, B)`` not stabilisable).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B = np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[0.005], [0.1]])
+    >>> K, P = dlqr(A, B, np.eye(2), [[0.1]])
+    >>> K.shape, bool(np.all(np.abs(np.linalg.eigvals(A + B @ K)) < 1))
+    ((1, 2), True)
+    """
+    A, B, Q, R, N = _check_lq(A, B, Q, R, N)
+    try:
+        P = scipy.linalg.solve_discrete_are(A, B, Q, R, s=N)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise ValueError(f"A, B: no stabilising solution of the discrete Riccati equation ({exc})") from None
+    BtP = B.T @ P
+    G = BtP @ A if N is None else BtP @ A + N.T
+    K = -np.linalg.solve(R + BtP @ B, G)
+    return K, P
+
+
+# ---------------------------------------------------------------------------------- finite horizon
+def _time_varying(name, M, T, shape):
+    M = as_float_array(name, M)
+    if M.shape == shape:
+        return np.broadcast_to(M, (T,) + shape)
+    if M.shape == (T,) + shape:
+        return M
+    raise ValueError(f"{name}: expected shape {shape} or {(T,) + shape}, got {M.shape}")
+
+
+def finite_horizon_lqr(A, B, Q, R, Qf, horizon: int):
+    r"""Backward Riccati recursion for a finite horizon ``T`` (time-varying ``A_t``, ``B_t`` allowed).
+
+    .. math::
+
+        P_T = Q_f,\quad K_t = -(R + B_t^\top P_{t+1} B_t)^{-1} B_t^\top P_{t+1} A_t,\quad
+        P_t = Q + A_t^\top P_{t+1} (A_t + B_t K_t)
+
+    Parameters
+    ----------
+    A : array_like (n, n) or (T, n, n)
+    B : array_like (n, m) or (T, n, m)
+    Q : (n, n); R : (m, m) positive definite; Qf : (n, n)
+    horizon : int
+
+    Returns
+    -------
+    K : ndarray (T, m, n)
+        Gains, ``u_t = K_t x_t``.
+    P : ndarray (T + 1, n, n)
+        Cost-to-go matrices (``P[T] = Qf``).
+    """
+    T = check_positive_int("horizon", horizon)
+    A0 = as_float_array("A", A)
+    B0 = as_float_array("B", B)
+    if A0.ndim not in (2, 3) or A0.shape[-1] != A0.shape[-2]:
+        raise ValueError(f"A: expected shape (n, n) or (T, n, n), got {A0.shape}")
+    n = A0.shape[-1]
+    if B0.ndim not in (2, 3) or B0.shape[-2] != n:
+        raise ValueError(f"B: expected shape ({n}, m) or (T, {n}, m), got {B0.shape}")
+    m = B0.shape[-1]
+    As = _time_varying("A", A0, T, (n, n))
+    Bs = _time_varying("B", B0, T, (n, m))
+    Q = _symmetric("Q", Q, n, definite=False)
+    R = _symmetric("R", R, m, definite=True)
+    Qf = _symmetric("Qf", Qf, n, definite=False)
+    K = np.empty((T, m, n))
+    P = np.empty((T + 1, n, n))
+    P[T] = Qf
+    for t in range(T - 1, -1, -1):
+        At, Bt, Pn = As[t], Bs[t], P[t + 1]
+        BtP = Bt.T @ Pn
+        K[t] = -np.linalg.solve(R + BtP @ Bt, BtP @ At)
+        Pt = Q + At.T @ Pn @ (At + Bt @ K[t])
+        P[t] = 0.5 * (Pt + Pt.T)
+    return K, P
+
+
+def lqr_tracking(A, B, Q, R, Qf, x_ref, u_ref=None, c=None, *, action_low=None, action_high=None):
+    r"""LQR tracking of a reference through affine (possibly time-varying) dynamics.
+
+    Minimises :math:`\sum_{t<T} \tfrac12 (x_t - r_t)^\top Q (x_t - r_t) + \tfrac12 (u_t - \bar u_t)^\top R
+    (u_t - \bar u_t) + \tfrac12 (x_T - r_T)^\top Q_f (x_T - r_T)` subject to
+    :math:`x_{t+1} = A_t x_t + B_t u_t + c_t`, by the Riccati recursion on the value
+    :math:`V_t(x) = \tfrac12 x^\top P_t x + p_t^\top x`.
+
+    Parameters
+    ----------
+    A : (n, n) or (T, n, n); B : (n, m) or (T, n, m)
+    Q, R, Qf : weights
+    x_ref : array_like (T + 1, n)
+        Reference states ``r_t`` (defines ``T``).
+    u_ref : array_like (T, m), optional
+        Reference controls (default zeros).
+    c : array_like (n,) or (T, n), optional
+        Affine term of the dynamics (default zeros).
+    action_low, action_high : optional
+        Clip box of the returned policy.
+
+    Returns
+    -------
+    TimeVaryingLinearPolicy
+        ``u_t = K_t (x_t - r_t) + k_t + \bar u_t`` (optimal when unclipped).
+    """
+    x_ref = as_float_array("x_ref", x_ref, ndim=2)
+    T = x_ref.shape[0] - 1
+    if T < 1:
+        raise ValueError(f"x_ref: expected shape (T + 1, n) with T >= 1, got {x_ref.shape}")
+    n = x_ref.shape[1]
+    A0 = as_float_array("A", A)
+    B0 = as_float_array("B", B)
+    As = _time_varying("A", A0, T, (n, n))
+    if B0.ndim not in (2, 3) or B0.shape[-2] != n:
+        raise ValueError(f"B: expected shape ({n}, m) or ({T}, {n}, m), got {B0.shape}")
+    m = B0.shape[-1]
+    Bs = _time_varying("B", B0, T, (n, m))
+    Q = _symmetric("Q", Q, n, definite=False)
+    R = _symmetric("R", R, m, definite=True)
+    Qf = _symmetric("Qf", Qf, n, definite=False)
+    u_ref = np.zeros((T, m)) if u_ref is None else as_float_array("u_ref", u_ref, shape=(T, m))
+    cs = np.zeros((T, n)) if c is None else _time_varying("c", c, T, (n,))
+    K = np.empty((T, m, n))
+    k = np.empty((T, m))
+    P = Qf.copy()
+    p = -Qf @ x_ref[T]
+    for t in range(T - 1, -1, -1):
+        At, Bt = As[t], Bs[t]
+        g = P @ cs[t] + p
+        Quu = R + Bt.T @ P @ Bt
+        Qux = Bt.T @ P @ At
+        qx = -Q @ x_ref[t] + At.T @ g
+        qu = -R @ u_ref[t] + Bt.T @ g
+        sol = np.linalg.solve(Quu, np.concatenate([Qux, qu[:, None]], axis=1))
+        Kt, kt = -sol[:, :n], -sol[:, n]
+        P = Q + At.T @ P @ At + Qux.T @ Kt
+        P = 0.5 * (P + P.T)
+        p = qx + Qux.T @ kt
+        K[t] = Kt
+        k[t] = Kt @ x_ref[t] + kt - u_ref[t]  # u = K x + kt = K (x - r) + k + u_ref
+    return TimeVaryingLinearPolicy(K, k, x_ref, u_ref, action_low=action_low, action_high=action_high)
+
+
+# ---------------------------------------------------------------------------------- stabiliser
+class LQR(Policy):
+    r"""Infinite-horizon LQR stabiliser of an analytic system at an equilibrium.
+
+    Linearises ``x' = f(x, u)`` at ``(x_eq, u_eq)`` with casadi (exact Jacobians), solves the DARE
+    (:func:`dlqr`) and acts with ``u = clip(u_eq + K e)``, ``e = x - x_eq`` with the system's angle
+    components wrapped to ``[-pi, pi)``.
+
+    Parameters
+    ----------
+    system : AnalyticSystem
+    Q : array_like (nx, nx) or (nx,)
+    R : array_like (nu, nu) or (nu,)
+    x_eq : array_like (nx,)
+    u_eq : array_like (nu,), optional (default zeros)
+    equilibrium_tol : float
+        ``|f(x_eq, u_eq) - x_eq|`` must be below this (else ``ValueError``): linearising anywhere
+        else does not give a stabiliser.
+    clip : bool
+        Clip actions to the system's box.
+
+    Attributes
+    ----------
+    K : ndarray (nu, nx), P : ndarray (nx, nx), A : ndarray (nx, nx), B : ndarray (nx, nu)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from planlab.dynamics import CartPole
+    >>> ctrl = LQR(CartPole(), Q=[1, 1, 10, 1], R=[0.1], x_eq=np.zeros(4))
+    >>> ctrl.K.shape
+    (1, 4)
+    """
+
+    def __init__(self, system, Q, R, x_eq, u_eq=None, *, equilibrium_tol: float = 1e-8, clip: bool = True):
+        from ..dynamics.analytic import AnalyticSystem
+
+        if not isinstance(system, AnalyticSystem):
+            raise TypeError(f"system: expected an AnalyticSystem (exact linearisation), got {type(system).__name__}")
+        if system.is_discrete:
+            raise TypeError("system: LQR needs continuous actions, got a discrete model")
+        nx, nu = system.state_dim, system.action_dim
+        self.system = system
+        self.x_eq = as_float_array("x_eq", x_eq, shape=(nx,))
+        self.u_eq = np.zeros(nu) if u_eq is None else as_float_array("u_eq", u_eq, shape=(nu,))
+        Q = as_float_array("Q", Q)
+        R = as_float_array("R", R)
+        Q = np.diag(Q) if Q.ndim == 1 else Q
+        R = np.diag(R) if R.ndim == 1 else R
+        x_next = system.step(self.x_eq, self.u_eq)
+        gap = float(np.max(np.abs(x_next - self.x_eq)))
+        if not gap <= equilibrium_tol:
+            raise ValueError(f"x_eq, u_eq: expected an equilibrium (|f(x, u) - x| <= {equilibrium_tol:g}), got "
+                             f"|f(x, u) - x| = {gap:.3g}")
+        self.A, self.B = system.linearize(self.x_eq, self.u_eq)
+        self.K, self.P = dlqr(self.A, self.B, Q, R)
+        self.Q, self.R = Q, R
+        self.clip = bool(clip)
+        self.dynamics = system
+
+    def error(self, x) -> np.ndarray:
+        """``x - x_eq`` with angles wrapped, (..., nx)."""
+        e = np.asarray(x, dtype=np.float64) - self.x_eq
+        for i in self.system.angle_indices:
+            e[..., i] = wrap_angle(e[..., i])
+        return e
+
+    def act(self, obs) -> np.ndarray:
+        """``clip(u_eq + K e)`` for states (..., nx) -> (..., nu)."""
+        x = self.system.check_state(obs, "obs")
+        u = self.u_eq + self.error(x) @ self.K.T
+        return self.system.clip_action(u) if self.clip else u
+
+    def closed_loop_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of ``A + B K`` (all inside the unit circle for a stabilising gain)."""
+        return np.linalg.eigvals(self.A + self.B @ self.K)
+
+    def policy(self, horizon: int) -> TimeVaryingLinearPolicy:
+        """The stabiliser as a time-varying linear policy of ``horizon`` steps (constant gains).
+
+        Angle wrapping is not part of the linear policy; use it near the equilibrium.
+        """
+        T = check_positive_int("horizon", horizon)
+        lo, hi = (self.system.action_low, self.system.action_high) if self.clip else (None, None)
+        return TimeVaryingLinearPolicy(np.broadcast_to(self.K, (T,) + self.K.shape), None,
+                                       np.broadcast_to(self.x_eq, (T, self.x_eq.size)),
+                                       np.broadcast_to(self.u_eq, (T, self.u_eq.size)),
+                                       action_low=lo, action_high=hi)
+
+
+class LQRPlanner(Planner):
+    """The LQR stabiliser behind the planner contract (``planlab run --planner lqr``).
+
+    Builds :class:`LQR` from a :class:`~planlab.core.QuadraticCost`: ``Q`` and ``R`` are the cost's
+    weights, the equilibrium is the cost's goal ``(x_goal, u_goal)``. ``plan(x0)`` rolls the clipped
+    feedback out through the model for ``horizon`` steps (the MPC loop executes the first action,
+    which is just ``u_goal + K (x - x_goal)``).
+
+    Parameters
+    ----------
+    dynamics : AnalyticSystem
+    cost : QuadraticCost
+    horizon : int
+    seed : unused (deterministic)
+    """
+
+    name = "lqr"
+    cli_options = ()
+
+    def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, seed: SeedLike = None):
+        super().__init__(dynamics, cost, horizon, seed=seed)
+        if not isinstance(cost, QuadraticCost):
+            raise TypeError(f"cost: the LQR planner needs a QuadraticCost (Q, R and a goal), got {type(cost).__name__}")
+        self.controller = LQR(dynamics, cost.Q, cost.R, cost.x_goal, cost.u_goal)
+
+    def plan(self, x0, warm_start=None) -> Plan:
+        t0 = time.perf_counter()
+        x0 = self._check_x0(x0)
+        self._check_warm_start(warm_start)
+        d = self.dynamics
+        X = np.empty((self.horizon + 1, d.state_dim))
+        U = np.empty((self.horizon, d.action_dim))
+        X[0] = x0
+        for t in range(self.horizon):
+            U[t] = self.controller.act(X[t])
+            X[t + 1] = d.step(X[t], U[t])
+        status = STATUS_OK
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(U))):
+            status = STATUS_FAILED
+            U = np.where(np.isfinite(U), U, d.clip_action(self.controller.u_eq))
+            warnings.warn("LQR: the closed loop diverged within the horizon; plan marked failed", RuntimeWarning)
+        roll = d.rollout(x0, U[None], self.cost)
+        cost = float(roll.costs[0])
+        return Plan(U, roll.states[0], cost if np.isfinite(cost) else np.inf, status,
+                    {"plan_time_s": time.perf_counter() - t0, "K": self.controller.K,
+                     "policy": self.controller.policy(self.horizon)})
