@@ -576,16 +576,27 @@ class LearnedDynamics(Dynamics):
                 xin, uin = x[perm], u[perm]
             else:
                 xin, uin = x, u
-            z = self.features(xin, uin)
             if prop == "expectation":
+                z = self.features(xin, uin)
                 mean, var = self._forward_raw(z.unsqueeze(0).expand(K, *z.shape), ws, bs)
                 mean = mean.mean(0)
             else:
-                mean, var = self._forward_raw(z.view(K, M, -1), ws, bs)
-                mean = mean.view(S, -1)
+                if t == 0 and P > 1:
+                    # all particles of a sequence start from the same (x0, u0): evaluate each member
+                    # once per sequence (N rows instead of N * P / K) and gather -- no recomputation
+                    seq_in = (seq_slot if perm is None or prop == "tsinf" else seq_slot[perm]).view(K, M, 1)
+                    z0 = self.features(x0_t, U_t[:, 0])
+                    mean0, var0 = self._forward_raw(z0.unsqueeze(0).expand(K, *z0.shape), ws, bs)
+                    idx = seq_in.expand(K, M, mean0.shape[-1])
+                    mean = mean0.gather(1, idx)
+                    var = var0.gather(1, idx) if var0 is not None else None
+                else:
+                    z = self.features(xin, uin)
+                    mean, var = self._forward_raw(z.view(K, M, -1), ws, bs)
+                mean = mean.reshape(S, -1)
                 if sample:
                     noise = torch.randn(mean.shape, generator=noise_gen)
-                    mean = torch.addcmul(mean, noise, var.view(S, -1).sqrt_())
+                    mean = torch.addcmul(mean, noise, var.reshape(S, -1).sqrt_())
             xn_in = xin + mean[:, :nx]
             if prop == "ts1":
                 xn = torch.empty_like(xn_in)

@@ -189,3 +189,19 @@ def test_learned_double_integrator_plan_is_close_to_the_true_model_plan():
     # and the learned model's predicted states track the true ones along its plan
     roll = true.rollout(x0, plans["learned"].actions[None], cost).states[0]
     assert np.max(np.abs(plans["learned"].states - roll)) < 0.2
+
+
+@pytest.mark.parametrize("propagation", ["tsinf", "ts1"])
+def test_particles_take_their_members_one_step_prediction_from_the_shared_start(propagation):
+    # random (untrained) weights: every member predicts something different for every input
+    cfg = ModelConfig(members=3, hidden=(16, 16), probabilistic=False, propagation=propagation, particles=6)
+    m = LearnedDynamics(2, 1, -2.0, 2.0, 0.05, config=cfg, seed=4)
+    U = np.random.default_rng(0).uniform(-2, 2, (5, 3, 1))
+    x0 = np.array([0.3, -0.2])
+    states, _ = m.rollout_particles(x0, U, rng=11)
+    members = m.member_assignment(5 * 6, 3, rng=11)  # (H, N * P)
+    with torch.no_grad():
+        pred, _ = m.predict_torch(torch.tensor(np.tile(x0, (5, 1)), dtype=torch.float32),
+                                  torch.tensor(U[:, 0], dtype=torch.float32))
+    expected = pred.numpy()[members[0].reshape(5, 6), np.arange(5)[:, None]]  # (N, P, nx)
+    np.testing.assert_allclose(states[:, :, 1], expected, rtol=1e-5, atol=1e-6)
