@@ -4,6 +4,8 @@
     Run one closed-loop MPC episode and print a summary (``--json``: one JSON object).
 ``planlab systems``
     List the analytic systems, the registered envs, gymnasium models and planners.
+``planlab train --algo ppo --env CartPole-v1 --steps N``
+    Train a model-free baseline (:mod:`planlab.policies.cli`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -63,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=typ, default=None, help=hlp)
 
     sub.add_parser("systems", help="list systems, envs and planners")
+
+    from .policies.cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -164,6 +170,8 @@ def main(argv=None) -> int:
             return _cmd_run(args)
         if args.command == "systems":
             return _cmd_systems(args)
+        if hasattr(args, "func"):  # subcommands contributed by subpackages (train, ...)
+            return args.func(args)
     except CLIError as exc:
         print(f"planlab {args.command}: error: {exc}", file=sys.stderr)
         return 2

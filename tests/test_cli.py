@@ -45,3 +45,14 @@ def test_bad_input_exits_2_with_a_clear_message(args, msg, capsys):
 def test_console_script_module_entry_lists_systems():
     res = subprocess.run([sys.executable, "-m", "planlab", "systems"], capture_output=True, text=True, check=True)
     assert "CartPole" in res.stdout and "planlab/Quadrotor2DHover-v0" in res.stdout and "shooting" in res.stdout
+
+
+def test_train_subcommand_is_wired_and_rejects_unknown_algorithms(capsys):
+    assert main(["train", "--algo", "dqn", "--env", "CartPole-v1", "--steps", "10"]) == 2
+    assert "--algo: expected one of" in capsys.readouterr().err
+
+
+def test_lqr_planners_do_not_import_torch():
+    code = "import sys, planlab.planners.ilqr, planlab.policies.linear; print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "False"

@@ -7,13 +7,13 @@ Usage::
 Prints a table of env-steps per second (median over repeats) for N sequences of horizon H = 30 on
 ``CartPole`` and ``Quadrotor2D`` with their default quadratic costs, the ratio numba / numpy, and
 how long a fresh process takes to get the compiled kernels (from numba's disk cache) versus
-compiling them. ``--json`` writes rows ``{system, backend, threads, n, horizon, steps_per_s}``.
+compiling them. ``--json`` writes JSON lines ``{system, backend, threads, n, horizon, steps_per_s}``
+as the measurements complete.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.contracts import Dynamics
 from ..dynamics import SYSTEMS
+from .common import write_row
 
 
 def _time(fn, min_time=0.3, min_reps=5, max_reps=200):
@@ -55,7 +56,7 @@ def _torch_rollout_cost(dyn, cost, x0, U):
     return total.numpy()
 
 
-def measure(systems, ns, horizon=30, seed=0):
+def measure(systems, ns, horizon=30, seed=0, on_row=None):
     import numba
     import torch
 
@@ -80,6 +81,8 @@ def measure(systems, ns, horizon=30, seed=0):
                 sec = _time(fn, min_time=0.2 if backend in ("numpy", "torch") else 0.4)
                 rows.append({"system": name, "backend": backend, "threads": threads, "n": n, "horizon": horizon,
                              "steps_per_s": n * horizon / sec})
+                if on_row is not None:
+                    on_row(rows[-1])
                 print(f"  {name:<12} {backend:<6} threads={threads} n={n:<6} {n * horizon / sec / 1e6:8.2f} M steps/s",
                       file=sys.stderr, flush=True)
     return rows
@@ -117,7 +120,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    rows = measure(args.systems, args.n, args.horizon)
+    out = open(args.json, "w") if args.json else None
+    try:
+        rows = measure(args.systems, args.n, args.horizon, on_row=lambda r: write_row(out, r))
+    finally:
+        if out is not None:
+            out.close()
     print(f"\n{'system':<12} {'backend':<7} {'threads':>7} {'n':>6} {'M steps/s':>10}")
     for r in rows:
         print(f"{r['system']:<12} {r['backend']:<7} {r['threads']:>7} {r['n']:>6} {r['steps_per_s'] / 1e6:>10.2f}")
@@ -131,9 +139,7 @@ def main(argv=None) -> int:
         cold, warm = kernel_load_times(name)
         print(f"  {name:<12} compile {cold:6.2f} s   from cache {warm:6.3f} s")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
-        print(f"\nwrote {len(rows)} rows to {args.json}")
+        print(f"\nwrote {len(rows)} JSON lines to {args.json}")
     return 0
 
 

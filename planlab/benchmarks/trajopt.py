@@ -32,12 +32,13 @@ Rows are printed as a table and appended to the JSON-lines file as they complete
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
 
 import numpy as np
+
+from .common import write_row
 
 __all__ = ["swingup_problem", "SWINGUP_X0", "main"]
 
@@ -134,8 +135,7 @@ def main(argv=None) -> int:
                   f"{row.get('ms_per_iteration', float('nan')):>8.4f} {row['cost']:>14.8f} {row.get('status', ''):<15} "
                   f"{row.get('build_ms', float('nan')):>9.1f}", flush=True)
             if out is not None:
-                out.write(json.dumps(row) + "\n")
-                out.flush()
+                write_row(out, row)
     finally:
         if out is not None:
             out.close()

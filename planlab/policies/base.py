@@ -1,0 +1,499 @@
+"""The trainer interface shared by every model-free algorithm.
+
+Follows Stable-Baselines3's conventions where they are good::
+
+    algo = PPO("CartPole-v1", seed=0, eval_every=2000, target_return=475, log_dir="runs/ppo")
+    algo.learn(50_000)                     # stops early once the evaluation reaches 475
+    action, _ = algo.predict(obs)          # deterministic by default
+    algo.save("runs/ppo/model")            # state dicts + JSON config
+    same = PPO.load("runs/ppo/model")      # loaded with torch.load(weights_only=True)
+
+What ``learn`` does besides training: evaluates the deterministic policy every ``eval_every``
+environment steps on ``eval_episodes`` fixed-seed episodes, writes one JSON line per evaluation
+(flushed at once) to ``log_dir/progress.jsonl``, shows a tqdm bar (quiet when stderr is not a
+terminal), stops early when the evaluation reaches ``target_return`` or a callback returns
+``False``, and draws ``log_dir/learning_curve.png`` at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from ..core.seeding import make_rng
+from ..core.validation import check_positive_int
+
+__all__ = ["Trainer", "TrainerConfig", "make_env_fn", "evaluate_policy", "plot_learning_curve", "ALGORITHMS",
+           "algorithms"]
+
+#: name -> Trainer subclass, filled by ``Trainer.__init_subclass__`` (used by ``load`` and the CLI).
+ALGORITHMS: dict[str, type["Trainer"]] = {}
+
+
+def algorithms() -> dict[str, type["Trainer"]]:
+    """The registered trainers by name (imports the trainer modules, which register themselves)."""
+    from . import offpolicy, onpolicy, reinforce  # noqa: F401
+
+    return ALGORITHMS
+
+_FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    """Fields every algorithm's config has. Subclasses add their own (all with defaults).
+
+    Parameters
+    ----------
+    gamma : float in [0, 1]
+        Discount factor (4.1.6).
+    lr : float > 0
+        Learning rate (Adam).
+    hidden : tuple of int
+        Hidden layer widths of every MLP.
+    """
+
+    gamma: float = 0.99
+    lr: float = 3e-4
+    hidden: tuple = (64, 64)
+
+    def __post_init__(self):
+        from ..core.validation import check_positive, check_probability
+
+        check_probability("gamma", self.gamma)
+        check_positive("lr", self.lr)
+        h = tuple(self.hidden)
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0 for x in h):
+            raise ValueError(f"hidden: expected a tuple of positive ints, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(x) for x in h))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"config: unknown field(s) {sorted(unknown)} for {cls.__name__}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def make_env_fn(env) -> tuple[Callable[[], gym.Env], str | None]:
+    """Turn ``env`` (an id, an env with a spec, or a zero-argument factory) into a factory.
+
+    Returns
+    -------
+    factory : callable
+        Builds a fresh environment each call (trainers need several: vector copies, evaluation).
+    env_id : str or None
+        The gymnasium id when known (stored by ``save`` so ``load`` can rebuild the env).
+    """
+    if isinstance(env, str):
+        if env not in gym.registry:
+            raise ValueError(f"env: expected a registered gymnasium id, got {env!r}")
+        return (lambda: gym.make(env)), env
+    if isinstance(env, gym.Env):
+        if env.spec is None:
+            raise TypeError("env: expected a gymnasium id, a factory, or an env created by gym.make (with a spec), "
+                            f"got {type(env).__name__} without a spec")
+        spec = env.spec
+        return (lambda: gym.make(spec)), spec.id
+    if callable(env):
+        probe = env()
+        env_id = probe.spec.id if getattr(probe, "spec", None) is not None else None
+        probe.close()
+        return env, env_id
+    raise TypeError(f"env: expected a gymnasium id, a gymnasium.Env or a factory, got {type(env).__name__}")
+
+
+def evaluate_policy(act: Callable[[np.ndarray], np.ndarray], envs: list[gym.Env], seeds: list[int],
+                    action_space: spaces.Space) -> np.ndarray:
+    """Run one episode in each of ``envs`` in lockstep, the policy batched over them.
+
+    Parameters
+    ----------
+    act : callable
+        Maps observations (n, n_obs) to actions (n,) or (n, nu).
+    envs : list of gymnasium.Env
+    seeds : list of int
+        Reset seed of each episode (fixed seeds make evaluations comparable and reproducible).
+    action_space : gymnasium.spaces.Space
+
+    Returns
+    -------
+    ndarray, shape (len(envs),)
+        Undiscounted episode returns.
+    """
+    n = len(envs)
+    obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs, seeds)]).astype(np.float32)
+    alive = np.ones(n, dtype=bool)
+    ret = np.zeros(n)
+    box = isinstance(action_space, spaces.Box)
+    while alive.any():
+        a = act(obs)
+        if box:
+            a = np.clip(a, action_space.low, action_space.high)
+        for i in np.flatnonzero(alive):
+            o, r, term, trunc, _ = envs[i].step(a[i])
+            ret[i] += r
+            obs[i] = o
+            if term or trunc:
+                alive[i] = False
+    return ret
+
+
+def plot_learning_curve(rows: list[dict], path, title: str = "") -> None:
+    """Save the evaluation returns (and training-episode returns) against env steps as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    mean = np.array([r["eval_mean"] for r in rows])
+    std = np.array([r["eval_std"] for r in rows])
+    ax.plot(steps, mean, label="evaluation (deterministic)")
+    ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+    tr = [(r["step"], r["train_mean"]) for r in rows if r.get("train_mean") is not None]
+    if tr:
+        ax.plot(*zip(*tr), label="training episodes", alpha=0.7)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Trainer:
+    """Base class of the model-free algorithms.
+
+    Subclasses set ``name``, ``config_class`` and the supported action spaces, and implement
+    :meth:`_build` (networks, optimisers), :meth:`_iterate` (collect data and update; returns the
+    number of environment steps taken), :meth:`_act` (batched numpy observations to actions) and
+    :meth:`_state` (the modules and optimisers to save).
+
+    Parameters
+    ----------
+    env : str, gymnasium.Env or callable
+        A gymnasium id, an env made by ``gym.make`` (its spec is used to make copies) or a
+        zero-argument factory.
+    config : TrainerConfig subclass, optional
+        The algorithm's frozen config; keyword ``overrides`` replace single fields.
+    seed : int
+        Seeds torch (network initialisation, sampling), numpy and the environments.
+    eval_every : int, optional
+        Evaluate every this many environment steps (default: the algorithm's own).
+    eval_episodes : int
+        Deterministic evaluation episodes per evaluation (fixed reset seeds).
+    target_return : float, optional
+        Stop ``learn`` as soon as an evaluation's mean return reaches this.
+    log_dir : str or Path, optional
+        Where ``progress.jsonl`` and ``learning_curve.png`` go.
+    progress : bool, optional
+        Show a tqdm bar; default: only when stderr is a terminal.
+    num_threads : int, optional
+        Calls ``torch.set_num_threads`` (1 is usually fastest for these small networks).
+    """
+
+    name: ClassVar[str] = "base"
+    config_class: ClassVar[type] = TrainerConfig
+    supports_discrete: ClassVar[bool] = True
+    supports_continuous: ClassVar[bool] = True
+    default_eval_every: ClassVar[int] = 5000
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.name != "base":
+            ALGORITHMS[cls.name] = cls
+
+    def __init__(self, env, config=None, *, seed: int = 0, eval_every: int | None = None, eval_episodes: int = 10,
+                 target_return: float | None = None, log_dir=None, progress: bool | None = None,
+                 num_threads: int | None = None, **overrides):
+        fields = {f.name for f in dataclasses.fields(self.config_class)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise TypeError(f"{unknown[0]}: expected a {self.config_class.__name__} field or a trainer option, "
+                            f"got an unknown keyword (fields: {sorted(fields)})")
+        if config is None:
+            config = self.config_class(**overrides)
+        else:
+            if not isinstance(config, self.config_class):
+                raise TypeError(f"config: expected a {self.config_class.__name__}, got {type(config).__name__}")
+            if overrides:
+                config = dataclasses.replace(config, **overrides)
+        self.config = config
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+        self.seed = int(seed)
+        self.eval_every = check_positive_int("eval_every", eval_every if eval_every is not None else self.default_eval_every)
+        self.eval_episodes = check_positive_int("eval_episodes", eval_episodes)
+        self.target_return = None if target_return is None else float(target_return)
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self.progress = progress
+        if num_threads is not None:
+            torch.set_num_threads(check_positive_int("num_threads", num_threads))
+
+        self.env_fn, self.env_id = make_env_fn(env)
+        probe = self.env_fn()
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self._check_spaces()
+        self.obs_dim = int(np.prod(self.observation_space.shape))
+        self.discrete = isinstance(self.action_space, spaces.Discrete)
+
+        torch.manual_seed(self.seed)
+        self.rng = make_rng(self.seed)
+        self.num_timesteps = 0
+        self.curve: list[dict] = []
+        self.solved_at: int | None = None
+        self.solved_seconds: float | None = None
+        self._episode_returns: list[float] = []
+        self._eval_envs: list[gym.Env] | None = None
+        self._total_steps = 0
+        self.skipped_updates = 0
+        self._build()
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _build(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _iterate(self, max_steps: int) -> tuple[int, dict]:  # pragma: no cover - abstract
+        """Collect at most ``max_steps`` env steps (on-policy trainers may exceed it by one batch) and update."""
+        raise NotImplementedError
+
+    def _act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def policy(self):
+        """The trained policy (a planlab ``Policy`` and ``torch.nn.Module``)."""
+        raise NotImplementedError
+
+    def _optimize(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params=None,
+                  max_grad_norm: float | None = None) -> bool:
+        """One optimiser step on ``loss``; a non-finite loss skips the step (counted, warned once).
+
+        A long run must not die (or silently fill its networks with NaN) because of one bad batch.
+        """
+        if not bool(torch.isfinite(loss)):
+            self.skipped_updates += 1
+            if self.skipped_updates == 1:
+                warnings.warn(f"{self.name}: non-finite loss at step {self.num_timesteps}; update skipped "
+                              "(see trainer.skipped_updates)", RuntimeWarning, stacklevel=3)
+            return False
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        return True
+
+    # ------------------------------------------------------------------ checks
+    def _check_spaces(self) -> None:
+        a, o = self.action_space, self.observation_space
+        if not isinstance(o, spaces.Box) or len(o.shape) != 1:
+            raise TypeError(f"env: expected a flat Box observation space, got {o}")
+        if isinstance(a, spaces.Discrete):
+            if not self.supports_discrete:
+                raise TypeError(f"env: {self.name} expects a continuous (Box) action space, got {a}")
+        elif isinstance(a, spaces.Box) and len(a.shape) == 1:
+            if not self.supports_continuous:
+                raise TypeError(f"env: {self.name} expects a discrete action space, got {a}")
+            if not (np.all(np.isfinite(a.low)) and np.all(np.isfinite(a.high))):
+                raise ValueError(f"env: expected a bounded Box action space, got {a}")
+        else:
+            raise TypeError(f"env: expected a Discrete or a flat Box action space, got {a}")
+
+    # ------------------------------------------------------------------ public API
+    def predict(self, obs, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Actions for ``obs`` (n_obs,) or (n, n_obs), as in SB3: returns ``(actions, None)``.
+
+        Continuous actions are clipped to the action box.
+        """
+        o = np.asarray(obs, dtype=np.float32)
+        single = o.ndim == 1
+        if o.shape[-1] != self.obs_dim:
+            raise ValueError(f"obs: expected shape ({self.obs_dim},) or (n, {self.obs_dim}), got {o.shape}")
+        a = self._act(o[None] if single else o, deterministic)
+        if not self.discrete:
+            a = np.clip(a, self.action_space.low, self.action_space.high)
+        return (a[0] if single else a), None
+
+    def evaluate(self, n_episodes: int | None = None, deterministic: bool = True) -> tuple[float, float]:
+        """Mean and standard deviation of the return over ``n_episodes`` fixed-seed episodes."""
+        n = check_positive_int("n_episodes", n_episodes if n_episodes is not None else self.eval_episodes)
+        if self._eval_envs is None or len(self._eval_envs) < n:
+            self._eval_envs = [self.env_fn() for _ in range(n)]
+        seeds = [10_000_019 + 1_000 * self.seed + i for i in range(n)]
+        with torch.no_grad():
+            rets = evaluate_policy(lambda o: self._act(o, deterministic), self._eval_envs[:n], seeds, self.action_space)
+        return float(rets.mean()), float(rets.std())
+
+    def learn(self, total_steps: int, callback: Callable[["Trainer", dict], bool | None] | None = None) -> "Trainer":
+        """Train for ``total_steps`` more environment steps.
+
+        Parameters
+        ----------
+        total_steps : int
+        callback : callable, optional
+            ``callback(trainer, info) -> bool | None`` after every iteration; returning ``False``
+            stops training. ``info`` has ``step`` and the iteration's losses.
+
+        Returns
+        -------
+        self
+        """
+        total_steps = check_positive_int("total_steps", total_steps)
+        from tqdm.auto import tqdm
+
+        end = self.num_timesteps + total_steps
+        self._total_steps = end
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        bar = tqdm(total=total_steps, disable=not show, desc=self.name, unit="step", dynamic_ncols=True)
+        log = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_dir / "progress.jsonl", "a")
+        t0 = time.perf_counter()
+        next_eval = (self.num_timesteps // self.eval_every + 1) * self.eval_every
+        try:
+            while self.num_timesteps < end:
+                limit = min(end, next_eval) - self.num_timesteps
+                n, info = self._iterate(max(limit, 1))
+                self.num_timesteps += n
+                bar.update(n)
+                stop = False
+                if self.num_timesteps >= next_eval or self.num_timesteps >= end:
+                    while next_eval <= self.num_timesteps:
+                        next_eval += self.eval_every
+                    row = self._log_eval(t0, info, log)
+                    bar.set_postfix(eval=f"{row['eval_mean']:.1f}")
+                    if self.target_return is not None and row["eval_mean"] >= self.target_return:
+                        if self.solved_at is None:
+                            self.solved_at, self.solved_seconds = self.num_timesteps, row["wall_time"]
+                        stop = True
+                if callback is not None:
+                    if callback(self, {"step": self.num_timesteps, **info}) is False:
+                        stop = True
+                if stop:
+                    break
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+                if self.curve:
+                    try:
+                        plot_learning_curve(self.curve, self.log_dir / "learning_curve.png",
+                                            f"{self.name} on {self.env_id or 'env'}")
+                    except Exception as exc:  # a broken plot must not lose a finished run
+                        print(f"warning: learning-curve plot failed: {exc}", file=sys.stderr)
+        return self
+
+    def _log_eval(self, t0: float, info: dict, log) -> dict:
+        mean, std = self.evaluate()
+        recent = self._episode_returns[-20:]
+        row = {
+            "step": self.num_timesteps,
+            "wall_time": round(time.perf_counter() - t0, 4),
+            "eval_mean": mean,
+            "eval_std": std,
+            "train_mean": float(np.mean(recent)) if recent else None,
+            "episodes": len(self._episode_returns),
+            **{k: float(v) for k, v in info.items() if isinstance(v, (int, float, np.floating))},
+        }
+        self.curve.append(row)
+        if log is not None:
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+        return row
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write ``path/model.pt`` (state dicts) and ``path/config.json``; returns ``path``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in self._state().items()}
+        torch.save(state, path / "model.pt")
+        meta = {"format": _FORMAT_VERSION, "algo": self.name, "env_id": self.env_id, "seed": self.seed,
+                "num_timesteps": self.num_timesteps, "config": self.config.to_dict()}
+        with open(path / "config.json", "w") as f:
+            json.dump(meta, f, indent=2)
+        return path
+
+    @classmethod
+    def load(cls, path, env=None, **kwargs) -> "Trainer":
+        """Rebuild a trainer saved by :meth:`save` (tensors loaded with ``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str or Path
+        env : optional
+            Defaults to the saved gymnasium id.
+        **kwargs
+            Trainer options (``eval_every``, ``log_dir``, ...).
+        """
+        path = Path(path)
+        with open(path / "config.json") as f:
+            meta = json.load(f)
+        algo = algorithms().get(meta.get("algo"))
+        if algo is None:
+            raise ValueError(f"path: expected a saved planlab trainer, got algo {meta.get('algo')!r}")
+        if cls is not Trainer and not issubclass(algo, cls):
+            raise TypeError(f"path: holds a {algo.__name__}, not a {cls.__name__}")
+        if env is None:
+            if meta.get("env_id") is None:
+                raise ValueError("env: the saved trainer has no gymnasium id; pass env=")
+            env = meta["env_id"]
+        config = algo.config_class.from_dict(meta["config"])
+        kwargs.setdefault("seed", meta.get("seed", 0))
+        obj = algo(env, config, **kwargs)
+        state = torch.load(path / "model.pt", weights_only=True)
+        for k, v in obj._state().items():
+            if hasattr(v, "load_state_dict"):
+                v.load_state_dict(state[k])
+            elif isinstance(v, torch.Tensor):
+                with torch.no_grad():
+                    v.copy_(state[k])
+        obj.num_timesteps = int(meta.get("num_timesteps", 0))
+        return obj
+
+    def close(self) -> None:
+        """Close the training and evaluation environments (they are re-made on the next ``learn``)."""
+        for attr in ("venv", "env"):
+            e = getattr(self, attr, None)
+            if e is not None:
+                e.close()
+                setattr(self, attr, None)
+        for e in self._eval_envs or []:
+            e.close()
+        self._eval_envs = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(env={self.env_id!r}, seed={self.seed}, steps={self.num_timesteps})"
+
+
+def linear_schedule(initial: float, progress_remaining: float) -> float:
+    """``initial * progress_remaining`` (SB3's linear schedule)."""
+    return initial * max(progress_remaining, 0.0)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for g in optimizer.param_groups:
+        g["lr"] = lr
