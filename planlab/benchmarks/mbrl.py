@@ -45,8 +45,12 @@ __all__ = ["time_configs", "run_curves", "main", "MBRL_LIB_CONFIG", "summarise_c
 MBRL_LIB_CONFIG = {"members": 5, "hidden": (200, 200, 200, 200), "particles": 20, "population": 350,
                    "horizon": 15, "iterations": 5}
 
-#: return targets per env: (threshold, window of MPC episodes averaged, max MPC episodes)
+#: absolute return targets per env: (threshold, window of MPC episodes averaged, max MPC episodes)
 TARGETS = {"Pendulum-v1": (-200.0, 3, 10)}
+#: relative targets: (fraction of the true-model CEM return, window, max MPC episodes). The fraction is
+#: of the way from the random policy's return (episode 0) to the true model's: sign-agnostic, so it
+#: reads the same for costs (negative returns) and rewards.
+RELATIVE_TARGETS = {"planlab/CartPoleSwingup-v0": (0.9, 1, 15)}
 
 
 def _default_config():
@@ -61,7 +65,10 @@ def _planner_options(name, cfg):
     from ..planners import planner_class
 
     params = inspect.signature(planner_class(name).__init__).parameters
-    return {k: cfg[k] for k in ("population", "iterations") if cfg.get(k) is not None and k in params}
+    opts = {k: cfg[k] for k in ("population", "iterations", "elites") if cfg.get(k) is not None and k in params}
+    if "elites" in params and "elites" not in opts and opts.get("population"):
+        opts["elites"] = max(2, opts["population"] // 10)  # mbrl-lib's elite ratio 0.1
+    return opts
 
 
 class _EmulatedCEM:
@@ -179,7 +186,30 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     return rows
 
 
-def summarise_curves(rows):
+def true_model_returns(env_id, seeds, cfg_name="default", steps=None):
+    """Return of the same planner (and options) with planlab's exact model, per seed (the reference)."""
+    import gymnasium
+
+    from ..envs.models import model_for
+    from ..planners import MPC, PLANNERS, make_planner, run_episode
+
+    cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    planner = "cem" if "cem" in PLANNERS else "shooting"
+    opts = _planner_options(planner, cfg)
+    if planner == "shooting":
+        opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
+    out = {}
+    for seed in seeds:
+        from ..mbrl.loop import _seed
+
+        dyn, cost = model_for(env_id)
+        p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, 1), **opts)
+        env = gymnasium.make(env_id, **({"max_episode_steps": steps} if steps else {}))
+        out[seed] = run_episode(env, MPC(p), seed=_seed(seed, 5, 1)).total_return
+    return out
+
+
+def summarise_curves(rows, references=None):
     """Per (env, seed): first MPC episode whose trailing mean reaches the target, and the wall time to it."""
     out = []
     keys = sorted({(r["env"], r["seed"], r.get("config", "default")) for r in rows})
@@ -187,6 +217,12 @@ def summarise_curves(rows):
         rs = [r for r in rows if (r["env"], r["seed"], r.get("config", "default")) == (env_id, seed, cfg)]
         mpc = [r for r in rs if r["phase"] == "mpc"]
         thr, win, max_ep = TARGETS.get(env_id, (None, 3, None))
+        ref = (references or {}).get(env_id, {}).get(seed)
+        rel = RELATIVE_TARGETS.get(env_id)
+        random_ret = next((r["return"] for r in rs if r["phase"] == "random"), None)
+        if thr is None and rel is not None and ref is not None and random_ret is not None:
+            frac, win, max_ep = rel
+            thr = random_ret + frac * (ref - random_ret)
         hit = None
         if thr is not None:
             for i in range(len(mpc)):
@@ -197,7 +233,8 @@ def summarise_curves(rows):
         out.append({"env": env_id, "seed": seed, "config": cfg, "mpc_episodes": len(mpc),
                     "best_return": max((m["return"] for m in mpc), default=None),
                     "last3_mean": float(np.mean([m["return"] for m in mpc[-3:]])) if mpc else None,
-                    "target": thr, "reached_at_episode": hit,
+                    "target": thr, "true_model_return": ref, "random_return": random_ret,
+                    "reached_at_episode": hit,
                     "met": (hit is not None and hit <= max_ep) if thr is not None else None,
                     "wall_s_to_target": next((m["elapsed_s"] for m in mpc[hit - 1: hit]), None) if hit else None,
                     "plan_ms_median": float(np.median([m["plan_ms_median"] for m in mpc])) if mpc else None})
@@ -219,12 +256,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import planlab.envs  # noqa: F401  (registers planlab ids)
 
+    from .common import to_json_line, write_row
+
     fh = open(args.json, "a") if args.json else None
 
     def emit(row):
-        if fh:
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
+        write_row(fh, row)
 
     try:
         if not args.skip_timing:
@@ -248,11 +285,19 @@ def main(argv=None) -> int:
                 print(f"{row['env']:<28} {row['seed']:>4d} {row['episode']:>7d} {row['phase']:>6} {row['return']:>9.1f} "
                       f"{(pm if pm is not None else float('nan')):>8.1f} {row['elapsed_s']:>9.1f}", flush=True)
 
+            refs = {}
+            for env_id in args.envs:
+                if env_id in RELATIVE_TARGETS:
+                    refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config)
+                    for seed, ret in refs[env_id].items():
+                        emit({"env": env_id, "seed": seed, "reference": "true-model", "return": ret})
+                        print(f"{env_id:<28} {seed:>4d} true-model return {ret:.1f}", flush=True)
             rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out)
-            print("\nsummary (target: trailing mean of 3 MPC episodes)")
-            for s in summarise_curves(rows):
+            print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
+                  "90% of the way from the random to the true-model CEM return within 15)")
+            for s in summarise_curves(rows, refs):
                 emit({"summary": True, **s})
-                print(json.dumps(s))
+                print(to_json_line(s))
     finally:
         if fh:
             fh.close()

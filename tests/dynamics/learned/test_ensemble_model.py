@@ -205,3 +205,16 @@ def test_particles_take_their_members_one_step_prediction_from_the_shared_start(
                                   torch.tensor(U[:, 0], dtype=torch.float32))
     expected = pred.numpy()[members[0].reshape(5, 6), np.arange(5)[:, None]]  # (N, P, nx)
     np.testing.assert_allclose(states[:, :, 1], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_learned_reward_plans_without_a_cost(pendulum_data):
+    dyn, cost = model_for("Pendulum-v1")
+    model = for_model(dyn, ModelConfig(members=3, hidden=(64, 64), learn_reward=True, particles=3), seed=1)
+    fit(model, pendulum_data, TrainConfig(epochs=40, progress=False), seed=1)
+    U = np.random.default_rng(3).uniform(-2, 2, (200, 20, 1))
+    x0 = np.array([1.0, 0.0])  # where the actions decide between falling and recovering
+    learned = model.rollout_cost(x0, U, None, rng=0)  # cost = -(learned reward), no terminal cost
+    known = model.rollout_cost(x0, U, cost, rng=0)  # the known cost along the very same particles
+    np.testing.assert_allclose(learned, known, rtol=0.03)
+    with pytest.raises(ValueError, match="cost: expected a Cost"):
+        for_model(dyn, ModelConfig(members=1, hidden=(4,))).rollout_cost(x0, U, None)
