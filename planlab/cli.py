@@ -24,6 +24,9 @@ __all__ = ["main", "build_parser"]
 #: planner options exposed as flags: flag name -> (type, help)
 PLANNER_FLAGS = {
     "population": (int, "number of sampled action sequences per iteration"),
+    "iterations": (int, "optimisation iterations per plan (CEM family, MPPI)"),
+    "elites": (int, "elite sequences refitted per iteration (CEM family)"),
+    "temperature": (float, "MPPI temperature lambda (> 0)"),
     "simulations": (int, "UCT: simulations per planning step"),
     "exploration": (float, "UCT: exploration constant C of the UCT score (5.2.7)"),
     "discount": (float, "discount factor gamma in (0, 1]"),

@@ -11,12 +11,18 @@ import inspect
 
 from .mpc import MPC, EpisodeResult, run_episode
 from .shooting import RandomShooting
+from .cem import CEM, ICEM
+from .mppi import MPPI
 
-__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "PLANNERS", "planner_class", "make_planner"]
+__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
+           "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
     "shooting": "planlab.planners.shooting:RandomShooting",
+    "cem": "planlab.planners.cem:CEM",
+    "icem": "planlab.planners.cem:ICEM",
+    "mppi": "planlab.planners.mppi:MPPI",
     "uct": "planlab.planners.mcts:UCT",
     "lqr": "planlab.planners.lqr:LQRPlanner",
     "ilqr": "planlab.planners.ilqr:ILQR",

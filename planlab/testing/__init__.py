@@ -1,0 +1,22 @@
+"""Tools to test planners: hypothesis strategies, LQR references and :func:`check_planner`.
+
+``check_planner(factory)`` runs the planner contract (shapes, bounds, no NaN, determinism under a
+seed, returned cost equal to a re-rollout, and on linear-quadratic problems a cost within a stated
+factor of the LQR optimum) on random problems; every planlab planner is run through it in planlab's
+tests, and you can run it on your own planner. Needs ``hypothesis`` (``pip install planlab[test]``).
+"""
+
+from .checks import ALL_CHECKS, PlannerCheckError, check_plan, check_planner
+from .lqr import dare_gain, finite_horizon_lqr, lqr_rollout
+from .systems import LinearSystem, linear_dynamics
+
+__all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "finite_horizon_lqr", "lqr_rollout",
+           "dare_gain", "LinearSystem", "linear_dynamics", "strategies"]
+
+
+def __getattr__(name):
+    if name == "strategies":
+        import importlib
+
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(name)
