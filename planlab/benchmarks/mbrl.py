@@ -108,43 +108,56 @@ def _trained_model(env_id, cfg, threads, seed=0):
     return model, cost
 
 
-def time_configs(configs, threads_list=(1, 2), repeats=7, env_id="planlab/CartPoleSwingup-v0", emit=None):
-    """Median wall time of one PETS MPC step (a ``plan`` call) per configuration and thread count."""
+def _time_one(name, cfg, threads, repeats, env_id):
+    """One timing row, measured in this process (call it in a fresh process: see time_configs)."""
     import torch
 
+    torch.set_num_threads(threads)  # before any torch op (see planlab.dynamics.learned.torch_threads)
     from ..planners import PLANNERS, make_planner
 
-    rows = []
-    have_cem = "cem" in PLANNERS
+    model, cost = _trained_model(env_id, cfg, threads)
+    pop = cfg["population"] or 350
+    iters = cfg["iterations"] or 5
     x0 = np.array([0.0, 0.0, np.pi, 0.0])
-    for name, cfg in configs.items():
+    if "cem" in PLANNERS:
+        opts = _planner_options("cem", {**cfg, "population": pop, "iterations": iters})
+        planner = make_planner("cem", model, cost, horizon=cfg["horizon"], seed=0, **opts)
+        label = "cem"
+    else:
+        planner = _EmulatedCEM(model, cost, cfg["horizon"], pop, iters)
+        label = "cem-emulated"
+    planner.plan(x0)  # warm-up
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        planner.plan(x0)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return {"config": name, "planner": label, "threads": threads, "members": cfg["members"],
+            "hidden": list(cfg["hidden"]), "particles": cfg["particles"], "population": pop,
+            "horizon": cfg["horizon"], "iterations": iters,
+            "plan_ms_median": 1e3 * statistics.median(wall), "plan_ms_min": 1e3 * min(wall),
+            "cpu_ms_median": 1e3 * statistics.median(cpu), "repeats": repeats,
+            "particle_steps": pop * cfg["particles"] * cfg["horizon"] * iters, "torch": torch.__version__}
+
+
+def time_configs(configs, threads_list=(1, 2), repeats=7, env_id="planlab/CartPoleSwingup-v0", emit=None):
+    """Median wall time of one PETS MPC step (a ``plan`` call) per configuration and thread count.
+
+    Each (configuration, threads) pair runs in a fresh Python process: torch's thread count is
+    process-wide and changing it after torch has run leaves spinning worker threads.
+    """
+    import subprocess
+
+    rows = []
+    for name in configs:
         for threads in threads_list:
-            model, cost = _trained_model(env_id, cfg, threads)
-            pop = cfg["population"] or 350
-            iters = cfg["iterations"] or 5
-            if have_cem:
-                planner = make_planner("cem", model, cost, horizon=cfg["horizon"], seed=0,
-                                       **_planner_options("cem", cfg))
-                step = lambda: planner.plan(x0)  # noqa: E731
-                label = "cem"
-            else:
-                planner = _EmulatedCEM(model, cost, cfg["horizon"], pop, iters)
-                step = lambda: planner.plan(x0)  # noqa: E731
-                label = "cem-emulated"
-            step()  # warm-up
-            wall, cpu = [], []
-            for _ in range(repeats):
-                t0, c0 = time.perf_counter(), time.process_time()
-                step()
-                wall.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-            n_part = pop * cfg["particles"]
-            row = {"config": name, "planner": label, "threads": threads, "members": cfg["members"],
-                   "hidden": list(cfg["hidden"]), "particles": cfg["particles"], "population": pop,
-                   "horizon": cfg["horizon"], "iterations": iters,
-                   "plan_ms_median": 1e3 * statistics.median(wall), "plan_ms_min": 1e3 * min(wall),
-                   "cpu_ms_median": 1e3 * statistics.median(cpu), "repeats": repeats,
-                   "particle_steps": n_part * cfg["horizon"] * iters, "torch": torch.__version__}
+            cmd = [sys.executable, "-m", "planlab.benchmarks.mbrl", "--timing-child", name, str(threads),
+                   str(repeats), env_id]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"timing child failed ({name}, threads={threads}):\n{proc.stderr[-2000:]}")
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
             if emit:
                 emit(row)
@@ -253,7 +266,15 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
     p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
+    p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.timing_child:
+        name, threads, repeats, env_id = args.timing_child
+        import planlab.envs  # noqa: F401
+
+        cfg = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}[name]
+        print(json.dumps(_time_one(name, cfg, int(threads), int(repeats), env_id)))
+        return 0
     import planlab.envs  # noqa: F401  (registers planlab ids)
 
     from .common import to_json_line, write_row

@@ -18,8 +18,11 @@ def for_model(dynamics, config: ModelConfig | None = None, *, seed=None, threads
     Parameters
     ----------
     dynamics : Dynamics
-        E.g. ``planlab.envs.models.model_for("Pendulum-v1")[0]``; only its interface is used.
+        E.g. ``planlab.envs.models.model_for("Pendulum-v1")[0]``; only its interface is used (and its
+        ``state_from_observation``, so ``run_episode`` can drive gymnasium's env with the learned model).
     """
-    return LearnedDynamics(dynamics.state_dim, dynamics.action_dim, dynamics.action_low, dynamics.action_high,
-                           dynamics.dt, config=config, angle_indices=dynamics.angle_indices, seed=seed,
-                           threads=threads, state_names=dynamics.state_names, action_names=dynamics.action_names)
+    model = LearnedDynamics(dynamics.state_dim, dynamics.action_dim, dynamics.action_low, dynamics.action_high,
+                            dynamics.dt, config=config, angle_indices=dynamics.angle_indices, seed=seed,
+                            threads=threads, state_names=dynamics.state_names, action_names=dynamics.action_names)
+    model.observation_model = dynamics  # observation <-> state maps (e.g. Pendulum-v1's cos/sin observation)
+    return model

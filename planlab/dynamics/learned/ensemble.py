@@ -65,21 +65,21 @@ _ACTIVATIONS = ("silu", "relu", "tanh")
 
 @contextlib.contextmanager
 def torch_threads(n: int | None):
-    """Run a block with ``torch.set_num_threads(n)`` (None: leave torch's setting alone).
+    """Use ``n`` torch intra-op threads from here on (None: leave torch's setting alone).
 
-    On this 2-core, shared machine two intra-op threads made small-batch training ~10x *slower*
-    than one (OpenMP workers spinning against other processes), so planlab's learned models
-    default to one thread and let the user measure and choose.
+    torch has one process-wide setting, and switching it back and forth around every call was
+    measured to be ruinous here: after a switch, OpenMP/MKL worker threads of the other pool size
+    keep spinning and a 17 ms rollout took 200-1400 ms of CPU inside a CEM loop. So the setting is
+    applied once and *not* restored -- ideally before the process's first torch operation
+    (``LearnedDynamics`` applies its ``threads`` in its constructor): even a single switch from
+    two threads to one after torch had run left a spinning worker (an MPC episode used 10x the
+    CPU time). On this 2-core, shared machine two threads also made
+    small-batch training ~10x slower than one, so planlab's learned models default to one thread;
+    measure before choosing two (``python -m planlab.benchmarks.mbrl --threads 1 2``).
     """
-    old = torch.get_num_threads()
-    change = n is not None and n != old
-    if change:
+    if n is not None and torch.get_num_threads() != n:
         torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if change:
-            torch.set_num_threads(old)
+    yield
 
 
 @dataclass(frozen=True)
@@ -247,8 +247,8 @@ class LearnedDynamics(Dynamics):
     seed : int or None
         Seeds the weight initialisation.
     threads : int or None
-        ``torch.set_num_threads`` applied around rollouts (default 1; None leaves torch's setting
-        alone). See :func:`torch_threads`.
+        torch intra-op threads, set process-wide when the model is built (default 1; None leaves
+        torch's setting alone). See :func:`torch_threads`.
 
     Notes
     -----
@@ -270,13 +270,15 @@ class LearnedDynamics(Dynamics):
         config = config or ModelConfig()
         if not isinstance(config, ModelConfig):
             raise TypeError(f"config: expected a ModelConfig, got {type(config).__name__}")
+        if threads is not None:
+            check_positive_int("threads", threads)
+            with torch_threads(threads):  # before this model's first torch op (see torch_threads)
+                pass
         stochastic = config.probabilistic or config.members > 1
         super().__init__(state_dim, action_dim, action_low, action_high, dt, stochastic=stochastic,
                          angle_indices=angle_indices, state_names=state_names, action_names=action_names)
         self.config = config
         self.seed = seed
-        if threads is not None:
-            check_positive_int("threads", threads)
         self.threads = threads
         ang = set(self.angle_indices)
         self._plain_idx = [i for i in range(state_dim) if i not in ang]
@@ -291,6 +293,15 @@ class LearnedDynamics(Dynamics):
         self._prop_cache = None
         self._plain_t = torch.tensor(self._plain_idx, dtype=torch.long)
         self._angle_t = torch.tensor(self._angle_idx, dtype=torch.long)
+
+    #: optional Dynamics whose observation maps this model uses (set by ``for_model``; not saved)
+    observation_model = None
+
+    def state_from_observation(self, obs) -> np.ndarray:
+        """The state of an env observation: the ``observation_model``'s map, else the identity."""
+        if self.observation_model is not None:
+            return self.observation_model.state_from_observation(obs)
+        return super().state_from_observation(obs)
 
     # ------------------------------------------------------------------ bookkeeping
     @property
