@@ -1,0 +1,329 @@
+"""PETS benchmark: per-MPC-step planning time of the mbrl-lib-sized configuration, and learning curves.
+
+Usage::
+
+    python -m planlab.benchmarks.mbrl [--json PATH] [--skip-timing] [--skip-curves]
+        [--envs Pendulum-v1 planlab/CartPoleSwingup-v0] [--seeds 0 1 2] [--episodes 10]
+        [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib]
+
+Timing (``{config, threads, plan_ms_median, ...}`` rows): one MPC step of PETS = one ``plan`` call
+of CEM through a probabilistic ensemble with TS∞ particles, from the cart-pole swing-up start,
+for two configurations:
+
+* ``mbrl-lib``: 5 members x 4 hidden layers of 200 (SiLU), 20 particles, CEM population 350,
+  horizon 15, 5 iterations (mbrl-lib's PETS cart-pole configuration; mbrl-lib took 1.79 s per
+  step on this machine according to the issue);
+* ``planlab-default``: the configuration ``planlab mbrl`` uses (:data:`planlab.mbrl.cli.DEFAULTS`).
+
+If no ``cem`` planner is registered, the CEM step is emulated by ``iterations`` calls of the
+model's ``rollout_cost`` on ``population`` sequences (the model work of a CEM step; CEM's own
+sampling/refitting is a few percent) and the row says ``"planner": "cem-emulated"``.
+
+Curves (``{env, seed, episode, return, ...}`` rows): PETS with the chosen configuration on each
+env and seed; the summary reports, per seed, the first MPC episode at which the mean return of
+the last three MPC episodes reaches the target (``Pendulum-v1``: -200), and the wall time to it.
+
+The machine is shared and timings are noisy: medians over repeats are reported, and ratios are
+only meaningful between rows of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["time_configs", "run_curves", "main", "MBRL_LIB_CONFIG", "summarise_curves"]
+
+#: mbrl-lib's PETS cart-pole configuration (issue 6)
+MBRL_LIB_CONFIG = {"members": 5, "hidden": (200, 200, 200, 200), "particles": 20, "population": 350,
+                   "horizon": 15, "iterations": 5}
+
+#: absolute return targets per env: (threshold, window of MPC episodes averaged, max MPC episodes)
+TARGETS = {"Pendulum-v1": (-200.0, 3, 10)}
+#: relative targets: (fraction of the true-model CEM return, window, max MPC episodes). The fraction is
+#: of the way from the random policy's return (episode 0) to the true model's: sign-agnostic, so it
+#: reads the same for costs (negative returns) and rewards.
+RELATIVE_TARGETS = {"planlab/CartPoleSwingup-v0": (0.9, 1, 15)}
+
+
+def _default_config():
+    from ..mbrl.cli import DEFAULTS
+
+    return {"members": DEFAULTS["members"], "hidden": tuple(int(h) for h in DEFAULTS["hidden"].split(",")),
+            "particles": DEFAULTS["particles"], "population": DEFAULTS["population"],
+            "horizon": DEFAULTS["horizon"], "iterations": DEFAULTS["iterations"]}
+
+
+def _planner_options(name, cfg):
+    from ..planners import planner_class
+
+    params = inspect.signature(planner_class(name).__init__).parameters
+    opts = {k: cfg[k] for k in ("population", "iterations", "elites") if cfg.get(k) is not None and k in params}
+    if "elites" in params and "elites" not in opts and opts.get("population"):
+        opts["elites"] = max(2, opts["population"] // 10)  # mbrl-lib's elite ratio 0.1
+    return opts
+
+
+class _EmulatedCEM:
+    """The model work of one CEM step: ``iterations`` x ``rollout_cost`` of ``population`` sequences."""
+
+    def __init__(self, model, cost, horizon, population, iterations, seed=0):
+        self.model, self.cost = model, cost
+        self.rng = np.random.default_rng(seed)
+        self.shape = (population, horizon, model.action_dim)
+        self.iterations = iterations
+
+    def plan(self, x0):
+        lo, hi = self.model.action_low, self.model.action_high
+        mean = np.zeros(self.shape[1:])
+        std = np.broadcast_to((hi - lo) / 2, self.shape[1:])
+        for _ in range(self.iterations):
+            U = np.clip(mean + std * self.rng.standard_normal(self.shape), lo, hi)
+            costs = self.model.rollout_cost(x0, U, self.cost, rng=self.rng)
+            elite = U[np.argsort(costs)[: max(2, self.shape[0] // 10)]]
+            mean, std = elite.mean(0), elite.std(0) + 1e-3
+
+
+def _trained_model(env_id, cfg, threads, seed=0):
+    """A PETS model of ``env_id`` trained briefly on random transitions (timing needs realistic weights)."""
+    from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, for_model
+    from ..envs.models import model_for
+
+    dyn, cost = model_for(env_id)
+    model = for_model(dyn, ModelConfig(members=cfg["members"], hidden=cfg["hidden"], particles=cfg["particles"]),
+                      seed=seed, threads=threads)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, dyn.state_dim))
+    u = rng.uniform(dyn.action_low, dyn.action_high, size=(400, dyn.action_dim))
+    buf = TransitionBuffer(dyn.state_dim, dyn.action_dim)
+    buf.add_batch(x, u, -cost.running(x, u), dyn.step(x, u))
+    fit(model, buf, TrainConfig(epochs=2, progress=False), seed=seed)
+    return model, cost
+
+
+def _time_one(name, cfg, threads, repeats, env_id):
+    """One timing row, measured in this process (call it in a fresh process: see time_configs)."""
+    import torch
+
+    torch.set_num_threads(threads)  # before any torch op (see planlab.dynamics.learned.torch_threads)
+    from ..planners import PLANNERS, make_planner
+
+    model, cost = _trained_model(env_id, cfg, threads)
+    pop = cfg["population"] or 350
+    iters = cfg["iterations"] or 5
+    x0 = np.array([0.0, 0.0, np.pi, 0.0])
+    if "cem" in PLANNERS:
+        opts = _planner_options("cem", {**cfg, "population": pop, "iterations": iters})
+        planner = make_planner("cem", model, cost, horizon=cfg["horizon"], seed=0, **opts)
+        label = "cem"
+    else:
+        planner = _EmulatedCEM(model, cost, cfg["horizon"], pop, iters)
+        label = "cem-emulated"
+    planner.plan(x0)  # warm-up
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        planner.plan(x0)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return {"config": name, "planner": label, "threads": threads, "members": cfg["members"],
+            "hidden": list(cfg["hidden"]), "particles": cfg["particles"], "population": pop,
+            "horizon": cfg["horizon"], "iterations": iters,
+            "plan_ms_median": 1e3 * statistics.median(wall), "plan_ms_min": 1e3 * min(wall),
+            "cpu_ms_median": 1e3 * statistics.median(cpu), "repeats": repeats,
+            "particle_steps": pop * cfg["particles"] * cfg["horizon"] * iters, "torch": torch.__version__}
+
+
+def time_configs(configs, threads_list=(1, 2), repeats=7, env_id="planlab/CartPoleSwingup-v0", emit=None):
+    """Median wall time of one PETS MPC step (a ``plan`` call) per configuration and thread count.
+
+    Each (configuration, threads) pair runs in a fresh Python process: torch's thread count is
+    process-wide and changing it after torch has run leaves spinning worker threads.
+    """
+    import subprocess
+
+    rows = []
+    for name in configs:
+        for threads in threads_list:
+            cmd = [sys.executable, "-m", "planlab.benchmarks.mbrl", "--timing-child", name, str(threads),
+                   str(repeats), env_id]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"timing child failed ({name}, threads={threads}):\n{proc.stderr[-2000:]}")
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            if emit:
+                emit(row)
+    return rows
+
+
+def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=None):
+    """PETS learning curves; returns rows ``{env, seed, episode, return, ...}``."""
+    from ..dynamics.learned import TrainConfig
+    from ..mbrl import MBRLConfig, model_config, run_mbrl_loop
+    from ..mbrl.cli import DEFAULTS
+    from ..planners import PLANNERS
+
+    cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    planner = "cem" if "cem" in PLANNERS else "shooting"
+    rows = []
+    for env_id in envs:
+        for seed in seeds:
+            opts = _planner_options(planner, cfg)
+            if planner == "shooting":
+                opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
+            config = MBRLConfig(env_id=env_id, episodes=episodes, random_episodes=DEFAULTS["random_episodes"],
+                                model=model_config("ensemble", members=cfg["members"], hidden=cfg["hidden"],
+                                                   particles=cfg["particles"]),
+                                train=TrainConfig(epochs=DEFAULTS["epochs"], progress=False), planner=planner,
+                                horizon=cfg["horizon"], planner_options=opts, seed=seed)
+            out = None if out_root is None else Path(out_root) / f"{env_id.replace('/', '_')}-{cfg_name}-seed{seed}"
+            elapsed = [0.0]
+
+            def cb(row, env_id=env_id, seed=seed):
+                elapsed[0] += row["wall_s"]
+                r = {"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row,
+                     "elapsed_s": elapsed[0]}
+                rows.append(r)
+                if emit:
+                    emit(r)
+
+            run_mbrl_loop(config, out_dir=out, progress=False, callback=cb)
+    return rows
+
+
+def true_model_returns(env_id, seeds, cfg_name="default", steps=None):
+    """Return of the same planner (and options) with planlab's exact model, per seed (the reference)."""
+    import gymnasium
+
+    from ..envs.models import model_for
+    from ..planners import MPC, PLANNERS, make_planner, run_episode
+
+    cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    planner = "cem" if "cem" in PLANNERS else "shooting"
+    opts = _planner_options(planner, cfg)
+    if planner == "shooting":
+        opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
+    out = {}
+    for seed in seeds:
+        from ..mbrl.loop import _seed
+
+        dyn, cost = model_for(env_id)
+        p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, 1), **opts)
+        env = gymnasium.make(env_id, **({"max_episode_steps": steps} if steps else {}))
+        out[seed] = run_episode(env, MPC(p), seed=_seed(seed, 5, 1)).total_return
+    return out
+
+
+def summarise_curves(rows, references=None):
+    """Per (env, seed): first MPC episode whose trailing mean reaches the target, and the wall time to it."""
+    out = []
+    keys = sorted({(r["env"], r["seed"], r.get("config", "default")) for r in rows})
+    for env_id, seed, cfg in keys:
+        rs = [r for r in rows if (r["env"], r["seed"], r.get("config", "default")) == (env_id, seed, cfg)]
+        mpc = [r for r in rs if r["phase"] == "mpc"]
+        thr, win, max_ep = TARGETS.get(env_id, (None, 3, None))
+        ref = (references or {}).get(env_id, {}).get(seed)
+        rel = RELATIVE_TARGETS.get(env_id)
+        random_ret = next((r["return"] for r in rs if r["phase"] == "random"), None)
+        if thr is None and rel is not None and ref is not None and random_ret is not None:
+            frac, win, max_ep = rel
+            thr = random_ret + frac * (ref - random_ret)
+        hit = None
+        if thr is not None:
+            for i in range(len(mpc)):
+                window = [m["return"] for m in mpc[max(0, i - win + 1): i + 1]]
+                if len(window) == win and np.mean(window) >= thr:
+                    hit = i + 1
+                    break
+        out.append({"env": env_id, "seed": seed, "config": cfg, "mpc_episodes": len(mpc),
+                    "best_return": max((m["return"] for m in mpc), default=None),
+                    "last3_mean": float(np.mean([m["return"] for m in mpc[-3:]])) if mpc else None,
+                    "target": thr, "true_model_return": ref, "random_return": random_ret,
+                    "reached_at_episode": hit,
+                    "met": (hit is not None and hit <= max_ep) if thr is not None else None,
+                    "wall_s_to_target": next((m["elapsed_s"] for m in mpc[hit - 1: hit]), None) if hit else None,
+                    "plan_ms_median": float(np.median([m["plan_ms_median"] for m in mpc])) if mpc else None})
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mbrl", description=__doc__.splitlines()[0])
+    p.add_argument("--json", default=None, help="write JSON rows (one per line, flushed as they complete)")
+    p.add_argument("--skip-timing", action="store_true")
+    p.add_argument("--skip-curves", action="store_true")
+    p.add_argument("--envs", nargs="+", default=["Pendulum-v1", "planlab/CartPoleSwingup-v0"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--episodes", type=int, default=10, help="MPC episodes per run (after the random ones)")
+    p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
+    p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
+    p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.timing_child:
+        name, threads, repeats, env_id = args.timing_child
+        import planlab.envs  # noqa: F401
+
+        cfg = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}[name]
+        print(json.dumps(_time_one(name, cfg, int(threads), int(repeats), env_id)))
+        return 0
+    import planlab.envs  # noqa: F401  (registers planlab ids)
+
+    from .common import to_json_line, write_row
+
+    fh = open(args.json, "a") if args.json else None
+
+    def emit(row):
+        write_row(fh, row)
+
+    try:
+        if not args.skip_timing:
+            configs = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}
+            print("PETS planning time per MPC step (median of %d; shared machine, noisy)" % args.repeats)
+            print(f"{'config':<16} {'planner':<13} {'threads':>7} {'plan_ms':>9} {'cpu_ms':>9} {'vs mbrl-lib 1790 ms':>20}")
+
+            def emit_t(row):
+                emit(row)
+                print(f"{row['config']:<16} {row['planner']:<13} {row['threads']:>7d} {row['plan_ms_median']:>9.1f} "
+                      f"{row['cpu_ms_median']:>9.1f} {row['plan_ms_median'] / 1790:>19.2f}x", flush=True)
+
+            time_configs(configs, args.threads, args.repeats, emit=emit_t)
+        if not args.skip_curves:
+            print(f"\nPETS learning curves ({args.curve_config} configuration)")
+            print(f"{'env':<28} {'seed':>4} {'episode':>7} {'phase':>6} {'return':>9} {'plan_ms':>8} {'elapsed_s':>9}")
+
+            def emit_c(row):
+                emit(row)
+                pm = row["plan_ms_median"]
+                print(f"{row['env']:<28} {row['seed']:>4d} {row['episode']:>7d} {row['phase']:>6} {row['return']:>9.1f} "
+                      f"{(pm if pm is not None else float('nan')):>8.1f} {row['elapsed_s']:>9.1f}", flush=True)
+
+            refs = {}
+            for env_id in args.envs:
+                if env_id in RELATIVE_TARGETS:
+                    refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config)
+                    for seed, ret in refs[env_id].items():
+                        emit({"env": env_id, "seed": seed, "reference": "true-model", "return": ret})
+                        print(f"{env_id:<28} {seed:>4d} true-model return {ret:.1f}", flush=True)
+            rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out)
+            print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
+                  "90% of the way from the random to the true-model CEM return within 15)")
+            for s in summarise_curves(rows, refs):
+                emit({"summary": True, **s})
+                print(to_json_line(s))
+    finally:
+        if fh:
+            fh.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
