@@ -6,6 +6,8 @@
     List the analytic systems, the registered envs, gymnasium models and planners.
 ``planlab train --algo ppo --env CartPole-v1 --steps N``
     Train a model-free baseline (:mod:`planlab.policies.cli`).
+``planlab mbrl --env Pendulum-v1 --model ensemble --planner cem --episodes K``
+    Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -69,9 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("systems", help="list systems, envs and planners")
 
+    from .mbrl.cli import add_mbrl_parser
     from .policies.cli import add_train_parser
 
     add_train_parser(sub)
+    add_mbrl_parser(sub)
     return parser
 
 

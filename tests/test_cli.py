@@ -56,3 +56,14 @@ def test_lqr_planners_do_not_import_torch():
     code = "import sys, planlab.planners.ilqr, planlab.policies.linear; print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
+
+
+def test_building_the_command_line_does_not_import_torch():
+    code = "import sys, planlab.cli; planlab.cli.build_parser(); print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "False"
+
+
+def test_mbrl_subcommand_is_wired_and_rejects_bad_input(capsys):
+    assert main(["mbrl", "--env", "Nope-v0", "--episodes", "1"]) == 2
+    assert "--env" in capsys.readouterr().err

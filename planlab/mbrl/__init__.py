@@ -2,8 +2,25 @@
 and tabular Dyna-Q (Algorithm 28).
 
 >>> from planlab.mbrl import MBRLConfig, run_mbrl_loop, model_config
+
+Names load on first use, so the ``planlab`` command line starts without importing torch.
 """
 
-from .loop import ALGORITHMS, MODEL_KINDS, MBRLConfig, MBRLResult, model_config, run_mbrl_loop
+_LAZY = {name: "loop" for name in ("ALGORITHMS", "MODEL_KINDS", "MBRLConfig", "MBRLResult", "model_config",
+                                   "run_mbrl_loop")}
 
-__all__ = ["ALGORITHMS", "MODEL_KINDS", "MBRLConfig", "MBRLResult", "model_config", "run_mbrl_loop"]
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'planlab.mbrl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -158,6 +158,13 @@ def run_mbrl(args) -> int:
     except MBRLCLIError as exc:
         print(f"planlab mbrl: error: {exc}", file=sys.stderr)
         return 2
+    from ..envs.models import model_for
+
+    try:
+        model_for(args.env)
+    except ValueError as exc:
+        print(f"planlab mbrl: error: --{exc}", file=sys.stderr)
+        return 2
     from .loop import run_mbrl_loop
 
     out = Path(args.out) if args.out else Path("runs") / f"mbrl-{args.env.replace('/', '_')}-seed{args.seed}"
