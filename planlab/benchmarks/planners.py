@@ -29,11 +29,12 @@ spent descheduled on a busy machine.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
+
+from .common import write_row
 
 __all__ = ["main", "PLANNER_SETTINGS"]
 
@@ -84,9 +85,7 @@ class _Writer:
         self.f = open(path, "a") if path else None
 
     def row(self, r):
-        if self.f:
-            self.f.write(json.dumps(r) + "\n")
-            self.f.flush()
+        write_row(self.f, r)
 
     def close(self):
         if self.f:
