@@ -133,6 +133,49 @@ def test_chain_optimal_root_action_with_200_simulations_in_5_of_5_seeds(chain):
         assert plan.actions[0, 0] == 1.0, (seed, plan.diagnostics["root_visits"])
 
 
+def test_chain_optimal_root_action_with_200_simulations_in_at_least_38_of_40_seeds(chain):
+    """The chain's two root actions lead to states whose subtrees share most nodes (transpositions);
+    the DAG value update carries what a shared node learns to all its parents (UCT3)."""
+    dyn, cost = chain
+    uct = UCT(dyn, cost, horizon=30, simulations=200, discount=0.95)
+    right = 0
+    for seed in range(40):
+        uct.reset(seed)
+        right += int(uct.plan(np.array([0.0])).actions[0, 0] == 1.0)
+    assert right >= 38
+
+
+def test_dag_value_update_equals_the_mean_return_when_no_state_repeats(cartpole):
+    """On a tree (CartPole's continuous states never coincide) the UCT3 value of a node, its leaf
+    evaluations plus its edges' visit-weighted r + gamma V(s'), is the mean return through it:
+    the search with transpositions takes the same decisions as the plain mean backup."""
+    dyn, cost = cartpole
+    x0 = np.array([0.02, -0.1, 0.04, 0.1])
+    dag = UCT(dyn, cost, horizon=30, simulations=300, seed=4, transpositions=True).plan(x0)
+    tree = UCT(dyn, cost, horizon=30, simulations=300, seed=4, transpositions=False).plan(x0)
+    np.testing.assert_array_equal(dag.diagnostics["root_visits"], tree.diagnostics["root_visits"])
+    np.testing.assert_allclose(dag.diagnostics["root_q"], tree.diagnostics["root_q"], rtol=1e-9)
+    np.testing.assert_array_equal(dag.actions, tree.actions)
+
+
+def test_dag_nodes_hold_the_uct3_value_after_the_search(chain):
+    """Every node of the chain's DAG that a simulation passed last holds the UCT3 value computed
+    from its children's current values (checked on the root, refreshed by every simulation)."""
+    from planlab.planners import uct_tree as T
+
+    dyn, cost = chain
+    uct = UCT(dyn, cost, horizon=30, simulations=400, discount=0.95, seed=1)
+    uct.plan(np.array([0.0]))
+    t = uct._tree
+    total, a = t.SF[0, 3], t.SI[0, T.S_FIRST]
+    while a != T.NONE:
+        total += t.AI[a, T.A_VISITS] * (t.AF[a, 2] + 0.95 * t.SF[t.AI[a, T.A_FIRST], 2])
+        a = t.AI[a, T.A_NEXT]
+    assert t.SI[0, T.S_VISITS] == 400
+    np.testing.assert_allclose(t.SF[0, 2], total / 400, rtol=1e-12)
+    assert t.n_states < 400  # shared nodes: fewer nodes than simulations
+
+
 def test_chain_episode_takes_the_optimal_9_steps(chain):
     dyn, cost = chain
     assert run_chain_episode(UCT(dyn, cost, horizon=30, simulations=200, discount=0.95, seed=0), dyn) == 9
