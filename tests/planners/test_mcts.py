@@ -135,14 +135,16 @@ def test_chain_optimal_root_action_with_200_simulations_in_5_of_5_seeds(chain):
 
 def test_chain_optimal_root_action_with_200_simulations_in_at_least_38_of_40_seeds(chain):
     """The chain's two root actions lead to states whose subtrees share most nodes (transpositions);
-    the DAG value update carries what a shared node learns to all its parents (UCT3)."""
+    the DAG value update carries what a shared node learns to all its parents (UCT3). Seeds 0-39,
+    and as a rate over 200 seeds (measured 182/200; 170 is three binomial standard deviations below)."""
     dyn, cost = chain
     uct = UCT(dyn, cost, horizon=30, simulations=200, discount=0.95)
-    right = 0
-    for seed in range(40):
+    right = []
+    for seed in range(200):
         uct.reset(seed)
-        right += int(uct.plan(np.array([0.0])).actions[0, 0] == 1.0)
-    assert right >= 38
+        right.append(uct.plan(np.array([0.0])).actions[0, 0] == 1.0)
+    assert sum(right[:40]) >= 38
+    assert sum(right) >= 170
 
 
 def test_dag_value_update_equals_the_mean_return_when_no_state_repeats(cartpole):
