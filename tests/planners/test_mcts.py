@@ -100,6 +100,22 @@ def test_a_search_on_reused_arrays_equals_a_search_on_new_ones(grid, backend):
     np.testing.assert_array_equal(again.diagnostics["root_q"], fresh.diagnostics["root_q"])
 
 
+def test_x0_of_any_array_type_reuses_the_one_compiled_signature(cartpole):
+    """Lists, int arrays, read-only and strided arrays reach the kernels as the same types, so no
+    call compiles (or dispatches to) a new specialisation."""
+    from planlab.planners import uct_tree as T
+
+    dyn, cost = cartpole
+    uct = UCT(dyn, cost, horizon=20, simulations=50, seed=0)
+    ro = np.array([0.0, 0.0, 0.05, 0.0])
+    ro.setflags(write=False)
+    strided = np.zeros(8)[::2]
+    for x0 in ([0.0, 0.1, 0.02, 0.0], np.array([0, 0, 0, 0]), ro, strided):
+        uct.plan(x0)
+    fns = (uct._kernel.search, uct._kernel.terminal, T.clear_and_root, T.best_path, T.root_stats, T.seed)
+    assert [len(f.signatures) for f in fns] == [1] * len(fns)
+
+
 # ----------------------------------------------------------------------------------- exhaustive search
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("value_backup", ["mean", "bellman"])
