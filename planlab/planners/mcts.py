@@ -259,8 +259,12 @@ class UCT(Planner):
             try:
                 self._kernel = get_search_kernel(type(d).dynamics_source, type(d).termination_source,
                                                  c.running_source, c.terminal_source)
-                kernels = d.kernels(c)  # the fused rollout d.rollout uses, called without re-validation
-                self._roll = None if kernels is None else kernels.rollout_states
+                # the plan's states and cost: the fused kernel d.rollout itself runs, called on fixed
+                # buffers without its re-validation -- only where d.rollout is that kernel
+                # (deterministic, not overridden; e.g. the gridworld samples its rollouts instead)
+                if not d.stochastic and type(d).rollout is AnalyticSystem.rollout:
+                    kernels = d.kernels(c)
+                    self._roll = None if kernels is None else kernels.rollout_states
             except ValueError as exc:
                 reasons.append(str(exc))
         if reasons:

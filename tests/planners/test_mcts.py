@@ -75,6 +75,25 @@ def test_plan_states_and_cost_are_the_models_rollout_of_its_actions(cartpole, ch
         assert plan.cost == roll.costs[0]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stochastic_plan_states_are_a_sampled_rollout_through_free_cells(grid, backend):
+    w, c = grid
+    plan = UCT(w, c, horizon=25, simulations=200, seed=3, backend=backend).plan(np.array([2.0, 0.0]))
+    free = set(w.free_cells())
+    assert tuple(plan.states[0]) == (2.0, 0.0)
+    for r, col in plan.states:
+        assert r == int(r) and col == int(col) and (int(r), int(col)) in free
+    steps = np.abs(np.diff(plan.states, axis=0)).sum(axis=1)
+    assert np.all(steps <= 1.0)  # one move (or none) per step
+    assert np.isfinite(plan.cost)
+    if backend == "numba":  # the compiled search draws from numba's generator: the planner's rng
+        rng = np.random.default_rng(3)  # drew one seed for it, then sampled the plan's rollout
+        rng.integers(2**31 - 1)
+        roll = w.rollout(np.array([2.0, 0.0]), plan.actions[None], c, rng=rng)
+        np.testing.assert_array_equal(plan.states, roll.states[0])
+        assert plan.cost == roll.costs[0]
+
+
 def test_earlier_plans_are_not_changed_by_later_searches_on_the_reused_arrays(cartpole):
     dyn, cost = cartpole
     uct = UCT(dyn, cost, horizon=20, simulations=100, seed=0, reuse_tree=False)
