@@ -5,8 +5,11 @@
 * **chain** — the deterministic 10-state chain (horizon 30, gamma 0.95, reward 1 on reaching the end,
   so an episode of ``t`` steps is worth ``gamma^t``; optimal: 9 steps). Compares planlab's UCT with
   a straightforward plain-Python UCT written here (node objects, dict of children, random rollouts)
-  on the same problem, in the same run, with the same number of simulations; prints the speed ratio.
-  Per seed: the root action with 200 simulations, and a closed-loop episode.
+  on the same problem, in the same run, with the same number of simulations; prints the speed ratio
+  (see :func:`bench_speed` for how it is timed), and how often each picks the optimal root action
+  with 200 simulations (:func:`bench_decisions`: the reference and planlab's UCT without
+  transpositions run the same algorithm and agree within noise). Per seed: the root action of the
+  default UCT with 200 simulations, and a closed-loop episode.
 * **gridworld** — ``planlab/GridWorld-v0`` (AIMA 4x3, slip 0.2): root action at the start versus
   value iteration, and an episode in the env.
 * **CartPole-v1** — gymnasium's real env stepping, planlab's model in the planner, 200 simulations.
@@ -145,8 +148,9 @@ def bench_speed(out, repeats):
     paired ratios. ``UCT plan()`` times ``reset(seed)`` plus one ``plan()`` call (a fresh search, as
     the reference's; the planner is constructed once per budget, as in an MPC loop — the construction
     time is in the JSON row); ``UCT search`` is the search alone (``diagnostics["sims_per_s"]``);
-    ``UCT tree`` is planlab's UCT with ``transpositions=False``, the reference's exact algorithm
-    (a tree, no shared nodes). Also counts how often each picks the optimal root action (right)."""
+    ``UCT tree`` is planlab's UCT with ``transpositions=False, normalize=False``, the reference's
+    algorithm (a tree, no shared nodes, no normalisation). Also counts how often each picks the
+    optimal root action (right)."""
     from ..envs.gridworld import Chain
     from ..planners.mcts import UCT
 
@@ -164,7 +168,8 @@ def bench_speed(out, repeats):
         t = time.perf_counter()
         uct = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=0)
         construct_s = time.perf_counter() - t
-        uct_tree = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=0, transpositions=False)
+        uct_tree = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, seed=0, transpositions=False,
+                   normalize=False)
         for r in range(n_rep):
             warm = sims < 20000
             visits, rate_py = _timed(lambda k: lambda: plain_python_uct(0, sims, seed=k), r, sims, warm)
@@ -188,6 +193,31 @@ def bench_speed(out, repeats):
         out.row(**row)
         rows.append(row)
     return rows
+
+
+def bench_decisions(out, n_seeds, sims=200):
+    """How often each contender of :func:`bench_speed` picks the optimal root action on the chain
+    with ``sims`` simulations, over seeds ``0 .. n_seeds - 1``: the plain-Python reference and
+    planlab's UCT without transpositions run the same algorithm and should agree within noise."""
+    from ..envs.gridworld import Chain
+    from ..planners.mcts import UCT
+
+    ch = Chain(N_CHAIN)
+    cost = ch.default_cost()
+    x0 = np.zeros(1)
+    ok = {"plain_python": 0, "uct_tree": 0, "uct": 0}
+    uct = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA)
+    uct_tree = UCT(ch, cost, horizon=HORIZON, simulations=sims, discount=GAMMA, transpositions=False,
+                   normalize=False)
+    for seed in range(n_seeds):
+        visits = plain_python_uct(0, sims, seed=seed)
+        ok["plain_python"] += int(max(visits, key=visits.get) == 1)
+        ok["uct_tree"] += int(_fresh_plan(uct_tree, seed, x0).actions[0, 0] == 1.0)
+        ok["uct"] += int(_fresh_plan(uct, seed, x0).actions[0, 0] == 1.0)
+    row = dict(task="chain", kind="decisions", simulations=sims, seeds=n_seeds,
+               **{f"root_optimal_{k}": v for k, v in ok.items()})
+    out.row(**row)
+    return row
 
 
 def bench_chain(out, seeds):
@@ -281,6 +311,10 @@ def main(argv=None) -> int:
             print(f"{r['simulations']:>9} {r['plain_python_sims_per_s']:>13,.0f} {r['uct_plan_sims_per_s']:>12,.0f} "
                   f"{r['uct_search_sims_per_s']:>12,.0f} {r['uct_tree_plan_sims_per_s']:>10,.0f} "
                   f"{r['ratio_plan']:>10.1f}x {r['ratio_search']:>12.1f}x {r['ratio_tree_plan']:>10.1f}x {opt:>16}")
+        dec = bench_decisions(out, 50 if args.quick else 200)
+        print(f"chain, {dec['simulations']} simulations, root action optimal over {dec['seeds']} seeds: "
+              f"plain Python {dec['root_optimal_plain_python']}, UCT without transpositions (same algorithm) "
+              f"{dec['root_optimal_uct_tree']}, UCT (DAG, default) {dec['root_optimal_uct']}")
         chain = bench_chain(out, range(5))
         grid, v_start = bench_gridworld(out, range(3 if args.quick else 5), 10_000)
         cart = bench_cartpole(out, range(3 if args.quick else 10))

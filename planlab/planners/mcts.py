@@ -88,8 +88,12 @@ class UCT(Planner):
         children of highest value).
     transpositions : bool
         Deterministic models: action sequences that reach the same state (exactly) at the same
-        depth share one state node, and an edge's value is ``r + gamma V(s')`` from that node's
-        statistics (a DAG instead of a tree; decisive on discrete state spaces such as the chain).
+        depth share one state node (a DAG instead of a tree; decisive on discrete state spaces such
+        as the chain). An edge's value is ``r + gamma V(s')`` from the shared node, and a node's
+        value is refreshed on every backup through it from its children's *current* values (the
+        UCT3 update of Childs, Brodeur & Kocsis 2008, "Transpositions and move groups in Monte
+        Carlo tree search"; see :func:`planlab.planners.uct_tree.node_value`), so what a shared
+        node learns through one parent reaches the others. On a tree this is the mean return.
     stochastic : {"closed_loop", "open_loop"}
         How stochastic models are searched (see the module docstring).
     max_outcomes : int
@@ -255,8 +259,12 @@ class UCT(Planner):
             try:
                 self._kernel = get_search_kernel(type(d).dynamics_source, type(d).termination_source,
                                                  c.running_source, c.terminal_source)
-                kernels = d.kernels(c)  # the fused rollout d.rollout uses, called without re-validation
-                self._roll = None if kernels is None else kernels.rollout_states
+                # the plan's states and cost: the fused kernel d.rollout itself runs, called on fixed
+                # buffers without its re-validation -- only where d.rollout is that kernel
+                # (deterministic, not overridden; e.g. the gridworld samples its rollouts instead)
+                if not d.stochastic and type(d).rollout is AnalyticSystem.rollout:
+                    kernels = d.kernels(c)
+                    self._roll = None if kernels is None else kernels.rollout_states
             except ValueError as exc:
                 reasons.append(str(exc))
         if reasons:

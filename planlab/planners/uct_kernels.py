@@ -54,7 +54,7 @@ from {run_mod} import {run_name} as _run_py
 from {fin_mod} import {fin_name} as _fin_py
 
 _J = dict(cache=True, nogil=True, error_model="numpy")
-_I = dict(_J, _nrt=False)  # no atomic reference counting of the array arguments on every call
+_I = dict(_J, _nrt=False, inline="always")  # inlined, and no reference counting of array arguments
 _dyn = nb.njit(**_I)(_dyn_py)
 _term = nb.njit(**_I)(_term_py)
 _run = nb.njit(**_I)(_run_py)

@@ -49,7 +49,7 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 # The per-simulation primitives are compiled without numba's reference counting (they allocate
 # nothing): otherwise every call increments and decrements the count of each array argument with
 # atomic instructions, which cost more than the tree operations themselves.
-_HOT = dict(_JIT, _nrt=False)
+_HOT = dict(_JIT, _nrt=False, inline="always")
 
 
 class Tree:
