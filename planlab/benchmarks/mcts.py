@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import random
 import statistics
 import time
 
 import numpy as np
+
+from .common import write_row
 
 GAMMA = 0.95
 HORIZON = 30
@@ -107,9 +108,7 @@ class _Writer:
         self.fh = open(path, "a") if path else None
 
     def row(self, **kw):
-        if self.fh:
-            self.fh.write(json.dumps(kw) + "\n")
-            self.fh.flush()
+        write_row(self.fh, kw)
 
     def close(self):
         if self.fh:
