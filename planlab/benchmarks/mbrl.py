@@ -169,16 +169,12 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     from ..dynamics.learned import TrainConfig
     from ..mbrl import MBRLConfig, model_config, run_mbrl_loop
     from ..mbrl.cli import DEFAULTS
-    from ..planners import PLANNERS
 
     cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
-    planner = "cem" if "cem" in PLANNERS else "shooting"
+    planner, opts = _curve_planner(cfg)
     rows = []
     for env_id in envs:
         for seed in seeds:
-            opts = _planner_options(planner, cfg)
-            if planner == "shooting":
-                opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
             config = MBRLConfig(env_id=env_id, episodes=episodes, random_episodes=DEFAULTS["random_episodes"],
                                 model=model_config("ensemble", members=cfg["members"], hidden=cfg["hidden"],
                                                    particles=cfg["particles"]),
@@ -199,27 +195,36 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     return rows
 
 
-def true_model_returns(env_id, seeds, cfg_name="default", steps=None):
-    """Return of the same planner (and options) with planlab's exact model, per seed (the reference)."""
+def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_episodes=1):
+    """Return of the same planner (and options) with planlab's exact model, from the same reset
+    states as the PETS run's MPC episodes: ``{seed: {episode: return}}`` (the reference)."""
     import gymnasium
 
     from ..envs.models import model_for
-    from ..planners import MPC, PLANNERS, make_planner, run_episode
+    from ..mbrl.loop import _seed
+    from ..planners import MPC, make_planner, run_episode
 
     cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    planner, opts = _curve_planner(cfg)
+    out = {}
+    for seed in seeds:
+        out[seed] = {}
+        for ep in range(random_episodes, random_episodes + episodes):
+            dyn, cost = model_for(env_id)
+            p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, ep), **opts)
+            env = gymnasium.make(env_id)
+            out[seed][ep] = run_episode(env, MPC(p), seed=_seed(seed, 5, ep)).total_return
+    return out
+
+
+def _curve_planner(cfg):
+    from ..planners import PLANNERS
+
     planner = "cem" if "cem" in PLANNERS else "shooting"
     opts = _planner_options(planner, cfg)
     if planner == "shooting":
         opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
-    out = {}
-    for seed in seeds:
-        from ..mbrl.loop import _seed
-
-        dyn, cost = model_for(env_id)
-        p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, 1), **opts)
-        env = gymnasium.make(env_id, **({"max_episode_steps": steps} if steps else {}))
-        out[seed] = run_episode(env, MPC(p), seed=_seed(seed, 5, 1)).total_return
-    return out
+    return planner, opts
 
 
 def summarise_curves(rows, references=None):
@@ -230,7 +235,8 @@ def summarise_curves(rows, references=None):
         rs = [r for r in rows if (r["env"], r["seed"], r.get("config", "default")) == (env_id, seed, cfg)]
         mpc = [r for r in rs if r["phase"] == "mpc"]
         thr, win, max_ep = TARGETS.get(env_id, (None, 3, None))
-        ref = (references or {}).get(env_id, {}).get(seed)
+        ref_eps = (references or {}).get(env_id, {}).get(seed) or {}
+        ref = float(np.mean(list(ref_eps.values()))) if ref_eps else None
         rel = RELATIVE_TARGETS.get(env_id)
         random_ret = next((r["return"] for r in rs if r["phase"] == "random"), None)
         if thr is None and rel is not None and ref is not None and random_ret is not None:
@@ -246,7 +252,10 @@ def summarise_curves(rows, references=None):
         out.append({"env": env_id, "seed": seed, "config": cfg, "mpc_episodes": len(mpc),
                     "best_return": max((m["return"] for m in mpc), default=None),
                     "last3_mean": float(np.mean([m["return"] for m in mpc[-3:]])) if mpc else None,
-                    "target": thr, "true_model_return": ref, "random_return": random_ret,
+                    "target": thr, "true_model_return_mean": ref, "random_return": random_ret,
+                    "true_model_last3_mean": (float(np.mean([ref_eps[m["episode"]] for m in mpc[-3:]]))
+                                              if ref_eps and all(m["episode"] in ref_eps for m in mpc[-3:])
+                                              else None),
                     "reached_at_episode": hit,
                     "met": (hit is not None and hit <= max_ep) if thr is not None else None,
                     "wall_s_to_target": next((m["elapsed_s"] for m in mpc[hit - 1: hit]), None) if hit else None,
@@ -307,12 +316,16 @@ def main(argv=None) -> int:
                       f"{(pm if pm is not None else float('nan')):>8.1f} {row['elapsed_s']:>9.1f}", flush=True)
 
             refs = {}
-            for env_id in args.envs:
-                if env_id in RELATIVE_TARGETS:
-                    refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config)
-                    for seed, ret in refs[env_id].items():
-                        emit({"env": env_id, "seed": seed, "reference": "true-model", "return": ret})
-                        print(f"{env_id:<28} {seed:>4d} true-model return {ret:.1f}", flush=True)
+            from ..mbrl.cli import DEFAULTS
+
+            for env_id in args.envs:  # the same planner with the exact model, from the same starts
+                refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config, args.episodes,
+                                                  DEFAULTS["random_episodes"])
+                for seed, per_ep in refs[env_id].items():
+                    for ep, ret in per_ep.items():
+                        emit({"env": env_id, "seed": seed, "episode": ep, "reference": "true-model", "return": ret})
+                    print(f"{env_id:<28} {seed:>4d} true-model returns "
+                          f"{[round(v, 1) for v in per_ep.values()]}", flush=True)
             rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out)
             print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
                   "90% of the way from the random to the true-model CEM return within 15)")

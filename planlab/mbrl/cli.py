@@ -30,8 +30,8 @@ DEFAULTS = {
     "particles": 10,
     "propagation": "tsinf",
     "horizon": 15,
-    "population": None,
-    "iterations": None,
+    "population": 200,
+    "iterations": 5,
     "epochs": 50,
     "algorithm": "v1.5",
 }
@@ -57,8 +57,10 @@ def add_mbrl_parser(subparsers):
     p.add_argument("--particles", type=int, default=d["particles"], help="particles per action sequence")
     p.add_argument("--propagation", default=d["propagation"], help="tsinf | ts1 | expectation")
     p.add_argument("--horizon", type=int, default=d["horizon"], help="planning horizon")
-    p.add_argument("--population", type=int, default=None, help="planner population (planner default if unset)")
-    p.add_argument("--iterations", type=int, default=None, help="planner iterations (CEM-like planners)")
+    p.add_argument("--population", type=int, default=None,
+                   help=f"planner population (default {d['population']} for CEM-like planners)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help=f"planner iterations (default {d['iterations']} for CEM-like planners)")
     p.add_argument("--epochs", type=int, default=d["epochs"], help="max training epochs per fit")
     p.add_argument("--retrain-every", type=int, default=None, help="v1.5: retrain every this many steps")
     p.add_argument("--seed", type=int, default=0)
@@ -93,11 +95,15 @@ def build_config(args):
     for flag in ("population", "iterations"):
         val = getattr(args, flag)
         if val is None:
+            if flag in accepted and args.planner in ("cem", "icem") and DEFAULTS[flag] is not None:
+                opts[flag] = DEFAULTS[flag]  # planlab's PETS defaults
             continue
         if flag not in accepted:
             raise MBRLCLIError(f"--{flag}: not an option of planner {args.planner!r} "
                                f"(it takes: {', '.join('--' + o for o in sorted(accepted)) or 'none'})")
         opts[flag] = val
+    if "elites" in accepted and "population" in opts:
+        opts["elites"] = max(2, opts["population"] // 10)  # elite ratio 0.1 (as mbrl-lib)
     try:
         overrides = {"hidden": _hidden(args.hidden), "propagation": args.propagation, "particles": args.particles}
         if args.model in ("ensemble", "deterministic-ensemble"):
