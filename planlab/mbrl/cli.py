@@ -5,9 +5,11 @@ prints one row per episode (return, data size, fit status, planning time), write
 and a learning-curve PNG to ``--out`` (default ``runs/mbrl-<env>-seed<seed>``) and resumes a run
 found there. The lead wires :func:`add_mbrl_parser` / :func:`run_mbrl` into ``planlab.cli``.
 
-Defaults are planlab's PETS configuration (see :data:`DEFAULTS`), chosen to reach the
-``Pendulum-v1`` target quickly on a CPU: a 5-member probabilistic ensemble of 3 x 64 SiLU layers,
-TS∞ with 10 particles, horizon 15, retrain after each episode.
+Defaults are planlab's PETS configuration (see :data:`DEFAULTS`), sized for a CPU: a 5-member
+probabilistic ensemble of 3 x 64 SiLU layers, TS∞ with 10 particles, CEM with population 200,
+20 elites and 5 iterations over a horizon of 15, one random episode first, retraining after each
+episode (about 13x fewer network FLOPs per MPC step than mbrl-lib's 5 x 4 x 200, 20 particles,
+population 350 configuration).
 """
 
 from __future__ import annotations
@@ -133,7 +135,10 @@ def plot_curve(rows, path, title: str = "") -> Path:
     colors = ["tab:gray" if r["phase"] == "random" else "tab:blue" for r in rows]
     ax.plot(ep, ret, "-", color="tab:blue", lw=1)
     ax.scatter(ep, ret, c=colors, zorder=3, s=18)
-    ax.set_xlabel("episode")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("episode (grey: random policy)")
     ax.set_ylabel("return")
     ax.set_title(title or "model-based RL", fontsize=10)
     ax.grid(alpha=0.3)
