@@ -4,7 +4,7 @@ Usage::
 
     python -m planlab.benchmarks.mbrl [--json PATH] [--skip-timing] [--skip-curves]
         [--envs Pendulum-v1 planlab/CartPoleSwingup-v0] [--seeds 0 1 2] [--episodes 10]
-        [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib]
+        [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib] [--skip-dyna]
 
 Timing (``{config, threads, plan_ms_median, ...}`` rows): one MPC step of PETS = one ``plan`` call
 of CEM through a probabilistic ensemble with TS∞ particles, from the cart-pole swing-up start,
@@ -22,6 +22,10 @@ sampling/refitting is a few percent) and the row says ``"planner": "cem-emulated
 Curves (``{env, seed, episode, return, ...}`` rows): PETS with the chosen configuration on each
 env and seed; the summary reports, per seed, the first MPC episode at which the mean return of
 the last three MPC episodes reaches the target (``Pendulum-v1``: -200), and the wall time to it.
+
+Dyna-Q (``{algorithm, seed, steps_to_optimal, ...}`` rows): real steps until the greedy policy's
+exact value at ``planlab/GridWorld-v0``'s start is within 0.01 of the optimum, Q-learning vs
+Dyna-Q with 10 planning updates per real step, 10 seeds.
 
 The machine is shared and timings are noisy: medians over repeats are reported, and ratios are
 only meaningful between rows of the same run.
@@ -263,11 +267,42 @@ def summarise_curves(rows, references=None):
     return out
 
 
+def dyna_comparison(seeds=range(10), steps=6000, planning_steps=10, gamma=0.99, tol=0.01, emit=None):
+    """Real steps until the greedy policy's exact value at the gridworld's start is within ``tol`` of
+    optimal: Q-learning vs Dyna-Q (Algorithm 28), same alpha = 0.1, epsilon = 0.1 (capped at ``steps``)."""
+    import gymnasium
+
+    from ..envs.gridworld import transition_table, value_iteration
+    from ..mbrl.dyna import DynaQ, QLearning, policy_value, run_tabular
+
+    env = gymnasium.make("planlab/GridWorld-v0")
+    world = env.unwrapped.dynamics
+    cells, P, R, terminal = transition_table(world)
+    v_star = float(value_iteration(world, gamma).V[world.start])
+    s0 = cells.index(world.start)
+    rows = []
+    agents = {"q-learning": lambda s: QLearning(len(cells), 4, alpha=0.1, gamma=gamma, epsilon=0.1, seed=s),
+              f"dyna-q(K={planning_steps})": lambda s: DynaQ(len(cells), 4, planning_steps=planning_steps, alpha=0.1,
+                                                           gamma=gamma, epsilon=0.1, seed=s)}
+    for name, make in agents.items():
+        for seed in seeds:
+            t0 = time.perf_counter()
+            run = run_tabular(make(seed), env, steps, seed=seed, eval_every=20, target=v_star - tol,
+                              eval_fn=lambda ag: policy_value(P, R, terminal, ag.greedy_policy(), gamma)[s0])
+            row = {"algorithm": name, "seed": seed, "steps_to_optimal": run.steps_to_target, "v_star": v_star,
+                   "final_value": run.final_value, "cap": steps, "wall_s": time.perf_counter() - t0}
+            rows.append(row)
+            if emit:
+                emit(row)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mbrl", description=__doc__.splitlines()[0])
     p.add_argument("--json", default=None, help="write JSON rows (one per line, flushed as they complete)")
     p.add_argument("--skip-timing", action="store_true")
     p.add_argument("--skip-curves", action="store_true")
+    p.add_argument("--skip-dyna", action="store_true")
     p.add_argument("--envs", nargs="+", default=["Pendulum-v1", "planlab/CartPoleSwingup-v0"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--episodes", type=int, default=10, help="MPC episodes per run (after the random ones)")
@@ -275,6 +310,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
     p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
+    # (Dyna-Q runs on planlab/GridWorld-v0 unless --skip-dyna)
     p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.timing_child:
@@ -305,6 +341,16 @@ def main(argv=None) -> int:
                       f"{row['cpu_ms_median']:>9.1f} {row['plan_ms_median'] / 1790:>19.2f}x", flush=True)
 
             time_configs(configs, args.threads, args.repeats, emit=emit_t)
+        if not args.skip_dyna:
+            print("\nDyna-Q vs Q-learning on planlab/GridWorld-v0: real steps until the greedy policy is optimal "
+                  "(exact value at the start within 0.01; capped at 6000)")
+            drows = dyna_comparison(emit=emit)
+            for name in dict.fromkeys(r["algorithm"] for r in drows):
+                st = [r["steps_to_optimal"] if r["steps_to_optimal"] is not None else r["cap"]
+                      for r in drows if r["algorithm"] == name]
+                miss = sum(r["steps_to_optimal"] is None for r in drows if r["algorithm"] == name)
+                print(f"{name:<16} median {statistics.median(st):>7.0f}  per seed {st}  (not reached: {miss})",
+                      flush=True)
         if not args.skip_curves:
             print(f"\nPETS learning curves ({args.curve_config} configuration)")
             print(f"{'env':<28} {'seed':>4} {'episode':>7} {'phase':>6} {'return':>9} {'plan_ms':>8} {'elapsed_s':>9}")
