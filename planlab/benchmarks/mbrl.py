@@ -4,7 +4,7 @@ Usage::
 
     python -m planlab.benchmarks.mbrl [--json PATH] [--skip-timing] [--skip-curves]
         [--envs Pendulum-v1 planlab/CartPoleSwingup-v0] [--seeds 0 1 2] [--episodes 10]
-        [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib]
+        [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib] [--skip-dyna]
 
 Timing (``{config, threads, plan_ms_median, ...}`` rows): one MPC step of PETS = one ``plan`` call
 of CEM through a probabilistic ensemble with TS∞ particles, from the cart-pole swing-up start,
@@ -22,6 +22,10 @@ sampling/refitting is a few percent) and the row says ``"planner": "cem-emulated
 Curves (``{env, seed, episode, return, ...}`` rows): PETS with the chosen configuration on each
 env and seed; the summary reports, per seed, the first MPC episode at which the mean return of
 the last three MPC episodes reaches the target (``Pendulum-v1``: -200), and the wall time to it.
+
+Dyna-Q (``{algorithm, seed, steps_to_optimal, ...}`` rows): real steps until the greedy policy's
+exact value at ``planlab/GridWorld-v0``'s start is within 0.01 of the optimum, Q-learning vs
+Dyna-Q with 10 planning updates per real step, 10 seeds.
 
 The machine is shared and timings are noisy: medians over repeats are reported, and ratios are
 only meaningful between rows of the same run.
@@ -169,16 +173,12 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     from ..dynamics.learned import TrainConfig
     from ..mbrl import MBRLConfig, model_config, run_mbrl_loop
     from ..mbrl.cli import DEFAULTS
-    from ..planners import PLANNERS
 
     cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
-    planner = "cem" if "cem" in PLANNERS else "shooting"
+    planner, opts = _curve_planner(cfg)
     rows = []
     for env_id in envs:
         for seed in seeds:
-            opts = _planner_options(planner, cfg)
-            if planner == "shooting":
-                opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
             config = MBRLConfig(env_id=env_id, episodes=episodes, random_episodes=DEFAULTS["random_episodes"],
                                 model=model_config("ensemble", members=cfg["members"], hidden=cfg["hidden"],
                                                    particles=cfg["particles"]),
@@ -199,27 +199,36 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     return rows
 
 
-def true_model_returns(env_id, seeds, cfg_name="default", steps=None):
-    """Return of the same planner (and options) with planlab's exact model, per seed (the reference)."""
+def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_episodes=1):
+    """Return of the same planner (and options) with planlab's exact model, from the same reset
+    states as the PETS run's MPC episodes: ``{seed: {episode: return}}`` (the reference)."""
     import gymnasium
 
     from ..envs.models import model_for
-    from ..planners import MPC, PLANNERS, make_planner, run_episode
+    from ..mbrl.loop import _seed
+    from ..planners import MPC, make_planner, run_episode
 
     cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    planner, opts = _curve_planner(cfg)
+    out = {}
+    for seed in seeds:
+        out[seed] = {}
+        for ep in range(random_episodes, random_episodes + episodes):
+            dyn, cost = model_for(env_id)
+            p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, ep), **opts)
+            env = gymnasium.make(env_id)
+            out[seed][ep] = run_episode(env, MPC(p), seed=_seed(seed, 5, ep)).total_return
+    return out
+
+
+def _curve_planner(cfg):
+    from ..planners import PLANNERS
+
     planner = "cem" if "cem" in PLANNERS else "shooting"
     opts = _planner_options(planner, cfg)
     if planner == "shooting":
         opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
-    out = {}
-    for seed in seeds:
-        from ..mbrl.loop import _seed
-
-        dyn, cost = model_for(env_id)
-        p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, 1), **opts)
-        env = gymnasium.make(env_id, **({"max_episode_steps": steps} if steps else {}))
-        out[seed] = run_episode(env, MPC(p), seed=_seed(seed, 5, 1)).total_return
-    return out
+    return planner, opts
 
 
 def summarise_curves(rows, references=None):
@@ -230,7 +239,8 @@ def summarise_curves(rows, references=None):
         rs = [r for r in rows if (r["env"], r["seed"], r.get("config", "default")) == (env_id, seed, cfg)]
         mpc = [r for r in rs if r["phase"] == "mpc"]
         thr, win, max_ep = TARGETS.get(env_id, (None, 3, None))
-        ref = (references or {}).get(env_id, {}).get(seed)
+        ref_eps = (references or {}).get(env_id, {}).get(seed) or {}
+        ref = float(np.mean(list(ref_eps.values()))) if ref_eps else None
         rel = RELATIVE_TARGETS.get(env_id)
         random_ret = next((r["return"] for r in rs if r["phase"] == "random"), None)
         if thr is None and rel is not None and ref is not None and random_ret is not None:
@@ -246,7 +256,10 @@ def summarise_curves(rows, references=None):
         out.append({"env": env_id, "seed": seed, "config": cfg, "mpc_episodes": len(mpc),
                     "best_return": max((m["return"] for m in mpc), default=None),
                     "last3_mean": float(np.mean([m["return"] for m in mpc[-3:]])) if mpc else None,
-                    "target": thr, "true_model_return": ref, "random_return": random_ret,
+                    "target": thr, "true_model_return_mean": ref, "random_return": random_ret,
+                    "true_model_last3_mean": (float(np.mean([ref_eps[m["episode"]] for m in mpc[-3:]]))
+                                              if ref_eps and all(m["episode"] in ref_eps for m in mpc[-3:])
+                                              else None),
                     "reached_at_episode": hit,
                     "met": (hit is not None and hit <= max_ep) if thr is not None else None,
                     "wall_s_to_target": next((m["elapsed_s"] for m in mpc[hit - 1: hit]), None) if hit else None,
@@ -254,11 +267,42 @@ def summarise_curves(rows, references=None):
     return out
 
 
+def dyna_comparison(seeds=range(10), steps=6000, planning_steps=10, gamma=0.99, tol=0.01, emit=None):
+    """Real steps until the greedy policy's exact value at the gridworld's start is within ``tol`` of
+    optimal: Q-learning vs Dyna-Q (Algorithm 28), same alpha = 0.1, epsilon = 0.1 (capped at ``steps``)."""
+    import gymnasium
+
+    from ..envs.gridworld import transition_table, value_iteration
+    from ..mbrl.dyna import DynaQ, QLearning, policy_value, run_tabular
+
+    env = gymnasium.make("planlab/GridWorld-v0")
+    world = env.unwrapped.dynamics
+    cells, P, R, terminal = transition_table(world)
+    v_star = float(value_iteration(world, gamma).V[world.start])
+    s0 = cells.index(world.start)
+    rows = []
+    agents = {"q-learning": lambda s: QLearning(len(cells), 4, alpha=0.1, gamma=gamma, epsilon=0.1, seed=s),
+              f"dyna-q(K={planning_steps})": lambda s: DynaQ(len(cells), 4, planning_steps=planning_steps, alpha=0.1,
+                                                           gamma=gamma, epsilon=0.1, seed=s)}
+    for name, make in agents.items():
+        for seed in seeds:
+            t0 = time.perf_counter()
+            run = run_tabular(make(seed), env, steps, seed=seed, eval_every=20, target=v_star - tol,
+                              eval_fn=lambda ag: policy_value(P, R, terminal, ag.greedy_policy(), gamma)[s0])
+            row = {"algorithm": name, "seed": seed, "steps_to_optimal": run.steps_to_target, "v_star": v_star,
+                   "final_value": run.final_value, "cap": steps, "wall_s": time.perf_counter() - t0}
+            rows.append(row)
+            if emit:
+                emit(row)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mbrl", description=__doc__.splitlines()[0])
     p.add_argument("--json", default=None, help="write JSON rows (one per line, flushed as they complete)")
     p.add_argument("--skip-timing", action="store_true")
     p.add_argument("--skip-curves", action="store_true")
+    p.add_argument("--skip-dyna", action="store_true")
     p.add_argument("--envs", nargs="+", default=["Pendulum-v1", "planlab/CartPoleSwingup-v0"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--episodes", type=int, default=10, help="MPC episodes per run (after the random ones)")
@@ -266,6 +310,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
     p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
+    # (Dyna-Q runs on planlab/GridWorld-v0 unless --skip-dyna)
     p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.timing_child:
@@ -296,6 +341,16 @@ def main(argv=None) -> int:
                       f"{row['cpu_ms_median']:>9.1f} {row['plan_ms_median'] / 1790:>19.2f}x", flush=True)
 
             time_configs(configs, args.threads, args.repeats, emit=emit_t)
+        if not args.skip_dyna:
+            print("\nDyna-Q vs Q-learning on planlab/GridWorld-v0: real steps until the greedy policy is optimal "
+                  "(exact value at the start within 0.01; capped at 6000)")
+            drows = dyna_comparison(emit=emit)
+            for name in dict.fromkeys(r["algorithm"] for r in drows):
+                st = [r["steps_to_optimal"] if r["steps_to_optimal"] is not None else r["cap"]
+                      for r in drows if r["algorithm"] == name]
+                miss = sum(r["steps_to_optimal"] is None for r in drows if r["algorithm"] == name)
+                print(f"{name:<16} median {statistics.median(st):>7.0f}  per seed {st}  (not reached: {miss})",
+                      flush=True)
         if not args.skip_curves:
             print(f"\nPETS learning curves ({args.curve_config} configuration)")
             print(f"{'env':<28} {'seed':>4} {'episode':>7} {'phase':>6} {'return':>9} {'plan_ms':>8} {'elapsed_s':>9}")
@@ -307,12 +362,16 @@ def main(argv=None) -> int:
                       f"{(pm if pm is not None else float('nan')):>8.1f} {row['elapsed_s']:>9.1f}", flush=True)
 
             refs = {}
-            for env_id in args.envs:
-                if env_id in RELATIVE_TARGETS:
-                    refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config)
-                    for seed, ret in refs[env_id].items():
-                        emit({"env": env_id, "seed": seed, "reference": "true-model", "return": ret})
-                        print(f"{env_id:<28} {seed:>4d} true-model return {ret:.1f}", flush=True)
+            from ..mbrl.cli import DEFAULTS
+
+            for env_id in args.envs:  # the same planner with the exact model, from the same starts
+                refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config, args.episodes,
+                                                  DEFAULTS["random_episodes"])
+                for seed, per_ep in refs[env_id].items():
+                    for ep, ret in per_ep.items():
+                        emit({"env": env_id, "seed": seed, "episode": ep, "reference": "true-model", "return": ret})
+                    print(f"{env_id:<28} {seed:>4d} true-model returns "
+                          f"{[round(v, 1) for v in per_ep.values()]}", flush=True)
             rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out)
             print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
                   "90% of the way from the random to the true-model CEM return within 15)")

@@ -8,6 +8,8 @@ Names load on first use, so the ``planlab`` command line starts without importin
 
 _LAZY = {name: "loop" for name in ("ALGORITHMS", "MODEL_KINDS", "MBRLConfig", "MBRLResult", "model_config",
                                    "run_mbrl_loop")}
+_LAZY.update({name: "dyna" for name in ("DynaQ", "QLearning", "TabularRun", "policy_value", "run_tabular",
+                                        "tabular_spaces")})
 
 __all__ = list(_LAZY)
 
@@ -24,3 +26,4 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+

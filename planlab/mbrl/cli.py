@@ -5,9 +5,11 @@ prints one row per episode (return, data size, fit status, planning time), write
 and a learning-curve PNG to ``--out`` (default ``runs/mbrl-<env>-seed<seed>``) and resumes a run
 found there. The lead wires :func:`add_mbrl_parser` / :func:`run_mbrl` into ``planlab.cli``.
 
-Defaults are planlab's PETS configuration (see :data:`DEFAULTS`), chosen to reach the
-``Pendulum-v1`` target quickly on a CPU: a 5-member probabilistic ensemble of 3 x 64 SiLU layers,
-TS∞ with 10 particles, horizon 15, retrain after each episode.
+Defaults are planlab's PETS configuration (see :data:`DEFAULTS`), sized for a CPU: a 5-member
+probabilistic ensemble of 3 x 64 SiLU layers, TS∞ with 10 particles, CEM with population 200,
+20 elites and 5 iterations over a horizon of 15, one random episode first, retraining after each
+episode (about 13x fewer network FLOPs per MPC step than mbrl-lib's 5 x 4 x 200, 20 particles,
+population 350 configuration).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ DEFAULTS = {
     "particles": 10,
     "propagation": "tsinf",
     "horizon": 15,
-    "population": None,
-    "iterations": None,
+    "population": 200,
+    "iterations": 5,
     "epochs": 50,
     "algorithm": "v1.5",
 }
@@ -57,8 +59,10 @@ def add_mbrl_parser(subparsers):
     p.add_argument("--particles", type=int, default=d["particles"], help="particles per action sequence")
     p.add_argument("--propagation", default=d["propagation"], help="tsinf | ts1 | expectation")
     p.add_argument("--horizon", type=int, default=d["horizon"], help="planning horizon")
-    p.add_argument("--population", type=int, default=None, help="planner population (planner default if unset)")
-    p.add_argument("--iterations", type=int, default=None, help="planner iterations (CEM-like planners)")
+    p.add_argument("--population", type=int, default=None,
+                   help=f"planner population (default {d['population']} for CEM-like planners)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help=f"planner iterations (default {d['iterations']} for CEM-like planners)")
     p.add_argument("--epochs", type=int, default=d["epochs"], help="max training epochs per fit")
     p.add_argument("--retrain-every", type=int, default=None, help="v1.5: retrain every this many steps")
     p.add_argument("--seed", type=int, default=0)
@@ -93,11 +97,15 @@ def build_config(args):
     for flag in ("population", "iterations"):
         val = getattr(args, flag)
         if val is None:
+            if flag in accepted and args.planner in ("cem", "icem") and DEFAULTS[flag] is not None:
+                opts[flag] = DEFAULTS[flag]  # planlab's PETS defaults
             continue
         if flag not in accepted:
             raise MBRLCLIError(f"--{flag}: not an option of planner {args.planner!r} "
                                f"(it takes: {', '.join('--' + o for o in sorted(accepted)) or 'none'})")
         opts[flag] = val
+    if "elites" in accepted and "population" in opts:
+        opts["elites"] = max(2, opts["population"] // 10)  # elite ratio 0.1 (as mbrl-lib)
     try:
         overrides = {"hidden": _hidden(args.hidden), "propagation": args.propagation, "particles": args.particles}
         if args.model in ("ensemble", "deterministic-ensemble"):
@@ -127,7 +135,10 @@ def plot_curve(rows, path, title: str = "") -> Path:
     colors = ["tab:gray" if r["phase"] == "random" else "tab:blue" for r in rows]
     ax.plot(ep, ret, "-", color="tab:blue", lw=1)
     ax.scatter(ep, ret, c=colors, zorder=3, s=18)
-    ax.set_xlabel("episode")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("episode (grey: random policy)")
     ax.set_ylabel("return")
     ax.set_title(title or "model-based RL", fontsize=10)
     ax.grid(alpha=0.3)

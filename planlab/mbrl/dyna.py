@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.seeding import SeedLike, make_rng
-from ..core.validation import check_nonnegative, check_positive_int, check_probability
+from ..core.validation import check_positive_int, check_probability
 
 __all__ = ["DynaQ", "QLearning", "TabularModel", "tabular_spaces", "run_tabular", "TabularRun",
            "policy_value", "gym_toy_text_tables"]

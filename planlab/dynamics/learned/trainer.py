@@ -9,7 +9,6 @@ resample of the data (eq. 5.3.3). All members train together in one batched forw
 from __future__ import annotations
 
 import copy
-import math
 import sys
 import warnings
 from dataclasses import dataclass, field
