@@ -187,13 +187,19 @@ def get_kernels(dynamics_source, termination_source, running_source, terminal_so
             dyn_mod=key[0][0], dyn_name=key[0][1], term_mod=key[1][0], term_name=key[1][1],
             run_mod=key[2][0], run_name=key[2][1], fin_mod=key[3][0], fin_name=key[3][1],
         )
-        path = _write_module(name, text)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # numba's cache re-imports the module by name
-        spec.loader.exec_module(module)
+        module = load_generated_module(name, text)
         _loaded[key] = module
         return module
+
+
+def load_generated_module(name: str, text: str):
+    """Write generated source ``text`` as module ``name`` into the cache directory and import it."""
+    path = _write_module(name, text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache re-imports the module by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def _write_module(name: str, text: str) -> Path:

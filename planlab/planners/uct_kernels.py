@@ -30,12 +30,11 @@ The file name carries a hash of the sources, of this template and of
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import inspect
 import sys
 import threading
 
-from ..dynamics.kernels import _qual, _source_text, _write_module
+from ..dynamics.kernels import _qual, _source_text, load_generated_module
 from . import uct_tree
 
 __all__ = ["get_search_kernel"]
@@ -286,10 +285,6 @@ def get_search_kernel(dynamics_source, termination_source, running_source, termi
             dyn_mod=key[0][0], dyn_name=key[0][1], term_mod=key[1][0], term_name=key[1][1],
             run_mod=key[2][0], run_name=key[2][1], fin_mod=key[3][0], fin_name=key[3][1],
         )
-        path = _write_module(name, text)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # numba's cache re-imports the module by name
-        spec.loader.exec_module(module)
+        module = load_generated_module(name, text)
         _loaded[key] = module
         return module
