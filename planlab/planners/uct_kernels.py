@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import sys
 import threading
 
 from ..dynamics.kernels import _qual, _source_text, load_generated_module
