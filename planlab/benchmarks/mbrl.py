@@ -5,6 +5,7 @@ Usage::
     python -m planlab.benchmarks.mbrl [--json PATH] [--skip-timing] [--skip-curves]
         [--envs Pendulum-v1 planlab/CartPoleSwingup-v0] [--seeds 0 1 2] [--episodes 10]
         [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib] [--skip-dyna]
+        [--out DIR] [--stop-at-target]
 
 Timing (``{config, threads, plan_ms_median, ...}`` rows): one MPC step of PETS = one ``plan`` call
 of CEM through a probabilistic ensemble with TS∞ particles, from the cart-pole swing-up start,
@@ -14,10 +15,6 @@ for two configurations:
   horizon 15, 5 iterations (mbrl-lib's PETS cart-pole configuration; mbrl-lib took 1.79 s per
   step on this machine according to the issue);
 * ``planlab-default``: the configuration ``planlab mbrl`` uses (:data:`planlab.mbrl.cli.DEFAULTS`).
-
-If no ``cem`` planner is registered, the CEM step is emulated by ``iterations`` calls of the
-model's ``rollout_cost`` on ``population`` sequences (the model work of a CEM step; CEM's own
-sampling/refitting is a few percent) and the row says ``"planner": "cem-emulated"``.
 
 Curves (``{env, seed, episode, return, ...}`` rows): PETS with the chosen configuration on each
 env and seed; the summary reports, per seed, the first MPC episode at which the mean return of
@@ -34,7 +31,6 @@ only meaningful between rows of the same run.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import statistics
 import sys
@@ -65,34 +61,10 @@ def _default_config():
             "horizon": DEFAULTS["horizon"], "iterations": DEFAULTS["iterations"]}
 
 
-def _planner_options(name, cfg):
-    from ..planners import planner_class
-
-    params = inspect.signature(planner_class(name).__init__).parameters
-    opts = {k: cfg[k] for k in ("population", "iterations", "elites") if cfg.get(k) is not None and k in params}
-    if "elites" in params and "elites" not in opts and opts.get("population"):
-        opts["elites"] = max(2, opts["population"] // 10)  # mbrl-lib's elite ratio 0.1
-    return opts
-
-
-class _EmulatedCEM:
-    """The model work of one CEM step: ``iterations`` x ``rollout_cost`` of ``population`` sequences."""
-
-    def __init__(self, model, cost, horizon, population, iterations, seed=0):
-        self.model, self.cost = model, cost
-        self.rng = np.random.default_rng(seed)
-        self.shape = (population, horizon, model.action_dim)
-        self.iterations = iterations
-
-    def plan(self, x0):
-        lo, hi = self.model.action_low, self.model.action_high
-        mean = np.zeros(self.shape[1:])
-        std = np.broadcast_to((hi - lo) / 2, self.shape[1:])
-        for _ in range(self.iterations):
-            U = np.clip(mean + std * self.rng.standard_normal(self.shape), lo, hi)
-            costs = self.model.rollout_cost(x0, U, self.cost, rng=self.rng)
-            elite = U[np.argsort(costs)[: max(2, self.shape[0] // 10)]]
-            mean, std = elite.mean(0), elite.std(0) + 1e-3
+def _planner_options(cfg):
+    """CEM options of a configuration: population, iterations and mbrl-lib's elite ratio 0.1."""
+    return {"population": cfg["population"], "iterations": cfg["iterations"],
+            "elites": max(2, cfg["population"] // 10)}
 
 
 def _trained_model(env_id, cfg, threads, seed=0):
@@ -117,19 +89,12 @@ def _time_one(name, cfg, threads, repeats, env_id):
     import torch
 
     torch.set_num_threads(threads)  # before any torch op (see planlab.dynamics.learned.torch_threads)
-    from ..planners import PLANNERS, make_planner
+    from ..planners import make_planner
 
     model, cost = _trained_model(env_id, cfg, threads)
-    pop = cfg["population"] or 350
-    iters = cfg["iterations"] or 5
+    pop, iters = cfg["population"], cfg["iterations"]
     x0 = np.array([0.0, 0.0, np.pi, 0.0])
-    if "cem" in PLANNERS:
-        opts = _planner_options("cem", {**cfg, "population": pop, "iterations": iters})
-        planner = make_planner("cem", model, cost, horizon=cfg["horizon"], seed=0, **opts)
-        label = "cem"
-    else:
-        planner = _EmulatedCEM(model, cost, cfg["horizon"], pop, iters)
-        label = "cem-emulated"
+    planner = make_planner("cem", model, cost, horizon=cfg["horizon"], seed=0, **_planner_options(cfg))
     planner.plan(x0)  # warm-up
     wall, cpu = [], []
     for _ in range(repeats):
@@ -137,7 +102,7 @@ def _time_one(name, cfg, threads, repeats, env_id):
         planner.plan(x0)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    return {"config": name, "planner": label, "threads": threads, "members": cfg["members"],
+    return {"config": name, "planner": "cem", "threads": threads, "members": cfg["members"],
             "hidden": list(cfg["hidden"]), "particles": cfg["particles"], "population": pop,
             "horizon": cfg["horizon"], "iterations": iters,
             "plan_ms_median": 1e3 * statistics.median(wall), "plan_ms_min": 1e3 * min(wall),
@@ -168,8 +133,13 @@ def time_configs(configs, threads_list=(1, 2), repeats=7, env_id="planlab/CartPo
     return rows
 
 
-def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=None):
-    """PETS learning curves; returns rows ``{env, seed, episode, return, ...}``."""
+def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=None, stop_at_target=False,
+               references=None):
+    """PETS learning curves; returns rows ``{env, seed, episode, return, ...}``.
+
+    With ``stop_at_target`` a run ends at the first MPC episode that meets the env's target (see
+    :func:`summarise_curves`; relative targets need ``references`` from :func:`true_model_returns`).
+    """
     from ..dynamics.learned import TrainConfig
     from ..mbrl import MBRLConfig, model_config, run_mbrl_loop
     from ..mbrl.cli import DEFAULTS
@@ -185,17 +155,31 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
                                 train=TrainConfig(epochs=DEFAULTS["epochs"], progress=False), planner=planner,
                                 horizon=cfg["horizon"], planner_options=opts, seed=seed)
             out = None if out_root is None else Path(out_root) / f"{env_id.replace('/', '_')}-{cfg_name}-seed{seed}"
-            elapsed = [0.0]
+
+            def tagged(loop_rows, env_id=env_id, seed=seed):
+                out_rows, elapsed = [], 0.0
+                for row in loop_rows:
+                    elapsed += row["wall_s"]
+                    out_rows.append({"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row,
+                                     "elapsed_s": elapsed})
+                return out_rows
 
             def cb(row, env_id=env_id, seed=seed):
-                elapsed[0] += row["wall_s"]
+                done = [r for r in rows if (r["env"], r["seed"]) == (env_id, seed)]
                 r = {"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row,
-                     "elapsed_s": elapsed[0]}
+                     "elapsed_s": (done[-1]["elapsed_s"] if done else 0.0) + row["wall_s"]}
                 rows.append(r)
                 if emit:
                     emit(r)
 
-            run_mbrl_loop(config, out_dir=out, progress=False, callback=cb)
+            def reached(loop_rows):
+                return summarise_curves(tagged(loop_rows), references)[0]["reached_at_episode"] is not None
+
+            n_before = len(rows)
+            result = run_mbrl_loop(config, out_dir=out, progress=False, callback=cb,
+                                   stop_when=reached if stop_at_target else None)
+            if result.resumed_from:  # rows of a checkpointed run: reported (not re-emitted) with fresh ones
+                rows[n_before:] = tagged(result.rows)
     return rows
 
 
@@ -222,13 +206,7 @@ def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_epi
 
 
 def _curve_planner(cfg):
-    from ..planners import PLANNERS
-
-    planner = "cem" if "cem" in PLANNERS else "shooting"
-    opts = _planner_options(planner, cfg)
-    if planner == "shooting":
-        opts = {"population": (cfg["population"] or 350) * (cfg["iterations"] or 5)}
-    return planner, opts
+    return "cem", _planner_options(cfg)
 
 
 def summarise_curves(rows, references=None):
@@ -258,7 +236,7 @@ def summarise_curves(rows, references=None):
                     "last3_mean": float(np.mean([m["return"] for m in mpc[-3:]])) if mpc else None,
                     "target": thr, "true_model_return_mean": ref, "random_return": random_ret,
                     "true_model_last3_mean": (float(np.mean([ref_eps[m["episode"]] for m in mpc[-3:]]))
-                                              if ref_eps and all(m["episode"] in ref_eps for m in mpc[-3:])
+                                              if mpc and ref_eps and all(m["episode"] in ref_eps for m in mpc[-3:])
                                               else None),
                     "reached_at_episode": hit,
                     "met": (hit is not None and hit <= max_ep) if thr is not None else None,
@@ -310,6 +288,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
     p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
+    p.add_argument("--stop-at-target", action="store_true",
+                   help="end each curve run once it meets its env's target (time-to-target runs)")
     # (Dyna-Q runs on planlab/GridWorld-v0 unless --skip-dyna)
     p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -372,7 +352,8 @@ def main(argv=None) -> int:
                         emit({"env": env_id, "seed": seed, "episode": ep, "reference": "true-model", "return": ret})
                     print(f"{env_id:<28} {seed:>4d} true-model returns "
                           f"{[round(v, 1) for v in per_ep.values()]}", flush=True)
-            rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out)
+            rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out,
+                              stop_at_target=args.stop_at_target, references=refs)
             print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
                   "90% of the way from the random to the true-model CEM return within 15)")
             for s in summarise_curves(rows, refs):

@@ -165,7 +165,8 @@ def _atomic_json(path: Path, obj) -> None:
 
 
 def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
-                  callback: Callable[[dict], None] | None = None) -> MBRLResult:
+                  callback: Callable[[dict], None] | None = None,
+                  stop_when: Callable[[list], bool] | None = None) -> MBRLResult:
     """Run the model-based RL loop (Algorithm 23, 24 or 25; PETS with the defaults).
 
     Parameters
@@ -177,6 +178,10 @@ def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
         tqdm bars (quiet off a terminal).
     callback : callable(row), optional
         Called after every episode with its row.
+    stop_when : callable(rows) -> bool, optional
+        Called after every episode (after its checkpoint and ``callback``) with all rows so far;
+        returning True ends the run early (e.g. once a target return is reached). A resumed run
+        checks it before its first new episode.
 
     Returns
     -------
@@ -253,6 +258,8 @@ def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
                    disable=not sys.stderr.isatty())
     try:
         for ep in range(len(rows), total_episodes):
+            if stop_when is not None and rows and stop_when(rows):
+                break
             t_ep = time.perf_counter()
             phase = "random" if ep < config.random_episodes else "mpc"
             fit_rows = []

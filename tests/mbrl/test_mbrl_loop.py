@@ -133,3 +133,17 @@ def test_cli_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
     args = _parser().parse_args(["mbrl", "--out", str(tmp_path), *argv])
     assert run_mbrl(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_stop_when_ends_the_run_early_and_a_resumed_run_honours_it(tmp_path):
+    seen = []
+
+    def after_first_mpc_episode(rows):
+        seen.append(len(rows))
+        return rows[-1]["phase"] == "mpc"
+
+    res = run_mbrl_loop(_tiny(episodes=3), out_dir=tmp_path, progress=False, stop_when=after_first_mpc_episode)
+    assert [r["phase"] for r in res.rows] == ["random", "mpc"]
+    assert seen == [1, 2]
+    again = run_mbrl_loop(_tiny(episodes=3), out_dir=tmp_path, progress=False, stop_when=after_first_mpc_episode)
+    assert again.resumed_from == 2 and len(again.rows) == 2
