@@ -293,15 +293,13 @@ def main(argv=None) -> int:
     # (Dyna-Q runs on planlab/GridWorld-v0 unless --skip-dyna)
     p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    import planlab.envs  # noqa: F401  (registers planlab ids)
+
     if args.timing_child:
         name, threads, repeats, env_id = args.timing_child
-        import planlab.envs  # noqa: F401
-
         cfg = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}[name]
         print(json.dumps(_time_one(name, cfg, int(threads), int(repeats), env_id)))
         return 0
-    import planlab.envs  # noqa: F401  (registers planlab ids)
-
     from .common import to_json_line, write_row
 
     fh = open(args.json, "a") if args.json else None

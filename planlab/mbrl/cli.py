@@ -36,6 +36,7 @@ DEFAULTS = {
     "iterations": 5,
     "epochs": 50,
     "algorithm": "v1.5",
+    "threads": 1,
 }
 
 
@@ -66,6 +67,8 @@ def add_mbrl_parser(subparsers):
     p.add_argument("--epochs", type=int, default=d["epochs"], help="max training epochs per fit")
     p.add_argument("--retrain-every", type=int, default=None, help="v1.5: retrain every this many steps")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=d["threads"],
+                   help=f"torch threads for the model (default {d['threads']}; more help large models on idle cores)")
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
     p.add_argument("--json", action="store_true", help="print JSON rows (one per line) instead of a table")
     p.set_defaults(func=run_mbrl)
@@ -116,7 +119,7 @@ def build_config(args):
                           random_episodes=args.random_episodes, steps=args.steps,
                           model=model_config(args.model, **overrides), train=TrainConfig(epochs=args.epochs),
                           planner=args.planner, horizon=args.horizon, planner_options=opts,
-                          retrain_every=args.retrain_every, seed=args.seed)
+                          retrain_every=args.retrain_every, seed=args.seed, threads=args.threads)
     except (ValueError, TypeError) as exc:
         raise MBRLCLIError(str(exc)) from None
 

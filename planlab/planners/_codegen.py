@@ -30,18 +30,15 @@ compile, then cached on disk).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
-import sys
 import threading
 
 import casadi as ca
 
-from ..dynamics.kernels import _qual, _source_text, _write_module
+from ..dynamics.kernels import load_generated_module, source_name, source_text
 
 __all__ = ["trajopt_kernels", "packed_layout", "UnsupportedOperation"]
 
-_TEMPLATE_VERSION = "5"
 
 
 class UnsupportedOperation(ValueError):
@@ -337,7 +334,7 @@ def trajopt_kernels(system, cost):
     """
     dyn = type(system).dynamics_source
     key_fns = (dyn, cost.running_source, cost.terminal_source)
-    names = tuple(_qual(f) for f in key_fns)
+    names = tuple(source_name(f) for f in key_fns)
     quadratic = _is_quadratic(cost)
     F1, FT, F2 = _symbolic_pieces(system, cost, quadratic_in_kernel=quadratic)
     d1 = function_source("_d1", F1, ["x", "u", "p"])
@@ -351,19 +348,14 @@ def trajopt_kernels(system, cost):
         cost1 = costT = "    pass"
     text = _TEMPLATE.format(dyn_mod=names[0][0], dyn_name=names[0][1], run_mod=names[1][0], run_name=names[1][1],
                             fin_mod=names[2][0], fin_name=names[2][1], d1=d1, dT=dT, d2=d2, cost1=cost1, costT=costT)
-    h = hashlib.sha1(_TEMPLATE_VERSION.encode())
-    h.update(text.encode())
+    h = hashlib.sha1(text.encode())
     for f in key_fns:
-        h.update(_source_text(f).encode())
+        h.update(source_text(f).encode())
     name = f"planlab_trajopt_{h.hexdigest()[:16]}"
     with _lock:
         mod = _loaded.get(name)
         if mod is not None:
             return mod
-        path = _write_module(name, text)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        module = load_generated_module(name, text)
         _loaded[name] = module
         return module

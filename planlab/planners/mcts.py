@@ -43,7 +43,7 @@ import numpy as np
 from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
 from ..core.cost import SourceCost
 from ..core.seeding import SeedLike
-from ..core.validation import as_float_array, check_in, check_nonnegative, check_positive, check_positive_int
+from ..core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 from . import uct_tree as T
 from .uct_tree import NONE, Tree
 

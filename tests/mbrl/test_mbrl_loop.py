@@ -128,6 +128,7 @@ def test_cli_table_output(tmp_path, capsys):
     (["--planner", "shooting", "--hidden", "a,b"], "--hidden: expected comma-separated integers"),
     (["--planner", "shooting", "--iterations", "3"], "--iterations: not an option of planner 'shooting'"),
     (["--planner", "shooting", "--propagation", "ts9"], "propagation: expected one of"),
+    (["--planner", "shooting", "--threads", "0"], "threads: expected"),
 ])
 def test_cli_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
     args = _parser().parse_args(["mbrl", "--out", str(tmp_path), *argv])

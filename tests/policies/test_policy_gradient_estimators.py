@@ -8,7 +8,6 @@ sample spread / sqrt(N), a fixed seed) of the analytic value.
 
 import math
 
-import numpy as np
 import pytest
 import torch
 

@@ -1,4 +1,3 @@
-import dataclasses
 import json
 
 import numpy as np
@@ -115,6 +114,36 @@ def test_rollout_cost_is_the_particle_mean_of_rollout_costs(pendulum_model):
     np.testing.assert_allclose(costs, ref, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["shooting", "cem", "icem", "mppi"])
+def test_every_sampling_planner_plans_through_the_ensemble_in_one_batched_call_per_step(name, pendulum_model,
+                                                                                        monkeypatch):
+    from planlab.planners import make_planner
+
+    _, cost = model_for("Pendulum-v1")
+    H, N = 8, 60
+    calls, rollouts = [], []
+    forward, roll = pendulum_model._forward_raw, pendulum_model._rollout
+
+    def counting_forward(z, ws, bs):
+        calls.append(z.shape[0] * z.shape[1])  # rows of all members in this call
+        return forward(z, ws, bs)
+
+    def counting_rollout(x0, actions, cost, rng, keep_states):  # behind rollout and rollout_cost
+        rollouts.append(np.shape(actions)[0])
+        return roll(x0, actions, cost, rng, keep_states)
+
+    monkeypatch.setattr(pendulum_model, "_forward_raw", counting_forward)
+    monkeypatch.setattr(pendulum_model, "_rollout", counting_rollout)
+    planner = make_planner(name, pendulum_model, cost, horizon=H, seed=0, population=N)
+    plan = planner.plan(np.array([np.pi, 0.0]))
+    assert plan.actions.shape == (H, 1) and np.all(np.abs(plan.actions) <= 2.0) and np.isfinite(plan.cost)
+    assert max(rollouts) == N  # a whole population per call
+    # one network call per horizon step for all sequences x particles x members: no per-sample loop
+    assert len(calls) == H * len(rollouts)
+    P = pendulum_model.particles_for(N)
+    assert max(calls) >= N * P
+
+
 def test_step_samples_and_respects_shapes(pendulum_model):
     x = np.zeros((3, 4, 2))
     u = np.zeros((3, 4, 1))
@@ -165,7 +194,7 @@ def test_bad_inputs_raise_clear_errors(pendulum_model):
 
 
 def test_learned_double_integrator_plan_is_close_to_the_true_model_plan():
-    from planlab.planners import make_planner, PLANNERS
+    from planlab.planners import make_planner
 
     true = DoubleIntegrator()
     cost = true.default_cost()
@@ -177,7 +206,7 @@ def test_learned_double_integrator_plan_is_close_to_the_true_model_plan():
     buf.add_batch(x, u, -cost.running(x, u), true.step(x, u))
     model = for_model(true, ModelConfig(members=1, hidden=(64, 64), probabilistic=False), seed=0)
     fit(model, buf, TrainConfig(epochs=150, lr=3e-3, progress=False), seed=0)
-    name = "cem" if "cem" in PLANNERS else "shooting"
+    name = "cem"
     x0 = np.array([2.0, -1.0] + [0.0] * (true.state_dim - 2))[: true.state_dim]
     plans = {}
     for label, dyn in (("true", true), ("learned", model)):
