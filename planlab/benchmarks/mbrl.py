@@ -242,6 +242,13 @@ def summarise_curves(rows, references=None):
                     "met": (hit is not None and hit <= max_ep) if thr is not None else None,
                     "wall_s_to_target": next((m["elapsed_s"] for m in mpc[hit - 1: hit]), None) if hit else None,
                     "plan_ms_median": float(np.median([m["plan_ms_median"] for m in mpc])) if mpc else None})
+        if rel is not None and ref is not None:
+            # the literal reading for costs: an episode cost at most the true model's / fraction
+            # (a return of at least ref / 0.9 when returns are negative, 0.9 ref when positive)
+            strict = ref / rel[0] if ref < 0 else rel[0] * ref
+            out[-1]["strict_target"] = strict
+            out[-1]["strict_reached_at_episode"] = next(
+                (i + 1 for i, m in enumerate(mpc) if m["return"] >= strict), None)
     return out
 
 

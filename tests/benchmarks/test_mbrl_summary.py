@@ -28,5 +28,9 @@ def test_relative_target_is_measured_from_the_random_return_towards_the_true_mod
     (s,) = summarise_curves(_rows(env, [-1000.0, -195.0, -185.0]), refs)
     assert s["target"] == pytest.approx(-190.0)
     assert s["reached_at_episode"] == 2 and s["met"] is True
+    # the strict reading: a cost at most the true model's / 0.9, i.e. a return >= -111.1
+    assert s["strict_target"] == pytest.approx(-100.0 / 0.9) and s["strict_reached_at_episode"] is None
+    (good,) = summarise_curves(_rows(env, [-1000.0, -150.0, -105.0]), refs)
+    assert good["strict_reached_at_episode"] == 2
     (miss,) = summarise_curves(_rows(env, [-1000.0, -195.0, -191.0]), refs)
     assert miss["reached_at_episode"] is None and miss["met"] is False
