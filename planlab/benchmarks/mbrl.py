@@ -16,6 +16,10 @@ for two configurations:
   step on this machine according to the issue);
 * ``planlab-default``: the configuration ``planlab mbrl`` uses (:data:`planlab.mbrl.cli.DEFAULTS`).
 
+``network_ms`` is the time of the network passes alone that a plan needs (horizon x iterations
+passes of the ensemble on population x particles rows), measured in the same process: the rest of
+``plan_ms`` is sampling, propagation, cost and CEM.
+
 Curves (``{env, seed, episode, return, ...}`` rows): PETS with the chosen configuration on each
 env and seed; the summary reports, per seed, the first MPC episode at which the mean return of
 the last three MPC episodes reaches the target (``Pendulum-v1``: -200), and the wall time to it.
@@ -84,6 +88,22 @@ def _trained_model(env_id, cfg, threads, seed=0):
     return model, cost
 
 
+def _network_ms(model, rows, repeats):
+    """Median time of the network pass alone (planlab's chunked ``baddbmm`` layers, no input
+    normalisation, sampling, gathers or cost) on ``rows`` particles, as one step of a plan runs it."""
+    import torch
+
+    ws, bs = model._prop_params()
+    z = torch.randn(ws[0].shape[0], -(-rows // ws[0].shape[0]), ws[0].shape[1])
+    times = []
+    with torch.inference_mode():
+        for _ in range(repeats + 2):
+            t0 = time.perf_counter()
+            model.net(z, ws, bs)
+            times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times[2:])
+
+
 def _time_one(name, cfg, threads, repeats, env_id):
     """One timing row, measured in this process (call it in a fresh process: see time_configs)."""
     import torch
@@ -102,11 +122,13 @@ def _time_one(name, cfg, threads, repeats, env_id):
         planner.plan(x0)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+    steps = cfg["horizon"] * iters  # network calls per plan (one per horizon step per iteration)
+    network_ms = steps * _network_ms(model, pop * model.particles_for(pop), 5 * repeats)
     return {"config": name, "planner": "cem", "threads": threads, "members": cfg["members"],
             "hidden": list(cfg["hidden"]), "particles": cfg["particles"], "population": pop,
             "horizon": cfg["horizon"], "iterations": iters,
             "plan_ms_median": 1e3 * statistics.median(wall), "plan_ms_min": 1e3 * min(wall),
-            "cpu_ms_median": 1e3 * statistics.median(cpu), "repeats": repeats,
+            "cpu_ms_median": 1e3 * statistics.median(cpu), "repeats": repeats, "network_ms": network_ms,
             "particle_steps": pop * cfg["particles"] * cfg["horizon"] * iters, "torch": torch.__version__}
 
 
@@ -318,12 +340,14 @@ def main(argv=None) -> int:
         if not args.skip_timing:
             configs = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}
             print("PETS planning time per MPC step (median of %d; shared machine, noisy)" % args.repeats)
-            print(f"{'config':<16} {'planner':<13} {'threads':>7} {'plan_ms':>9} {'cpu_ms':>9} {'vs mbrl-lib 1790 ms':>20}")
+            print(f"{'config':<16} {'planner':<13} {'threads':>7} {'plan_ms':>9} {'cpu_ms':>9} {'network_ms':>10} "
+                  f"{'vs mbrl-lib 1790 ms':>20}")
 
             def emit_t(row):
                 emit(row)
                 print(f"{row['config']:<16} {row['planner']:<13} {row['threads']:>7d} {row['plan_ms_median']:>9.1f} "
-                      f"{row['cpu_ms_median']:>9.1f} {row['plan_ms_median'] / 1790:>19.2f}x", flush=True)
+                      f"{row['cpu_ms_median']:>9.1f} {row['network_ms']:>10.1f} {row['plan_ms_median'] / 1790:>19.2f}x",
+                      flush=True)
 
             time_configs(configs, args.threads, args.repeats, emit=emit_t)
         if not args.skip_dyna:
