@@ -28,6 +28,9 @@ from .kernels import get_kernels, numba_enabled
 
 __all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
 
+#: generated kernel module name -> whether its sources compiled (checked once per process)
+_compiles: dict = {}
+
 
 def never_terminates(x, p):
     """Termination source of systems without terminal states."""
@@ -110,11 +113,13 @@ class AnalyticSystem(Dynamics):
 
     # ------------------------------------------------------------------ fused rollouts
     def kernels(self, cost: SourceCost):
-        """The generated numba kernel module for this system with ``cost`` (None if disabled)."""
+        """The generated numba kernel module for this system with ``cost``, or None: numba disabled,
+        a source that is not a module-level function, or sources numba cannot compile (then a
+        ``RuntimeWarning`` says why, once, and every fused path falls back to numpy)."""
         if not numba_enabled():
             return None
         try:
-            return get_kernels(
+            k = get_kernels(
                 type(self).dynamics_source,
                 type(self).termination_source,
                 cost.running_source,
@@ -122,6 +127,29 @@ class AnalyticSystem(Dynamics):
             )
         except ValueError:
             return None
+        ok = _compiles.get(k.__name__)
+        if ok is None:
+            ok = _compiles[k.__name__] = self._try_compile(k, cost)
+        return k if ok else None
+
+    def _try_compile(self, k, cost) -> bool:
+        """Compile the rollout kernels on a one-step dummy problem (real calls then hit numba's cache)."""
+        from numba.core.errors import NumbaError
+
+        x0s = np.zeros((1, self.state_dim))
+        U = np.zeros((1, 1, self.action_dim)) + np.clip(0.0, self.action_low, self.action_high)
+        try:
+            with np.errstate(all="ignore"):
+                k.rollout_cost(x0s, U, self.param_vector, cost.params, np.empty(1))
+                k.rollout_states(x0s, U, self.param_vector, cost.params, np.empty((1, 2, self.state_dim)),
+                                 np.empty(1), np.empty(1, dtype=np.bool_))
+        except NumbaError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            warnings.warn(f"planlab: numba cannot compile the sources of {type(self).__name__} with "
+                          f"{type(cost).__name__} ({first}); using the numpy path (slower)", RuntimeWarning,
+                          stacklevel=4)
+            return False
+        return True
 
     def _fused(self, cost):
         return isinstance(cost, SourceCost) and cost.state_dim == self.state_dim and cost.action_dim == self.action_dim

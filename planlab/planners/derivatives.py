@@ -371,7 +371,7 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
         if not analytic:
             raise ValueError(f"derivatives: 'casadi' needs an AnalyticSystem and a SourceCost of matching size, got "
                              f"{type(dynamics).__name__} and {type(cost).__name__}")
-        if numba_enabled():
+        if numba_enabled() and dynamics.kernels(cost) is not None:  # None: sources numba cannot compile
             try:
                 return CodegenModel(dynamics, cost)
             except (UnsupportedOperation, ValueError):

@@ -253,6 +253,8 @@ class UCT(Planner):
             reasons.append("a Python rollout_policy, leaf_value or action_mask callable is used")
         if d.stochastic and self.noise_dim < 1:
             reasons.append("the stochastic model declares no noise_dim for compiled sampling")
+        if not reasons and d.kernels(c) is None:
+            reasons.append("numba cannot compile the system's or the cost's sources")
         if not reasons:
             from .uct_kernels import get_search_kernel
 

@@ -346,7 +346,8 @@ class SequenceEvaluator:
         self._kernel = None
         self.fused = False
         fused_ok = getattr(dynamics, "_fused", None)
-        if not dynamics.stochastic and fused_ok is not None and fused_ok(cost) and _kernels.numba_enabled():
+        if (not dynamics.stochastic and fused_ok is not None and fused_ok(cost) and _kernels.numba_enabled()
+                and dynamics.kernels(cost) is not None):  # None: the sources do not compile with numba
             try:
                 d = type(dynamics)
                 self._kernel = get_sampling_kernels(d.dynamics_source, d.termination_source,
