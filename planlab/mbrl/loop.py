@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.contracts import Policy
+from ..core.files import atomic_write
 from ..core.ops import wrap_angle
 from ..core.validation import check_in, check_positive_int
 from ..dynamics.learned import LearnedDynamics, ModelConfig, TrainConfig, TransitionBuffer, fit, for_model
@@ -157,20 +156,6 @@ class _RandomPolicy(Policy):
 
 def _seed(*parts) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-def _atomic_json(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
@@ -333,7 +318,8 @@ def _checkpoint(out: Path, ep: int, model: LearnedDynamics, data: TransitionBuff
     data_name = f"data-ep{ep:04d}.npz"
     model.save(out / model_name)
     data.save(out / data_name)
-    _atomic_json(out / "progress.json", {"config": cfg_dict, "rows": rows, "model": model_name, "data": data_name})
+    progress = {"config": cfg_dict, "rows": rows, "model": model_name, "data": data_name}
+    atomic_write(out / "progress.json", lambda f: json.dump(progress, f, indent=1), text=True)
     for p in out.iterdir():
         if (p.name.startswith("model-ep") or p.name.startswith("data-ep")) and not p.name.startswith(
                 (f"model-ep{ep:04d}.", f"data-ep{ep:04d}.")):

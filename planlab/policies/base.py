@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from ..core.files import atomic_write
 from ..core.seeding import make_rng
 from ..core.validation import check_positive_int
 
@@ -426,15 +427,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:
-        """Write ``path/model.pt`` (state dicts) and ``path/config.json``; returns ``path``."""
+        """Write ``path/model.pt`` (state dicts) and ``path/config.json``, each atomically (a crash
+        mid-save keeps the previous files); returns ``path``."""
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
         state = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in self._state().items()}
-        torch.save(state, path / "model.pt")
+        atomic_write(path / "model.pt", lambda f: torch.save(state, f))
         meta = {"format": _FORMAT_VERSION, "algo": self.name, "env_id": self.env_id, "seed": self.seed,
                 "num_timesteps": self.num_timesteps, "config": self.config.to_dict()}
-        with open(path / "config.json", "w") as f:
-            json.dump(meta, f, indent=2)
+        atomic_write(path / "config.json", lambda f: json.dump(meta, f, indent=2), text=True)
         return path
 
     @classmethod

@@ -14,12 +14,11 @@ Shapes::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ...core.files import atomic_write
 from ...core.seeding import SeedLike, make_rng
 from ...core.validation import as_float_array, check_positive_int, check_probability
 
@@ -207,22 +206,10 @@ class TransitionBuffer:
 
         A crash mid-write leaves the previous file intact.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, states=self.states, actions=self.actions, rewards=self.rewards,
-                         next_states=self.next_states, terminated=self.terminated, meta=np.array([_FORMAT_VERSION, self.state_dim, self.action_dim,
-                                                            self.capacity, self._next], dtype=np.int64))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        meta = np.array([_FORMAT_VERSION, self.state_dim, self.action_dim, self.capacity, self._next], dtype=np.int64)
+        return atomic_write(path, lambda f: np.savez(f, states=self.states, actions=self.actions, rewards=self.rewards,
+                                                     next_states=self.next_states, terminated=self.terminated,
+                                                     meta=meta))
 
     @classmethod
     def load(cls, path) -> "TransitionBuffer":

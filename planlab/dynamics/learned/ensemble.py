@@ -43,8 +43,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from ...core.contracts import Cost, Dynamics, Rollout
+from ...core.files import atomic_write
 from ...core.seeding import SeedLike, make_rng
 from ...core.validation import as_float_array, check_in, check_positive_int
 
@@ -668,9 +667,9 @@ class LearnedDynamics(Dynamics):
         """
         path = Path(path).with_suffix(".pt")
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda f: torch.save(self.net.state_dict(), f))
+        atomic_write(path, lambda f: torch.save(self.net.state_dict(), f))
         text = json.dumps(self.config_dict(), indent=1).encode()
-        _atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
+        atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
         return path
 
     @classmethod
@@ -693,17 +692,3 @@ class LearnedDynamics(Dynamics):
         kind = "gaussian" if c.probabilistic else "deterministic"
         return (f"LearnedDynamics(nx={self.state_dim}, nu={self.action_dim}, members={c.members}, {kind}, "
                 f"hidden={c.hidden}, propagation={c.propagation!r}, particles={c.particles})")
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
