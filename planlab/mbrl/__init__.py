@@ -6,6 +6,8 @@ and tabular Dyna-Q (Algorithm 28).
 Names load on first use, so the ``planlab`` command line starts without importing torch.
 """
 
+from .._lazy import lazy_names
+
 _LAZY = {name: "loop" for name in ("ALGORITHMS", "MODEL_KINDS", "MBRLConfig", "MBRLResult", "model_config",
                                    "run_mbrl_loop")}
 _LAZY.update({name: "dyna" for name in ("DynaQ", "QLearning", "TabularRun", "policy_value", "run_tabular",
@@ -14,16 +16,4 @@ _LAZY.update({name: "dyna" for name in ("DynaQ", "QLearning", "TabularRun", "pol
 __all__ = list(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'planlab.mbrl' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

@@ -19,6 +19,8 @@ Trainers follow Stable-Baselines3's interface::
 =========================  ==========================================================
 """
 
+from .._lazy import lazy_names
+
 # Names are imported on first use, so `planlab.policies.linear` (used by the LQR/iLQR planners)
 # does not pull in torch and the trainers.
 _LAZY = {
@@ -87,15 +89,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'planlab.policies' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

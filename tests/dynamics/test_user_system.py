@@ -63,12 +63,8 @@ def damped_dynamics_calling_python(x, u, p, out):
     out[0] = x[0] + p[1] * out[1]
 
 
-class DampedSpring(AnalyticSystem):
-    Params = SpringParams
+class DampedSpring(Spring):
     dynamics_source = staticmethod(damped_dynamics_calling_python)
-
-    def __init__(self):
-        super().__init__(SpringParams(), action_low=-1, action_high=1, dt=0.05, state_dim=2, action_dim=1)
 
     def default_cost(self):
         return QuadraticCost(Q=[1.0, 0.1], R=[0.01])
