@@ -178,21 +178,21 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
                                 horizon=cfg["horizon"], planner_options=opts, seed=seed)
             out = None if out_root is None else Path(out_root) / f"{env_id.replace('/', '_')}-{cfg_name}-seed{seed}"
 
-            def tagged(loop_rows, env_id=env_id, seed=seed):
+            def tag(row, elapsed, env_id=env_id, seed=seed):
+                return {"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row, "elapsed_s": elapsed}
+
+            def tagged(loop_rows):
                 out_rows, elapsed = [], 0.0
                 for row in loop_rows:
                     elapsed += row["wall_s"]
-                    out_rows.append({"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row,
-                                     "elapsed_s": elapsed})
+                    out_rows.append(tag(row, elapsed))
                 return out_rows
 
             def cb(row, env_id=env_id, seed=seed):
                 done = [r for r in rows if (r["env"], r["seed"]) == (env_id, seed)]
-                r = {"env": env_id, "seed": seed, "config": cfg_name, "planner": planner, **row,
-                     "elapsed_s": (done[-1]["elapsed_s"] if done else 0.0) + row["wall_s"]}
-                rows.append(r)
+                rows.append(tag(row, (done[-1]["elapsed_s"] if done else 0.0) + row["wall_s"]))
                 if emit:
-                    emit(r)
+                    emit(rows[-1])
 
             def reached(loop_rows):
                 return summarise_curves(tagged(loop_rows), references)[0]["reached_at_episode"] is not None

@@ -253,7 +253,8 @@ class UCT(Planner):
             reasons.append("a Python rollout_policy, leaf_value or action_mask callable is used")
         if d.stochastic and self.noise_dim < 1:
             reasons.append("the stochastic model declares no noise_dim for compiled sampling")
-        if not reasons and d.kernels(c) is None:
+        kernels = d.kernels(c) if not reasons else None
+        if not reasons and kernels is None:
             reasons.append("numba cannot compile the system's or the cost's sources")
         if not reasons:
             from .uct_kernels import get_search_kernel
@@ -265,8 +266,7 @@ class UCT(Planner):
                 # buffers without its re-validation -- only where d.rollout is that kernel
                 # (deterministic, not overridden; e.g. the gridworld samples its rollouts instead)
                 if not d.stochastic and type(d).rollout is AnalyticSystem.rollout:
-                    kernels = d.kernels(c)
-                    self._roll = None if kernels is None else kernels.rollout_states
+                    self._roll = kernels.rollout_states
             except ValueError as exc:
                 reasons.append(str(exc))
         if reasons:
