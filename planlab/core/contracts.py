@@ -16,6 +16,16 @@ Shapes (batch dimensions lead; float64 throughout the planning maths)::
 * :class:`Planner` turns (model, cost, state) into a :class:`Plan`.
 * :class:`Policy` is what is kept when planning stops: ``act(obs)``, batched.
 
+What a planner may know of a model is declared on :class:`Dynamics`, with defaults: ``stochastic``
+and ``noise_dim`` (how many uniform noise inputs a compiled stochastic source reads),
+:meth:`Dynamics.compiled_sources` (the module-level source functions compiled planners fuse into
+their kernels, or None) and :meth:`Dynamics.warmup` (compile now rather than at the first plan).
+The MPC loop tells a planner how far its warm start was shifted (:meth:`Planner.advance`).
+
+Sign convention of linear feedback, everywhere in planlab: a gain ``K`` acts as ``u = K x`` (the
+minus sign of the textbook form ``u = -K x`` is inside ``K``), and the time-varying linear policy is
+``u_t = K_t (x - x_hat_t) + k_t + u_hat_t``.
+
 Termination: a model may declare states terminal (``terminated(x)``; e.g. the pole of
 gymnasium's ``CartPole-v1`` falling). A rollout stops accumulating running cost after the
 transition into a terminal state and holds that state for the rest of the horizon; the terminal
@@ -41,6 +51,7 @@ __all__ = [
     "Policy",
     "Plan",
     "Rollout",
+    "CompiledSources",
     "STATUS_OK",
     "STATUS_CONVERGED",
     "STATUS_MAX_ITERATIONS",
@@ -74,6 +85,30 @@ class Rollout(NamedTuple):
     terminated: np.ndarray
 
 
+class CompiledSources(NamedTuple):
+    """The single-source functions of a (model, cost) pair, for planners that compile them.
+
+    Every function is module-level, written in the language of :mod:`planlab.core.ops`
+    (see :mod:`planlab.core.source`): ``dynamics(x, u, p, out)``, ``termination(x, p) -> bool``,
+    ``running(x, u, xn, cp) -> float``, ``terminal(x, cp) -> float``.
+
+    Attributes
+    ----------
+    dynamics, termination, running, terminal : callable
+    params : ndarray, shape (n_p,)
+        The model's parameter vector ``p``.
+    cost_params : ndarray, shape (n_cp,)
+        The cost's parameter vector ``cp``.
+    """
+
+    dynamics: Any
+    termination: Any
+    running: Any
+    terminal: Any
+    params: np.ndarray
+    cost_params: np.ndarray
+
+
 class Dynamics(ABC):
     """A discrete-time dynamics model ``x_next = step(x, u)``, batched.
 
@@ -100,6 +135,9 @@ class Dynamics(ABC):
     """
 
     has_torch: bool = False
+    #: Uniform [0, 1) noise inputs a stochastic model's compiled source reads after the actions,
+    #: ``u[nu], ..., u[nu + noise_dim - 1]`` (0: none; compiled planners then cannot sample it).
+    noise_dim: int = 0
 
     def __init__(
         self,
@@ -155,6 +193,19 @@ class Dynamics(ABC):
     def state_from_observation(self, obs) -> np.ndarray:
         """Map an environment observation to the model's state (identity by default)."""
         return as_float_array("obs", obs, shape=(self.state_dim,))
+
+    def compiled_sources(self, cost: "Cost") -> CompiledSources | None:
+        """The sources compiled planners may fuse for this model with ``cost``, or None (the default).
+
+        A model returns them only when its numba kernels compile with ``cost`` (matching dimensions,
+        numba enabled); planners then run their compiled paths and otherwise call :meth:`step` /
+        :meth:`rollout_cost`.
+        """
+        return None
+
+    def warmup(self, cost: "Cost | None" = None) -> None:
+        """Compile (or load from cache) whatever planning with ``cost`` needs, now rather than at the
+        first plan. The default does nothing."""
 
     @property
     def is_discrete(self) -> bool:
@@ -347,6 +398,14 @@ class Planner(ABC):
     @abstractmethod
     def plan(self, x0, warm_start: np.ndarray | None = None) -> Plan:
         """Plan from ``x0`` (nx,), optionally warm-started with actions (H, nu)."""
+
+    def advance(self, steps: int) -> None:
+        """Told by the MPC loop before a replan: ``steps`` actions of the last plan were executed, and
+        the warm start it passes next is that plan shifted by ``steps`` (padded at the end).
+
+        Planners that carry more than the warm start between calls (CEM's elites and sampling
+        distribution, UCT's tree) shift it by ``steps``; the default does nothing.
+        """
 
     def reset(self, seed: SeedLike = None) -> None:
         """Forget internal state (warm starts, trees); reseed when ``seed`` is given."""

@@ -9,8 +9,9 @@ arithmetic operators and the functions of this module. The same source then runs
 * torch tensors (differentiable, batched),
 * casadi ``SX``/``MX`` symbols (exact Jacobians and Hessians).
 
-The Python versions dispatch on the type of their arguments; inside numba the overloads below are
-used. Data-dependent ``if`` statements are not allowed in a source (they do not work on arrays or
+The Python versions dispatch on the type of their arguments; inside numba the scalar versions of
+:mod:`planlab.dynamics.compiled.overloads` are used (registered by the kernels' header, so this
+module needs no numba). Data-dependent ``if`` statements are not allowed in a source (they do not work on arrays or
 symbols): use :func:`where`, :func:`clip`, :func:`minimum` and :func:`maximum` instead. Branches on
 *parameters* (plain floats) are fine.
 
@@ -29,8 +30,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 __all__ = [
     "sin",
@@ -188,83 +187,3 @@ def wrap_angle(a):
     if k == "torch":
         return a - _TWO_PI * _torch().floor((a + PI) * _INV_TWO_PI)
     return a - _TWO_PI * _ca().floor((a + PI) * _INV_TWO_PI)
-
-
-# --------------------------------------------------------------------------------------------
-# numba implementations: the same names compile to scalar code inside njit functions.
-# --------------------------------------------------------------------------------------------
-_NUM = (types.Float, types.Integer)
-
-
-def _scalar_overload(pyfn, impl):
-    @overload(pyfn)
-    def _ov(a):
-        if isinstance(a, _NUM):
-            return impl
-
-
-_scalar_overload(sin, lambda a: math.sin(a))
-_scalar_overload(cos, lambda a: math.cos(a))
-_scalar_overload(tanh, lambda a: math.tanh(a))
-_scalar_overload(exp, lambda a: math.exp(a))
-_scalar_overload(sqrt, lambda a: math.sqrt(a))
-_scalar_overload(absolute, lambda a: abs(a))
-
-
-@overload(atan2)
-def _ov_atan2(y, x):
-    if isinstance(y, _NUM) and isinstance(x, _NUM):
-        return lambda y, x: math.atan2(y, x)
-
-
-@overload(minimum)
-def _ov_minimum(a, b):
-    if isinstance(a, _NUM) and isinstance(b, _NUM):
-        return lambda a, b: a if a < b else b
-
-
-@overload(maximum)
-def _ov_maximum(a, b):
-    if isinstance(a, _NUM) and isinstance(b, _NUM):
-        return lambda a, b: a if a > b else b
-
-
-@overload(clip)
-def _ov_clip(a, lo, hi):
-    if isinstance(a, _NUM):
-
-        def impl(a, lo, hi):
-            m = a if a > lo else lo
-            return m if m < hi else hi
-
-        return impl
-
-
-@overload(where)
-def _ov_where(cond, a, b):
-    if isinstance(cond, types.Boolean):
-        return lambda cond, a, b: a if cond else b
-
-
-@overload(logical_or)
-def _ov_or(a, b):
-    if isinstance(a, types.Boolean) and isinstance(b, types.Boolean):
-        return lambda a, b: a or b
-
-
-@overload(logical_and)
-def _ov_and(a, b):
-    if isinstance(a, types.Boolean) and isinstance(b, types.Boolean):
-        return lambda a, b: a and b
-
-
-@overload(wrap_angle)
-def _ov_wrap(a):
-    if isinstance(a, _NUM):
-
-        def impl(a):
-            if -PI <= a < PI:  # the formula below gives exactly ``a`` here; skip the floor
-                return a
-            return a - _TWO_PI * math.floor((a + PI) * _INV_TWO_PI)
-
-        return impl

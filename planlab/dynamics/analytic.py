@@ -9,7 +9,7 @@ A subclass of :class:`AnalyticSystem` provides
 * ``default_cost()``.
 
 From that one source come the numpy ``step``, the fused numba rollout kernels
-(:mod:`planlab.dynamics.kernels`), the torch ``step_torch`` and the casadi Jacobians
+(:mod:`planlab.dynamics.compiled`), the torch ``step_torch`` and the casadi Jacobians
 (:meth:`AnalyticSystem.linearize`, :mod:`planlab.dynamics.symbolic`).
 """
 
@@ -20,11 +20,11 @@ import warnings
 
 import numpy as np
 
-from ..core.contracts import Cost, Dynamics, Rollout
+from ..core.contracts import CompiledSources, Cost, Dynamics, Rollout
 from ..core.cost import SourceCost
 from ..core.seeding import SeedLike
 from ..core.source import components, eval_dynamics_source
-from .kernels import get_kernels, numba_enabled
+from .compiled import numba_enabled, rollout_kernels
 
 __all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
 
@@ -119,7 +119,7 @@ class AnalyticSystem(Dynamics):
         if not numba_enabled():
             return None
         try:
-            k = get_kernels(
+            k = rollout_kernels(
                 type(self).dynamics_source,
                 type(self).termination_source,
                 cost.running_source,
@@ -153,6 +153,15 @@ class AnalyticSystem(Dynamics):
 
     def _fused(self, cost):
         return isinstance(cost, SourceCost) and cost.state_dim == self.state_dim and cost.action_dim == self.action_dim
+
+    def compiled_sources(self, cost: Cost) -> CompiledSources | None:
+        """This system's and ``cost``'s sources when ``cost`` is a :class:`~planlab.core.SourceCost` of
+        matching dimensions and they compile with numba (see :meth:`kernels`); else None."""
+        if cost is None or not self._fused(cost) or self.kernels(cost) is None:
+            return None
+        d = type(self)
+        return CompiledSources(d.dynamics_source, d.termination_source, cost.running_source, cost.terminal_source,
+                               self.param_vector, cost.params)
 
     def _fused_inputs(self, x0, actions, cost):
         """``(kernels, x0s, U)`` for the fused numba path, or None when it does not apply."""
