@@ -83,7 +83,8 @@ def _cmd_run(args) -> int:
     import gymnasium
 
     from .envs.models import model_for
-    from .planners import MPC, PLANNERS, make_planner, run_episode
+    from .episodes import mpc_for_env, run_episode
+    from .planners import PLANNERS, make_planner
     from .planners import planner_class
 
     if args.planner not in PLANNERS:
@@ -115,7 +116,7 @@ def _cmd_run(args) -> int:
                            f"got {len(x0)}")
     try:
         planner = make_planner(args.planner, dynamics, cost, horizon=args.horizon, seed=args.seed, **options)
-        mpc = MPC.for_env(args.env, planner, mpc_options={"replan_every": args.replan_every})
+        mpc = mpc_for_env(args.env, planner, mpc_options={"replan_every": args.replan_every})
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     make_kwargs = {"max_episode_steps": args.steps} if args.steps is not None else {}

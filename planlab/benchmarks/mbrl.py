@@ -212,7 +212,8 @@ def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_epi
 
     from ..envs.models import model_for
     from ..mbrl.loop import _seed
-    from ..planners import MPC, make_planner, run_episode
+    from ..episodes import run_episode
+    from ..planners import MPC, make_planner
 
     cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
     planner, opts = _curve_planner(cfg)

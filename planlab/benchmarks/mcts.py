@@ -250,7 +250,8 @@ def bench_gridworld(out, seeds, sims):
     import gymnasium
 
     from ..envs.gridworld import value_iteration
-    from ..planners import MPC, run_episode
+    from ..episodes import run_episode
+    from ..planners import MPC
     from ..planners.mcts import UCT
 
     env = gymnasium.make("planlab/GridWorld-v0")
@@ -277,7 +278,8 @@ def bench_cartpole(out, seeds):
     import gymnasium
 
     from ..envs.models import model_for
-    from ..planners import MPC, run_episode
+    from ..episodes import run_episode
+    from ..planners import MPC
     from ..planners.mcts import UCT
 
     dyn, cost = model_for("CartPole-v1")

@@ -149,7 +149,8 @@ def episodes(planners, seeds, writer: _Writer, progress: bool = True) -> list[di
 
     import planlab.envs  # noqa: F401  (registers planlab's ids)
 
-    from ..planners import MPC, make_planner, run_episode
+    from ..episodes import mpc_for_env, run_episode
+    from ..planners import make_planner
 
     rows = []
     jobs = [(name, env_id, start, steps, seed) for name in planners for env_id, start, steps in EPISODES
@@ -166,7 +167,7 @@ def episodes(planners, seeds, writer: _Writer, progress: bool = True) -> list[di
 
             dyn, cost = model_for(env_id)
             p = make_planner(name, dyn, cost, horizon=HORIZON, seed=seed, **PLANNER_SETTINGS[name])
-            mpc = MPC.for_env(env, p)
+            mpc = mpc_for_env(env, p)
             x0 = np.array([np.pi, 0.0]) if start == "hanging" else None
             res = run_episode(env, mpc, steps=steps, seed=seed, x0=x0)
             r = {"kind": "episode", "planner": name, "env": env_id, "seed": seed, "start": start,

@@ -23,7 +23,7 @@ from ..core.cost import SourceCost
 from ..dynamics.systems.mountain_car import MountainCar, MountainCarGymCost, MountainCarParams
 from ..dynamics.systems.pendulum import Pendulum, PendulumGymCost
 
-__all__ = ["model_for", "GYM_MODELS", "set_env_state", "GymPendulum", "GymCartPole", "GymAcrobot",
+__all__ = ["model_for", "GYM_MODELS", "GymPendulum", "GymCartPole", "GymAcrobot",
            "GymMountainCarContinuous", "GymMountainCar", "MountainCarStepCost"]
 
 
@@ -180,17 +180,3 @@ def model_for(env) -> tuple[Dynamics, Cost]:
         return inner.dynamics, inner.cost
     known = sorted(GYM_MODELS) + sorted(ENV_IDS)
     raise ValueError(f"env: expected an id planlab has a model of ({', '.join(known)}), got {env_id!r}")
-
-
-def set_env_state(env, dynamics: Dynamics, x0) -> np.ndarray:
-    """Put ``env`` (after ``reset``) into state ``x0`` and return the matching observation."""
-    x0 = dynamics.check_state(x0, "x0")
-    if x0.shape != (dynamics.state_dim,):
-        raise ValueError(f"x0: expected shape ({dynamics.state_dim},), got {x0.shape}")
-    inner = env.unwrapped
-    if not hasattr(inner, "state"):
-        raise TypeError(f"env: {type(inner).__name__} has no settable state; cannot start it from x0")
-    inner.state = np.array(x0, dtype=np.float64)
-    if hasattr(dynamics, "observation_from_state"):
-        return dynamics.observation_from_state(x0)
-    return np.array(x0)

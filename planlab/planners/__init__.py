@@ -9,12 +9,12 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from .mpc import MPC, EpisodeResult, run_episode
+from .mpc import MPC, shift_actions
 from .shooting import RandomShooting
 from .cem import CEM, ICEM
 from .mppi import MPPI
 
-__all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
+__all__ = ["MPC", "shift_actions", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
            "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from planlab.core.ops import wrap_angle
-from planlab.envs.models import model_for, set_env_state
+from planlab.envs.models import model_for
+from planlab.episodes import set_env_state
 
 # gymnasium's MountainCarContinuous stores its state in float32; the model computes in float64.
 # One rounding to float32 is a relative error of at most 2**-24 ~ 6e-8.
