@@ -10,16 +10,9 @@ from .registration import ENV_IDS, register_envs
 
 register_envs()
 
+from ..core.lazy import lazy_names
+
 __all__ = ["ENV_IDS", "register_envs", "model_for", "make"]
 
-
-def __getattr__(name):  # lazy: keep ``import planlab`` light
-    if name == "model_for":
-        from .models import model_for
-
-        return model_for
-    if name == "make":
-        from .registration import make
-
-        return make
-    raise AttributeError(name)
+# ``model_for`` and ``make`` load on first use, keeping ``import planlab`` light.
+__getattr__, __dir__ = lazy_names(globals(), {"model_for": "models", "make": "registration"})

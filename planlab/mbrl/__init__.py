@@ -6,7 +6,7 @@ and tabular Dyna-Q (Algorithm 28).
 Names load on first use, so the ``planlab`` command line starts without importing torch.
 """
 
-from .._lazy import lazy_names
+from ..core.lazy import lazy_names
 
 _LAZY = {name: "loop" for name in ("ALGORITHMS", "MODEL_KINDS", "MBRLConfig", "MBRLResult", "model_config",
                                    "run_mbrl_loop")}

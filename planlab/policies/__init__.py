@@ -19,7 +19,7 @@ Trainers follow Stable-Baselines3's interface::
 =========================  ==========================================================
 """
 
-from .._lazy import lazy_names
+from ..core.lazy import lazy_names
 
 # Names are imported on first use, so `planlab.policies.linear` (used by the LQR/iLQR planners)
 # does not pull in torch and the trainers.

@@ -6,6 +6,7 @@ factor of the LQR optimum) on random problems; every planlab planner is run thro
 tests, and you can run it on your own planner. Needs ``hypothesis`` (``pip install planlab[test]``).
 """
 
+from ..core.lazy import lazy_names
 from .checks import ALL_CHECKS, PlannerCheckError, check_plan, check_planner
 from .lqr import dare_gain, finite_horizon_lqr, lqr_rollout
 from .systems import LinearSystem, linear_dynamics
@@ -14,9 +15,6 @@ __all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "fi
            "dare_gain", "LinearSystem", "linear_dynamics", "strategies"]
 
 
-def __getattr__(name):
-    if name == "strategies":
-        import importlib
 
-        return importlib.import_module(".strategies", __name__)
-    raise AttributeError(name)
+# ``planlab.testing.strategies`` (needs hypothesis) loads on first use.
+__getattr__, __dir__ = lazy_names(globals(), {"strategies": "strategies"})
