@@ -13,7 +13,7 @@ for two configurations:
 
 * ``mbrl-lib``: 5 members x 4 hidden layers of 200 (SiLU), 20 particles, CEM population 350,
   horizon 15, 5 iterations (mbrl-lib's PETS cart-pole configuration; mbrl-lib took 1.79 s per
-  step on this machine according to the issue);
+  step when measured on a 2-core machine like planlab's CI);
 * ``planlab-default``: the configuration ``planlab mbrl`` uses (:data:`planlab.mbrl.cli.DEFAULTS`).
 
 ``network_ms`` is the time of the network passes alone that a plan needs (horizon x iterations
@@ -277,7 +277,7 @@ def summarise_curves(rows, references=None):
 
 def dyna_comparison(seeds=range(10), steps=6000, planning_steps=10, gamma=0.99, tol=0.01, emit=None):
     """Real steps until the greedy policy's exact value at the gridworld's start is within ``tol`` of
-    optimal: Q-learning vs Dyna-Q (Algorithm 28), same alpha = 0.1, epsilon = 0.1 (capped at ``steps``)."""
+    optimal: Q-learning vs Dyna-Q (Sutton 1991), same alpha = 0.1, epsilon = 0.1 (capped at ``steps``)."""
     import gymnasium
 
     from ..envs.gridworld import transition_table, value_iteration
