@@ -13,9 +13,15 @@ from .mpc import MPC, EpisodeResult, run_episode
 from .shooting import RandomShooting
 from .cem import CEM, ICEM
 from .mppi import MPPI
+from .._lazy import lazy_names
+
+# Trajectory optimisation (LQR, iLQR/DDP, NLP) imports casadi and scipy: loaded on first use.
+_LAZY = {name: "trajopt" for name in ("ILQR", "LQR", "LQRPlanner", "NLPPlanner", "TimeVaryingLinearPolicy", "dlqr",
+                                      "finite_horizon_lqr", "lqr_tracking")}
 
 __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
-           "make_planner"]
+           "make_planner", "ILQR", "LQR", "LQRPlanner", "NLPPlanner", "TimeVaryingLinearPolicy", "dlqr",
+           "finite_horizon_lqr", "lqr_tracking"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
@@ -24,9 +30,9 @@ PLANNERS = {
     "icem": "planlab.planners.cem:ICEM",
     "mppi": "planlab.planners.mppi:MPPI",
     "uct": "planlab.planners.mcts:UCT",
-    "lqr": "planlab.planners.lqr:LQRPlanner",
-    "ilqr": "planlab.planners.ilqr:ILQR",
-    "nlp": "planlab.planners.nlp:NLPPlanner",
+    "lqr": "planlab.planners.trajopt.lqr:LQRPlanner",
+    "ilqr": "planlab.planners.trajopt.ilqr:ILQR",
+    "nlp": "planlab.planners.trajopt.nlp:NLPPlanner",
 }
 
 
@@ -48,3 +54,6 @@ def make_planner(name: str, dynamics, cost, **options):
         allowed = sorted(k for k in params if k not in ("self", "dynamics", "cost"))
         raise ValueError(f"{unknown[0]}: not an option of planner {name!r} (its options: {', '.join(allowed)})")
     return cls(dynamics, cost, **options)
+
+
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
