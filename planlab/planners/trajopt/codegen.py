@@ -31,14 +31,17 @@ import threading
 
 import casadi as ca
 
+from ...core import cost as _core_cost
 from ...core.cost import QuadraticCost, quadratic_running, quadratic_terminal
 from ...dynamics.compiled import load_module, specialise
 from ...dynamics.symbolic import cost_quadratisation, symbolic_step
-from ...core import cost as _core_cost
 from . import kernels as _kernels, layout as _layout, quadratic as _quadratic
 from .layout import packed_layout
 
-__all__ = ["trajopt_kernels", "symbolic_pieces", "function_source", "packed_layout", "UnsupportedOperation"]
+__all__ = ["trajopt_kernels", "derivative_module", "symbolic_pieces", "function_source", "packed_layout",
+           "UnsupportedOperation"]
+
+
 class UnsupportedOperation(ValueError):
     """A casadi operation the code generator does not translate (callers fall back to casadi)."""
 
