@@ -8,8 +8,8 @@ Minimises over the controls
 
 by repeating: linearise the dynamics and quadratise the cost along the nominal trajectory; run the
 backward Riccati recursion for the gains ``K_t`` and steps ``k_t`` (Gauss-Newton iLQR, Li & Todorov
-2004, or full DDP with the second-order dynamics terms, Jacobson & Mayne 1970); roll the new controls ``u_t = û_t + alpha k_t + K_t (x_t - x̂_t)``
-out for decreasing ``alpha`` until the actual decrease is a fraction ``z_min`` of the decrease the
+2004, or full DDP with the second-order dynamics terms, Jacobson & Mayne 1970); roll the new controls
+``u_t = û_t + alpha k_t + K_t (x_t - x̂_t)`` out for decreasing ``alpha`` until the actual decrease is a fraction ``z_min`` of the decrease the
 quadratic model predicts. Levenberg-Marquardt regularisation ``Q_uu + mu I`` follows the schedule of
 Tassa, Erez & Todorov (2012). Control limits are constraints, not clipping: each backward step solves
 the box QP ``min_du 1/2 du' Q_uu du + Q_u' du, lo <= u + du <= hi`` by projected Newton and keeps
