@@ -53,7 +53,7 @@ def test_train_subcommand_is_wired_and_rejects_unknown_algorithms(capsys):
 
 
 def test_lqr_planners_do_not_import_torch():
-    code = "import sys, planlab.planners.ilqr, planlab.policies.linear; print('torch' in sys.modules)"
+    code = "import sys, planlab.planners.trajopt.ilqr, planlab.policies.linear; print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
 

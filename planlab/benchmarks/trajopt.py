@@ -15,13 +15,13 @@ Problems (planlab's ``CartPole``, gymnasium's constants and explicit Euler, stat
     bounds exactly, so neither sees the kink).
 
 Solvers: ``ilqr`` (Gauss-Newton, no box), ``ddp`` (full second order, no box), ``boxddp`` (iLQR with the
-box-QP backward pass), ``ipopt`` (:class:`~planlab.planners.nlp.NLPPlanner`, direct multiple shooting).
+box-QP backward pass), ``ipopt`` (:class:`~planlab.planners.trajopt.nlp.NLPPlanner`, direct multiple shooting).
 Every solve starts from zero controls. ``time_ms`` is the median over ``--repeats`` solves;
 model/solver construction (kernel compilation or loading, casadi/IPOPT set-up) is excluded and
 reported as ``build_ms``. Unbounded problems are not given to ``boxddp`` (it equals ``ilqr`` there);
 the bounded problem is given to ``boxddp`` and ``ipopt`` only (plain iLQR would only clip).
 
-Also measured: infinite-horizon LQR (:func:`~planlab.planners.lqr.dlqr`) against a bare
+Also measured: infinite-horizon LQR (:func:`~planlab.planners.trajopt.lqr.dlqr`) against a bare
 ``scipy.linalg.solve_discrete_are`` call on the cart-pole linearised upright (``solver`` ``dlqr`` and
 ``scipy-dare``, ``problem`` ``cartpole-upright-lqr``).
 
@@ -65,9 +65,7 @@ def _median_solve(planner, x0, repeats):
 
 
 def _rows(repeats):
-    from ..planners.ilqr import ILQR
-    from ..planners.lqr import dlqr
-    from ..planners.nlp import NLPPlanner
+    from ..planners.trajopt import ILQR, NLPPlanner, dlqr
 
     configs = [
         ("cartpole-swingup", False, [("ilqr", dict(control_limits=False)), ("ddp", dict(ddp=True, control_limits=False)),

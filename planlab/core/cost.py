@@ -8,6 +8,8 @@ gradients and Hessians.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .contracts import Cost
@@ -15,7 +17,7 @@ from .ops import wrap_angle
 from .source import components, eval_scalar_source
 from .validation import as_float_array, check_positive_int
 
-__all__ = ["SourceCost", "QuadraticCost"]
+__all__ = ["SourceCost", "QuadraticCost", "QuadraticLayout", "quadratic_layout", "quadratic_action_dim"]
 
 
 def _zero_terminal(x, p):
@@ -81,62 +83,96 @@ class SourceCost(Cost):
 
 
 # ------------------------------------------------------------------------------------------
-# Quadratic cost. Parameter layout: [Q (nx*nx) | R (nu*nu) | Qf (nx*nx) | x_goal | u_goal | wrap | dense | nu]
+# Quadratic cost: its packed parameter vector, defined once.
 # ------------------------------------------------------------------------------------------
 
 
-def quadratic_running(x, u, xn, p):
-    nx = len(x)
-    nu = len(u)
+class QuadraticLayout(NamedTuple):
+    """Offsets of the fields of :class:`QuadraticCost`'s parameter vector ``p`` (float64, ``size`` long).
+
+    Matrices are stored row-major; ``p[wrap + i] != 0`` marks a wrapped (angle) component; ``p[dense]``
+    is 1.0 when a weight matrix has off-diagonal entries (else only diagonals are read); ``p[nu]``
+    holds the action dimension (the terminal cost sees no ``u`` to count).
+    """
+
+    Q: int  # (nx, nx) state weight
+    R: int  # (nu, nu) action weight
+    Qf: int  # (nx, nx) terminal weight
+    x_goal: int  # (nx,)
+    u_goal: int  # (nu,)
+    wrap: int  # (nx,) 1.0 for angle components
+    dense: int  # scalar flag
+    nu: int  # scalar: the action dimension
+    size: int  # length of the whole vector
+
+
+def quadratic_layout(nx, nu):
+    """The :class:`QuadraticLayout` for ``nx`` states and ``nu`` actions.
+
+    Plain integer arithmetic, so the cost sources call it on every backend; numba compiles it where
+    a kernel calls it (:mod:`planlab.dynamics.compiled.overloads` registers it).
+    """
     o_r = nx * nx
-    o_xg = o_r + nu * nu + nx * nx
+    o_qf = o_r + nu * nu
+    o_xg = o_qf + nx * nx
     o_ug = o_xg + nx
     o_w = o_ug + nu
-    dense = p[o_w + nx] != 0.0
+    return QuadraticLayout(0, o_r, o_qf, o_xg, o_ug, o_w, o_w + nx, o_w + nx + 1, o_w + nx + 2)
+
+
+def quadratic_action_dim(p):
+    """The action dimension stored in a QuadraticCost parameter vector ``p`` (its last entry)."""
+    return int(p[len(p) - 1])
+
+
+def quadratic_running(x, u, xn, p):
+    """Running cost source of :class:`QuadraticCost` (layout :func:`quadratic_layout`)."""
+    nx = len(x)
+    nu = len(u)
+    lay = quadratic_layout(nx, nu)
+    dense = p[lay.dense] != 0.0
     c = 0.0
     for i in range(nx):
-        ei = x[i] - p[o_xg + i]
-        if p[o_w + i] != 0.0:
+        ei = x[i] - p[lay.x_goal + i]
+        if p[lay.wrap + i] != 0.0:
             ei = wrap_angle(ei)
-        c = c + 0.5 * p[i * nx + i] * ei * ei
+        c = c + 0.5 * p[lay.Q + i * nx + i] * ei * ei
         if dense:
             for j in range(i + 1, nx):
-                q = p[i * nx + j]
+                q = p[lay.Q + i * nx + j]
                 if q != 0.0:
-                    ej = x[j] - p[o_xg + j]
-                    if p[o_w + j] != 0.0:
+                    ej = x[j] - p[lay.x_goal + j]
+                    if p[lay.wrap + j] != 0.0:
                         ej = wrap_angle(ej)
                     c = c + q * ei * ej
     for i in range(nu):
-        di = u[i] - p[o_ug + i]
-        c = c + 0.5 * p[o_r + i * nu + i] * di * di
+        di = u[i] - p[lay.u_goal + i]
+        c = c + 0.5 * p[lay.R + i * nu + i] * di * di
         if dense:
             for j in range(i + 1, nu):
-                r = p[o_r + i * nu + j]
+                r = p[lay.R + i * nu + j]
                 if r != 0.0:
-                    c = c + r * di * (u[j] - p[o_ug + j])
+                    c = c + r * di * (u[j] - p[lay.u_goal + j])
     return c
 
 
 def quadratic_terminal(x, p):
+    """Terminal cost source of :class:`QuadraticCost` (layout :func:`quadratic_layout`)."""
     nx = len(x)
-    nu = int(p[len(p) - 1])
-    o_qf = nx * nx + nu * nu
-    o_xg = o_qf + nx * nx
-    o_w = o_xg + nx + nu
-    dense = p[o_w + nx] != 0.0
+    lay = quadratic_layout(nx, quadratic_action_dim(p))
+    dense = p[lay.dense] != 0.0
     c = 0.0
     for i in range(nx):
-        ei = x[i] - p[o_xg + i]
-        if p[o_w + i] != 0.0:
+        ei = x[i] - p[lay.x_goal + i]
+        if p[lay.wrap + i] != 0.0:
             ei = wrap_angle(ei)
-        c = c + 0.5 * p[o_qf + i * nx + i] * ei * ei
+        c = c + 0.5 * p[lay.Qf + i * nx + i] * ei * ei
         if dense:
             for j in range(i + 1, nx):
-                q = p[o_qf + i * nx + j]
+                q = p[lay.Qf + i * nx + j]
                 if q != 0.0:
-                    ej = x[j] - p[o_xg + j]
-                    if p[o_w + j] != 0.0:
+                    ej = x[j] - p[lay.x_goal + j]
+                    if p[lay.wrap + j] != 0.0:
                         ej = wrap_angle(ej)
                     c = c + q * ei * ej
     return c
@@ -221,7 +257,16 @@ class QuadraticCost(SourceCost):
             a.setflags(write=False)
         # The source reads the upper triangle: 1/2 e'Qe = sum_i Q_ii e_i^2 / 2 + sum_{i<j} Q_ij e_i e_j.
         dense = any(np.count_nonzero(m - np.diag(np.diag(m))) for m in (Qm, Rm, Qfm))
-        params = np.concatenate([Qm.ravel(), Rm.ravel(), Qfm.ravel(), xg, ug, wrap, [float(dense), float(nu)]])
+        lay = quadratic_layout(nx, nu)
+        params = np.empty(lay.size)
+        params[lay.Q:lay.Q + nx * nx] = Qm.ravel()
+        params[lay.R:lay.R + nu * nu] = Rm.ravel()
+        params[lay.Qf:lay.Qf + nx * nx] = Qfm.ravel()
+        params[lay.x_goal:lay.x_goal + nx] = xg
+        params[lay.u_goal:lay.u_goal + nu] = ug
+        params[lay.wrap:lay.wrap + nx] = wrap
+        params[lay.dense] = float(dense)
+        params[lay.nu] = float(nu)
         super().__init__(nx, nu, quadratic_running, params, quadratic_terminal)
 
     def error(self, x):

@@ -14,22 +14,64 @@ Examples
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import casadi as ca
 import numpy as np
 
 from ..core.contracts import Cost
 from ..core.cost import SourceCost
 
-__all__ = ["SymbolicModel", "symbolic_step"]
+__all__ = ["SymbolicModel", "symbolic_step", "cost_quadratisation", "CostQuadratisation"]
 
 
-def symbolic_step(system, x, u):
-    """The next-state expression of ``system`` at casadi symbols ``x`` (nx) and ``u`` (nu)."""
+def symbolic_step(system, x, u, params=None):
+    """The next-state expression of ``system`` at casadi symbols ``x`` (nx) and ``u`` (nu).
+
+    ``params`` (a casadi symbol of the parameter vector's length) makes the parameters inputs of the
+    expression; by default they are the system's numbers. A source that branches on a parameter
+    cannot take symbols (its ``if`` raises).
+    """
     out = [None] * system.state_dim
     xs = [x[i] for i in range(system.state_dim)]
     us = [u[i] for i in range(system.action_dim)]
-    type(system).dynamics_source(xs, us, system.param_vector.tolist(), out)
+    p = system.param_vector.tolist() if params is None else [params[i] for i in range(params.numel())]
+    type(system).dynamics_source(xs, us, p, out)
     return ca.vertcat(*[ca.SX(v) if not isinstance(v, (ca.SX, ca.MX)) else v for v in out])
+
+
+class CostQuadratisation(NamedTuple):
+    """casadi ``SX`` expressions of a source cost and its first and second derivatives."""
+
+    l: "ca.SX"  # running cost, scalar
+    lx: "ca.SX"  # (nx, 1)
+    lu: "ca.SX"  # (nu, 1)
+    lxx: "ca.SX"  # (nx, nx)
+    luu: "ca.SX"  # (nu, nu)
+    lux: "ca.SX"  # (nu, nx)
+    lt: "ca.SX"  # terminal cost, scalar
+    ltx: "ca.SX"  # (nx, 1)
+    ltxx: "ca.SX"  # (nx, nx)
+
+
+def cost_quadratisation(cost: SourceCost, x, u, f) -> CostQuadratisation:
+    """Exact gradients and Hessians of ``cost`` at casadi symbols ``x`` (nx), ``u`` (nu).
+
+    ``f`` (nx) is the next-state expression, substituted for the cost's ``x_next``; the cost's
+    parameters are its numbers.
+    """
+    nx, nu = x.numel(), u.numel()
+    p = cost.params.tolist()
+    xs = [x[i] for i in range(nx)]
+    us = [u[i] for i in range(nu)]
+    fs = [f[i] for i in range(nx)]
+    l = ca.SX(cost.running_source(xs, us, fs, p))
+    lxx, lx = ca.hessian(l, x)
+    luu, lu = ca.hessian(l, u)
+    lux = ca.jacobian(ca.jacobian(l, u).T, x)
+    lt = ca.SX(cost.terminal_source(xs, p))
+    ltxx, ltx = ca.hessian(lt, x)
+    return CostQuadratisation(l, lx, lu, lxx, luu, lux, lt, ltx, ltxx)
 
 
 class SymbolicModel:
@@ -65,18 +107,9 @@ class SymbolicModel:
         if cost is not None:
             if not isinstance(cost, SourceCost):
                 raise TypeError(f"cost: expected a SourceCost (written in planlab's source language), got {type(cost).__name__}")
-            p = cost.params.tolist()
-            xs = [x[i] for i in range(nx)]
-            us = [u[i] for i in range(nu)]
-            fs = [f[i] for i in range(nx)]
-            l = ca.SX(cost.running_source(xs, us, fs, p))
-            lxx, lx = ca.hessian(l, x)
-            luu, lu = ca.hessian(l, u)
-            lux = ca.jacobian(ca.jacobian(l, u).T, x)
-            self.running = ca.Function("running", [x, u], [l, lx, lu, lxx, luu, lux])
-            lt = ca.SX(cost.terminal_source(xs, p))
-            ltxx, ltx = ca.hessian(lt, x)
-            self.terminal = ca.Function("terminal", [x], [lt, ltx, ltxx])
+            q = cost_quadratisation(cost, x, u, f)
+            self.running = ca.Function("running", [x, u], [q.l, q.lx, q.lu, q.lxx, q.luu, q.lux])
+            self.terminal = ca.Function("terminal", [x], [q.lt, q.ltx, q.ltxx])
 
     def linearize(self, x, u):
         """``(A, B)`` at one point as float64 arrays."""

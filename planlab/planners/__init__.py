@@ -1,7 +1,15 @@
-"""Planners (random shooting, ...) and the receding-horizon MPC loop.
+"""Planners and the receding-horizon MPC loop.
 
-Every planner implements :class:`planlab.core.Planner`; :func:`make_planner` builds one by the
-name the CLI uses.
+Three families, one contract (:class:`planlab.core.Planner`: ``plan(x0, warm_start=None) -> Plan``):
+
+* :mod:`~planlab.planners.sampling` — random shooting, CEM, iCEM, MPPI;
+* :mod:`~planlab.planners.trajopt` — LQR, iLQR / DDP / box-DDP, casadi + IPOPT, and the
+  time-varying linear policy they return;
+* :mod:`~planlab.planners.mcts` — UCT tree search;
+
+plus :class:`MPC` (:mod:`~planlab.planners.mpc`). :data:`PLANNERS` maps the names the CLI uses to
+classes, :func:`make_planner` builds one by name. Trajectory optimisation loads on first use (it
+imports casadi and scipy).
 """
 
 from __future__ import annotations
@@ -10,23 +18,28 @@ import importlib
 import inspect
 
 from .mpc import MPC, shift_actions
-from .shooting import RandomShooting
-from .cem import CEM, ICEM
-from .mppi import MPPI
+from .sampling import CEM, ICEM, MPPI, RandomShooting
+from .mcts import UCT
+from ..core.lazy import lazy_names
 
-__all__ = ["MPC", "shift_actions", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
-           "make_planner"]
+# Trajectory optimisation (LQR, iLQR/DDP, NLP) imports casadi and scipy: loaded on first use.
+_LAZY = {name: "trajopt" for name in ("ILQR", "LQR", "LQRPlanner", "NLPPlanner", "TimeVaryingLinearPolicy", "dlqr",
+                                      "finite_horizon_lqr", "lqr_tracking")}
+
+__all__ = ["MPC", "shift_actions", "RandomShooting", "CEM", "ICEM", "MPPI", "UCT", "ILQR", "LQR", "LQRPlanner",
+           "NLPPlanner", "TimeVaryingLinearPolicy", "dlqr", "finite_horizon_lqr", "lqr_tracking", "PLANNERS",
+           "planner_class", "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
-    "shooting": "planlab.planners.shooting:RandomShooting",
-    "cem": "planlab.planners.cem:CEM",
-    "icem": "planlab.planners.cem:ICEM",
-    "mppi": "planlab.planners.mppi:MPPI",
-    "uct": "planlab.planners.mcts:UCT",
-    "lqr": "planlab.planners.lqr:LQRPlanner",
-    "ilqr": "planlab.planners.ilqr:ILQR",
-    "nlp": "planlab.planners.nlp:NLPPlanner",
+    "shooting": "planlab.planners.sampling.shooting:RandomShooting",
+    "cem": "planlab.planners.sampling.cem:CEM",
+    "icem": "planlab.planners.sampling.cem:ICEM",
+    "mppi": "planlab.planners.sampling.mppi:MPPI",
+    "uct": "planlab.planners.mcts.uct:UCT",
+    "lqr": "planlab.planners.trajopt.lqr:LQRPlanner",
+    "ilqr": "planlab.planners.trajopt.ilqr:ILQR",
+    "nlp": "planlab.planners.trajopt.nlp:NLPPlanner",
 }
 
 
@@ -48,3 +61,6 @@ def make_planner(name: str, dynamics, cost, **options):
         allowed = sorted(k for k in params if k not in ("self", "dynamics", "cost"))
         raise ValueError(f"{unknown[0]}: not an option of planner {name!r} (its options: {', '.join(allowed)})")
     return cls(dynamics, cost, **options)
+
+
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

@@ -8,11 +8,11 @@ tests, and you can run it on your own planner. Needs ``hypothesis`` (``pip insta
 
 from ..core.lazy import lazy_names
 from .checks import ALL_CHECKS, PlannerCheckError, check_plan, check_planner
-from .lqr import dare_gain, finite_horizon_lqr, lqr_rollout
+from .lqr import dare_reference, feedback_rollout, riccati_reference
 from .systems import LinearSystem, linear_dynamics
 
-__all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "finite_horizon_lqr", "lqr_rollout",
-           "dare_gain", "LinearSystem", "linear_dynamics", "strategies"]
+__all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "riccati_reference", "feedback_rollout",
+           "dare_reference", "LinearSystem", "linear_dynamics", "strategies"]
 
 
 

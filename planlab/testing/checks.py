@@ -114,7 +114,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
         ``"lq"``
             (continuous actions only) on the linear-quadratic problems whose box contains the LQR
             actions, ``cost <= lq_factor * J* + lq_atol`` where ``J*`` is the optimum from the
-            finite-horizon Riccati recursion (:func:`planlab.testing.finite_horizon_lqr`).
+            finite-horizon Riccati recursion (:func:`planlab.testing.riccati_reference`).
     discrete : bool
         Draw discrete-action problems (one input, 2-5 action levels); the ``"lq"`` check is
         skipped.

@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..core.cost import QuadraticCost
-from .lqr import finite_horizon_lqr, lqr_rollout
+from .lqr import feedback_rollout, riccati_reference
 from .systems import LinearSystem
 
 __all__ = ["linear_systems", "quadratic_costs", "action_boxes", "start_states", "lq_problems", "LQProblem",
@@ -119,8 +119,8 @@ def lq_problems(draw, horizon=st.integers(5, 15), max_state_dim: int = 4, max_ac
     cost = draw(quadratic_costs(nx, nu))
     x0 = draw(start_states(nx))
     H = draw(horizon)
-    K, P = finite_horizon_lqr(A, B, cost.Q, cost.R, cost.Qf, H)
-    _, u = lqr_rollout(A, B, K, x0)
+    K, P = riccati_reference(A, B, cost.Q, cost.R, cost.Qf, H)
+    _, u = feedback_rollout(A, B, K, x0)
     half = np.maximum(box_margin * np.abs(u).max(axis=0), 0.1)
     dyn = LinearSystem(A, B, -half, half)
     return LQProblem(dyn, cost, x0, H, u, float(0.5 * x0 @ P[0] @ x0))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from planlab.core.contracts import Plan, Planner
-from planlab.testing import PlannerCheckError, check_planner, finite_horizon_lqr, lqr_rollout
+from planlab.testing import PlannerCheckError, check_planner, riccati_reference, feedback_rollout
 
 
 class _LQRPlanner(Planner):
@@ -16,8 +16,8 @@ class _LQRPlanner(Planner):
         x0 = self._check_x0(x0)
         A, B = self.dynamics.matrices()
         c = self.cost
-        K, _ = finite_horizon_lqr(A, B, c.Q, c.R, c.Qf, self.horizon)
-        _, u = lqr_rollout(A, B, K, x0)
+        K, _ = riccati_reference(A, B, c.Q, c.R, c.Qf, self.horizon)
+        _, u = feedback_rollout(A, B, K, x0)
         u = self.dynamics.clip_action(u)
         roll = self.dynamics.rollout(x0, u[None], c)
         return Plan(u, roll.states[0], roll.costs[0])

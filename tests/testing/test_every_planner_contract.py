@@ -3,10 +3,10 @@ in tests/planners and tests/testing/test_check_planner.py)."""
 
 import numpy as np
 
-from planlab.planners.ilqr import ILQR
-from planlab.planners.lqr import LQRPlanner
+from planlab.planners.trajopt.ilqr import ILQR
+from planlab.planners.trajopt.lqr import LQRPlanner
 from planlab.planners.mcts import UCT
-from planlab.planners.nlp import NLPPlanner
+from planlab.planners.trajopt.nlp import NLPPlanner
 from planlab.testing import check_planner
 
 

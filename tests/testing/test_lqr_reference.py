@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planlab.core.cost import QuadraticCost
-from planlab.testing import LinearSystem, dare_gain, finite_horizon_lqr, lqr_rollout
+from planlab.testing import LinearSystem, dare_reference, riccati_reference, feedback_rollout
 from planlab.testing.strategies import linear_systems, lq_problems
 
 
@@ -19,7 +19,7 @@ def test_riccati_recursion_converges_to_scipy_dare_for_long_horizons(AB):
     nx, nu = B.shape
     Q, R = np.eye(nx), 0.5 * np.eye(nu)
     P_dare = scipy.linalg.solve_discrete_are(A, B, Q, R)
-    _, P = finite_horizon_lqr(A, B, Q, R, np.zeros((nx, nx)), 400)
+    _, P = riccati_reference(A, B, Q, R, np.zeros((nx, nx)), 400)
     np.testing.assert_allclose(P[0], P_dare, rtol=1e-6, atol=1e-8)
 
 
@@ -29,8 +29,8 @@ def test_riccati_recursion_with_dare_terminal_weight_is_stationary(AB):
     A, B = AB
     nx, nu = B.shape
     Q, R = np.diag(np.linspace(1, 2, nx)), np.eye(nu)
-    K_inf, P_inf = dare_gain(A, B, Q, R)
-    K, P = finite_horizon_lqr(A, B, Q, R, P_inf, 20)
+    K_inf, P_inf = dare_reference(A, B, Q, R)
+    K, P = riccati_reference(A, B, Q, R, P_inf, 20)
     for t in range(20):
         np.testing.assert_allclose(P[t], P_inf, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(K[t], K_inf, rtol=1e-7, atol=1e-9)
@@ -38,7 +38,7 @@ def test_riccati_recursion_with_dare_terminal_weight_is_stationary(AB):
 
 @settings(max_examples=10, deadline=None, derandomize=True)
 @given(lq_problems(horizon=st.integers(2, 6), max_state_dim=3))
-def test_finite_horizon_lqr_cost_equals_numerical_optimum_of_the_open_loop_problem(p):
+def test_riccati_reference_cost_equals_numerical_optimum_of_the_open_loop_problem(p):
     A, B = p.dynamics.matrices()
     H, nu = p.horizon, B.shape[1]
 
@@ -76,10 +76,26 @@ def test_discrete_linear_system_applies_evenly_spaced_levels():
     np.testing.assert_allclose(levels, [-1.0, -0.5, 0.0, 0.5, 1.0])
 
 
-def test_lqr_rollout_follows_the_gains():
+def test_feedback_rollout_follows_the_gains():
     A, B = np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[0.0], [0.1]])
-    K, P = finite_horizon_lqr(A, B, np.eye(2), np.eye(1), np.eye(2), 10)
-    x, u = lqr_rollout(A, B, K, np.array([1.0, 0.0]))
+    K, P = riccati_reference(A, B, np.eye(2), np.eye(1), np.eye(2), 10)
+    x, u = feedback_rollout(A, B, K, np.array([1.0, 0.0]))
     assert x.shape == (11, 2) and u.shape == (10, 1)
     cost = 0.5 * sum(x[t] @ x[t] + u[t] @ u[t] for t in range(10)) + 0.5 * x[10] @ x[10]
     assert cost == pytest.approx(0.5 * np.array([1.0, 0.0]) @ P[0] @ np.array([1.0, 0.0]), rel=1e-12)
+
+
+def test_riccati_reference_and_the_planners_lqr_share_one_sign_convention():
+    """Both act as ``u = K x`` (planlab.core.contracts): the testing reference equals the planner's LQR."""
+    from planlab.planners.trajopt import dlqr, finite_horizon_lqr
+
+    A, B = np.array([[1.0, 0.1], [0.0, 1.0]]), np.array([[0.0], [0.1]])
+    Q, R, Qf = np.eye(2), np.eye(1), 2 * np.eye(2)
+    K_ref, P_ref = riccati_reference(A, B, Q, R, Qf, 12)
+    K, P = finite_horizon_lqr(A, B, Q, R, Qf, 12)
+    np.testing.assert_allclose(K, K_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(P, P_ref, rtol=1e-12, atol=1e-14)
+    K_inf, P_inf = dare_reference(A, B, Q, R)
+    K_d, P_d = dlqr(A, B, Q, R)
+    np.testing.assert_allclose(K_d, K_inf, rtol=1e-9, atol=1e-12)
+    assert np.all(np.abs(np.linalg.eigvals(A + B @ K_inf)) < 1)

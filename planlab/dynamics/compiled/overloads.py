@@ -1,4 +1,5 @@
-"""numba implementations of :mod:`planlab.core.ops`: the same names compile to scalar code in njit functions.
+"""numba implementations of :mod:`planlab.core.ops` (and of the integer helpers of
+:class:`~planlab.core.QuadraticCost`'s parameter layout): the same names compile in njit functions.
 
 Registered on import; :mod:`planlab.dynamics.compiled.jit` imports this module, so every compiled
 kernel sees them.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import math
 
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
+from ...core.cost import quadratic_action_dim, quadratic_layout
 from ...core.ops import (PI, absolute, atan2, clip, cos, exp, logical_and, logical_or, maximum, minimum, sin, sqrt,
                          tanh, where, wrap_angle)
 
@@ -93,3 +95,9 @@ def _ov_wrap(a):
             return a - _TWO_PI * math.floor((a + PI) * _INV_TWO_PI)
 
         return impl
+
+
+# QuadraticCost's parameter layout: plain integer functions its sources (and the trajectory-optimisation
+# kernels) call; numba compiles them where they are called.
+register_jitable(quadratic_layout)
+register_jitable(quadratic_action_dim)

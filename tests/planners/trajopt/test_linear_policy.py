@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from planlab.dynamics import DoubleIntegrator
-from planlab.policies.linear import TimeVaryingLinearPolicy
+from planlab.planners.trajopt.policy import TimeVaryingLinearPolicy
 
 
 def make(T=4, nu=2, nx=3, seed=0, **kw):

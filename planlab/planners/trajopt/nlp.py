@@ -1,6 +1,7 @@
 r"""Direct multiple shooting with casadi + IPOPT: the reference optimum for trajectory optimisation.
 
-Solves (5.2.8) as a nonlinear programme over states and controls,
+Solves the trajectory optimisation problem as a nonlinear programme over states and controls
+(direct multiple shooting, Bock & Plitt 1984),
 
 .. math::
 
@@ -10,6 +11,11 @@ Solves (5.2.8) as a nonlinear programme over states and controls,
 with the dynamics and cost evaluated from the system's single source on casadi ``SX`` symbols (exact
 derivatives; ``expand`` is implicit). The solver is built once per planner (``build_time_s``); the start
 state is a parameter, so MPC re-solves without rebuilding.
+
+IPOPT is the interior-point filter line-search method of A. Wächter & L. T. Biegler, "On the
+implementation of an interior-point filter line-search algorithm for large-scale nonlinear
+programming", Mathematical Programming 106, 2006; casadi: J. A. E. Andersson et al., Mathematical
+Programming Computation 11, 2019.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ import warnings
 
 import numpy as np
 
-from ..core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
-from ..core.cost import SourceCost
-from ..core.seeding import SeedLike
-from ..core.validation import check_bounds, check_nonnegative, check_positive_int
+import casadi as ca
+
+from ...core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
+from ...core.cost import SourceCost
+from ...core.seeding import SeedLike
+from ...core.validation import check_bounds, check_nonnegative, check_positive_int
+from ...dynamics.analytic import AnalyticSystem
+from ...dynamics.symbolic import symbolic_step
 
 __all__ = ["NLPPlanner"]
 
@@ -62,8 +72,6 @@ class NLPPlanner(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, max_iterations: int = 1000,
                  tol: float = 1e-8, state_low=None, state_high=None, ipopt_options=None, seed: SeedLike = None):
         super().__init__(dynamics, cost, horizon, seed=seed)
-        from ..dynamics.analytic import AnalyticSystem
-
         if not isinstance(dynamics, AnalyticSystem):
             raise TypeError(f"dynamics: the NLP planner needs an AnalyticSystem (casadi source), got {type(dynamics).__name__}")
         if not isinstance(cost, SourceCost):
@@ -85,10 +93,6 @@ class NLPPlanner(Planner):
         self.build_time_s = time.perf_counter() - t0
 
     def _build(self):
-        import casadi as ca
-
-        from ..dynamics.symbolic import symbolic_step
-
         d, c = self.dynamics, self.cost
         nx, nu, T = d.state_dim, d.action_dim, self.horizon
         x = ca.SX.sym("x", nx)

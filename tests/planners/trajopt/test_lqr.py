@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from planlab.core import QuadraticCost, SourceCost
 from planlab.dynamics import CartPole, DoubleIntegrator, Pendulum, Quadrotor2D
-from planlab.planners.lqr import LQR, LQRPlanner, dlqr, finite_horizon_lqr, lqr_tracking
+from planlab.planners.trajopt.lqr import LQR, LQRPlanner, dlqr, finite_horizon_lqr, lqr_tracking
 
 
 def random_lq(seed, n=4, m=2):

@@ -1,23 +1,29 @@
-r"""iLQR, DDP and box-DDP (section "Trajectory Optimization with Derivatives" and 5.7.1 of the notes).
+r"""iLQR, DDP and box-DDP.
 
-Minimises (5.2.8) over the controls,
+Minimises over the controls
 
 .. math::
 
     J(U) = \sum_{t=0}^{T-1} c(x_t, u_t) + c_f(x_T), \qquad x_{t+1} = f(x_t, u_t),
 
 by repeating: linearise the dynamics and quadratise the cost along the nominal trajectory; run the
-backward Riccati recursion for the gains ``K_t`` and steps ``k_t`` (Gauss-Newton iLQR, or full DDP with
-the second-order dynamics terms); roll the new controls ``u_t = û_t + alpha k_t + K_t (x_t - x̂_t)``
-out for decreasing ``alpha`` until the actual decrease is a fraction ``z_min`` of the decrease the
+backward Riccati recursion for the gains ``K_t`` and steps ``k_t`` (Gauss-Newton iLQR, Li & Todorov
+2004, or full DDP with the second-order dynamics terms, Jacobson & Mayne 1970); roll the new controls
+``u_t = û_t + alpha k_t + K_t (x_t - x̂_t)`` out for decreasing ``alpha`` until the actual decrease is a fraction ``z_min`` of the decrease the
 quadratic model predicts. Levenberg-Marquardt regularisation ``Q_uu + mu I`` follows the schedule of
 Tassa, Erez & Todorov (2012). Control limits are constraints, not clipping: each backward step solves
 the box QP ``min_du 1/2 du' Q_uu du + Q_u' du, lo <= u + du <= hi`` by projected Newton and keeps
 feedback only on the free controls (box-DDP, Tassa, Mansard & Todorov 2014).
 
 The backward pass, the forward passes and, for analytic systems, the derivatives of all T steps are
-compiled numba kernels (:mod:`planlab.planners._riccati`, :mod:`planlab.planners._codegen`); Python
-runs once per iteration, not once per step.
+compiled numba kernels (:mod:`planlab.planners.trajopt.riccati`, :mod:`planlab.planners.trajopt.kernels`);
+Python runs once per iteration, not once per step.
+
+References: W. Li & E. Todorov, "Iterative linear quadratic regulator design for nonlinear biological
+movement systems", ICINCO 2004. D. H. Jacobson & D. Q. Mayne, *Differential Dynamic Programming*,
+1970. Y. Tassa, T. Erez & E. Todorov, "Synthesis and stabilization of complex behaviors through
+online trajectory optimization", IROS 2012. Y. Tassa, N. Mansard & E. Todorov, "Control-limited
+differential dynamic programming", ICRA 2014.
 
 Termination of the model (``Dynamics.terminated``) is ignored: trajectory optimisation needs a
 smooth objective.
@@ -31,12 +37,12 @@ import warnings
 
 import numpy as np
 
-from ..core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
-from ..core.seeding import SeedLike
-from ..core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
-from ..policies.linear import TimeVaryingLinearPolicy
-from ._riccati import backward_pass
+from ...core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
+from ...core.seeding import SeedLike
+from ...core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
 from .derivatives import make_trajectory_model
+from .policy import TimeVaryingLinearPolicy
+from .riccati import backward_pass
 
 __all__ = ["ILQR", "DEFAULT_ALPHAS"]
 
@@ -67,7 +73,7 @@ class ILQR(Planner):
         backward pass and only enforced by clipping in the forward pass (plain iLQR); it is skipped
         anyway when the box is infinite.
     derivatives : {"auto", "casadi", "torch", "fd"}
-        Source of derivatives (see :mod:`planlab.planners.derivatives`).
+        Source of derivatives (see :mod:`planlab.planners.trajopt.derivatives`).
     mu_init, mu_min, mu_max, mu_factor : float
         Regularisation schedule: on failure ``mu <- max(mu_min, mu * d)``, ``d <- max(factor, d * factor)``;
         on success ``d <- min(1 / factor, d / factor)``, ``mu <- mu * d`` (0 below ``mu_min``).
@@ -144,7 +150,7 @@ class ILQR(Planner):
 
         Returns a :class:`Plan` whose diagnostics hold ``iterations``, ``cost_history``,
         ``solve_time_s``, ``ms_per_iteration``, ``mu``, ``derivatives``, ``reason`` and ``policy``
-        (the :class:`~planlab.policies.linear.TimeVaryingLinearPolicy` around the plan).
+        (the :class:`~planlab.planners.trajopt.policy.TimeVaryingLinearPolicy` around the plan).
         """
         x0 = self._check_x0(x0)
         ws = self._check_warm_start(warm_start)

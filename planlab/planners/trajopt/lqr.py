@@ -1,14 +1,14 @@
-r"""Linear-quadratic regulators (section "Trajectory Optimization with Derivatives" and 5.7.1 of the notes).
+r"""Linear-quadratic regulators (Kalman 1960; see also Anderson & Moore, *Optimal Control*, 1990).
 
 For ``x_{t+1} = A x_t + B u_t`` and cost ``sum_t 1/2 x'Qx + 1/2 u'Ru (+ x'N u) + 1/2 x_T' Q_f x_T``:
 
 * :func:`dlqr` — infinite horizon: scipy's discrete algebraic Riccati solver, gain
   ``K = -(R + B'PB)^{-1} (B'PA + N')``, so that **u = K x** (the sign is inside ``K``, as in the
-  time-varying policy ``u = K_t (x - x̂_t) + k_t + û_t`` of 5.7.1).
+  time-varying policy ``u = K_t (x - x̂_t) + k_t + û_t``; the convention of :mod:`planlab.core.contracts`).
 * :func:`finite_horizon_lqr` — the backward Riccati recursion with (optionally) time-varying
   ``A_t``, ``B_t``.
 * :func:`lqr_tracking` — tracking a reference ``(x_ref, u_ref)`` through affine dynamics
-  ``x_{t+1} = A_t x_t + B_t u_t + c_t``; returns a :class:`~planlab.policies.linear.TimeVaryingLinearPolicy`.
+  ``x_{t+1} = A_t x_t + B_t u_t + c_t``; returns a :class:`~planlab.planners.trajopt.policy.TimeVaryingLinearPolicy`.
 * :class:`LQR` — a stabiliser: linearise an analytic system at an equilibrium (cart-pole upright,
   quadrotor hover) and apply the infinite-horizon gain (a :class:`~planlab.core.Policy`).
 * :class:`LQRPlanner` — the same stabiliser behind the planner contract (``planlab run --planner lqr``),
@@ -23,12 +23,13 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
-from ..core.cost import QuadraticCost
-from ..core.ops import wrap_angle
-from ..core.seeding import SeedLike
-from ..core.validation import as_float_array, check_positive_int
-from ..policies.linear import TimeVaryingLinearPolicy
+from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
+from ...core.cost import QuadraticCost
+from ...core.ops import wrap_angle
+from ...core.seeding import SeedLike
+from ...core.validation import as_float_array, check_positive_int
+from ...dynamics.analytic import AnalyticSystem
+from .policy import TimeVaryingLinearPolicy
 
 __all__ = ["dlqr", "finite_horizon_lqr", "lqr_tracking", "LQR", "LQRPlanner"]
 
@@ -281,8 +282,6 @@ class LQR(Policy):
     """
 
     def __init__(self, system, Q, R, x_eq, u_eq=None, *, equilibrium_tol: float = 1e-8, clip: bool = True):
-        from ..dynamics.analytic import AnalyticSystem
-
         if not isinstance(system, AnalyticSystem):
             raise TypeError(f"system: expected an AnalyticSystem (exact linearisation), got {type(system).__name__}")
         if system.is_discrete:

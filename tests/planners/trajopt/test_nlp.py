@@ -7,8 +7,8 @@ import pytest
 
 from planlab.core import STATUS_CONVERGED, QuadraticCost
 from planlab.dynamics import DoubleIntegrator, Pendulum
-from planlab.planners.lqr import finite_horizon_lqr
-from planlab.planners.nlp import NLPPlanner
+from planlab.planners.trajopt.lqr import finite_horizon_lqr
+from planlab.planners.trajopt.nlp import NLPPlanner
 from planlab.planners.shooting import RandomShooting
 
 

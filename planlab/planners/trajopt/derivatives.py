@@ -1,12 +1,12 @@
 """Trajectory models for derivative-based planners: rollouts, line searches and packed derivatives.
 
-iLQR / DDP (:mod:`planlab.planners.ilqr`) sees a model only through a :class:`TrajectoryModel`:
+iLQR / DDP (:mod:`planlab.planners.trajopt.ilqr`) sees a model only through a :class:`TrajectoryModel`:
 
 ``rollout(x0, U) -> (X, J)``
     States (T + 1, nx) and total cost of controls ``U`` (T, nu) from ``x0`` (termination ignored).
 ``derivatives(X, U, O, OT) -> bool``
     Dynamics Jacobians and cost gradients/Hessians at every step, packed into ``O`` (T, n_packed)
-    and ``OT`` (nx + nx*nx,) (layout :func:`~planlab.planners._codegen.packed_layout`); returns
+    and ``OT`` (nx + nx*nx,) (layout :mod:`~planlab.planners.trajopt.layout`); returns
     whether all of them are finite.
 ``dynamics_hessians(X, U, HD) -> bool``
     Second derivatives of the dynamics for full DDP (casadi models only).
@@ -16,9 +16,10 @@ iLQR / DDP (:mod:`planlab.planners.ilqr`) sees a model only through a :class:`Tr
 Three sources of derivatives (``method``):
 
 ``"casadi"``
-    Analytic systems with a source cost: casadi's exact derivative expressions, translated once into a
-    numba kernel that evaluates all T steps in one call (:mod:`planlab.planners._codegen`); the forward
-    passes run the system's source compiled with numba. With numba disabled, casadi ``Function.map``
+    Analytic systems with a source cost: casadi's exact derivative expressions, translated once into
+    straight-line code (:mod:`planlab.planners.trajopt.codegen`) that the compiled kernels of
+    :mod:`planlab.planners.trajopt.kernels` evaluate at all T steps in one call; the forward passes run
+    the system's source compiled with numba. With numba disabled, casadi ``Function.map``
     evaluates the same expressions (slower).
 ``"torch"``
     Any model with a torch path (``has_torch``): ``torch.autograd`` Jacobians of the batched step,
@@ -41,10 +42,12 @@ import math
 
 import numpy as np
 
-from ..core.contracts import Cost, Dynamics
-from ..core.cost import SourceCost
-from ..core.validation import check_in
-from ._codegen import UnsupportedOperation, packed_layout, trajopt_kernels
+from ...core.contracts import Cost, Dynamics
+from ...core.cost import SourceCost
+from ...core.validation import check_in
+from ...dynamics.analytic import AnalyticSystem
+from .codegen import UnsupportedOperation, symbolic_pieces, trajopt_kernels
+from .layout import hessian_row_size, packed_layout
 
 __all__ = ["TrajectoryModel", "make_trajectory_model", "DERIVATIVE_METHODS"]
 
@@ -77,7 +80,7 @@ class TrajectoryModel:
         self.hi = np.array(dynamics.action_high, dtype=np.float64)
         self.layout = packed_layout(self.nx, self.nu)
         self.n_packed = self.layout["size"]
-        self.n_hess = self.nx * (self.nx * self.nx + self.nu * self.nu + self.nu * self.nx)
+        self.n_hess = hessian_row_size(self.nx, self.nu)
         width = self.hi - self.lo
         self._nudge = np.where(np.isfinite(width), 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(width), width, 1.0))), 0.0)
         self._lo_in = np.ascontiguousarray(np.minimum(self.lo + self._nudge, 0.5 * (self.lo + self.hi)))
@@ -160,12 +163,11 @@ class CodegenModel(TrajectoryModel):
     method = "casadi"
     supports_hessians = True
 
-    def __init__(self, dynamics, cost):
+    def __init__(self, dynamics, cost, sources):
         super().__init__(dynamics, cost)
-        self.kernels = trajopt_kernels(dynamics, cost)
-        self.p = np.ascontiguousarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1),
-                                      dtype=np.float64)
-        self.cp = np.ascontiguousarray(cost.params, dtype=np.float64)
+        self.kernels = trajopt_kernels(dynamics, cost, sources)
+        self.p = np.ascontiguousarray(sources.params if len(sources.params) else np.zeros(1), dtype=np.float64)
+        self.cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
 
     def rollout(self, x0, U):
         X = np.empty((U.shape[0] + 1, self.nx))
@@ -192,9 +194,7 @@ class CasadiMapModel(TrajectoryModel):
 
     def __init__(self, dynamics, cost):
         super().__init__(dynamics, cost)
-        from ._codegen import _symbolic_pieces
-
-        self._F1, self._FT, self._F2 = _symbolic_pieces(dynamics, cost)
+        self._F1, self._FT, self._F2 = symbolic_pieces(dynamics, cost)
         self._p = np.asarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1), dtype=np.float64)
         self._maps = {}
 
@@ -359,9 +359,6 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
         ``"auto"``: casadi for an analytic system with a source cost, else torch when the model has a
         torch path, else finite differences.
     """
-    from ..dynamics.analytic import AnalyticSystem
-    from ..dynamics.kernels import numba_enabled
-
     check_in("derivatives", derivatives, set(DERIVATIVE_METHODS))
     analytic = (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
                 and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim)
@@ -371,9 +368,10 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
         if not analytic:
             raise ValueError(f"derivatives: 'casadi' needs an AnalyticSystem and a SourceCost of matching size, got "
                              f"{type(dynamics).__name__} and {type(cost).__name__}")
-        if numba_enabled() and dynamics.kernels(cost) is not None:  # None: sources numba cannot compile
+        sources = dynamics.compiled_sources(cost)  # None: numba off, or sources numba cannot compile
+        if sources is not None:
             try:
-                return CodegenModel(dynamics, cost)
+                return CodegenModel(dynamics, cost, sources)
             except (UnsupportedOperation, ValueError):
                 pass
         return CasadiMapModel(dynamics, cost)

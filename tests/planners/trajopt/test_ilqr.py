@@ -13,10 +13,10 @@ from planlab.core import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS,
 from planlab.dynamics import CartPole, DoubleIntegrator, Pendulum
 from planlab.envs.models import model_for
 from planlab.planners import MPC
-from planlab.planners.derivatives import make_trajectory_model
-from planlab.planners.ilqr import ILQR
-from planlab.planners.lqr import finite_horizon_lqr
-from planlab.planners.nlp import NLPPlanner
+from planlab.planners.trajopt.derivatives import make_trajectory_model
+from planlab.planners.trajopt.ilqr import ILQR
+from planlab.planners.trajopt.lqr import finite_horizon_lqr
+from planlab.planners.trajopt.nlp import NLPPlanner
 
 
 class TorchCartPole(Dynamics):
@@ -213,7 +213,7 @@ def test_torch_and_black_box_models_reach_the_casadi_solution(swingup, wrapper, 
 def test_ddp_converges_quadratically_near_the_optimum(swingup):
     """Full DDP is Newton's method on the controls: from a near-optimal start it needs far fewer
     iterations than Gauss-Newton iLQR, and both end at the same cost."""
-    from planlab.policies.linear import TimeVaryingLinearPolicy
+    from planlab.planners.trajopt.policy import TimeVaryingLinearPolicy
 
     system, cost, x0, T, plan = swingup
     pol = plan.diagnostics["policy"]
@@ -326,7 +326,7 @@ def test_cli_rejects_max_iterations_for_lqr(capsys):
 def test_box_qp_matches_scipy_bounded_minimiser(seed):
     from scipy.optimize import minimize
 
-    from planlab.planners._riccati import box_qp
+    from planlab.planners.trajopt.boxqp import box_qp
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 6))
