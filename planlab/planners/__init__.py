@@ -10,19 +10,17 @@ import importlib
 import inspect
 
 from .mpc import MPC, EpisodeResult, run_episode
-from .shooting import RandomShooting
-from .cem import CEM, ICEM
-from .mppi import MPPI
+from .sampling import CEM, ICEM, MPPI, RandomShooting
 
 __all__ = ["MPC", "EpisodeResult", "run_episode", "RandomShooting", "CEM", "ICEM", "MPPI", "PLANNERS", "planner_class",
            "make_planner"]
 
 #: CLI name -> "module:Class" (imported on first use)
 PLANNERS = {
-    "shooting": "planlab.planners.shooting:RandomShooting",
-    "cem": "planlab.planners.cem:CEM",
-    "icem": "planlab.planners.cem:ICEM",
-    "mppi": "planlab.planners.mppi:MPPI",
+    "shooting": "planlab.planners.sampling.shooting:RandomShooting",
+    "cem": "planlab.planners.sampling.cem:CEM",
+    "icem": "planlab.planners.sampling.cem:ICEM",
+    "mppi": "planlab.planners.sampling.mppi:MPPI",
     "uct": "planlab.planners.mcts:UCT",
     "lqr": "planlab.planners.lqr:LQRPlanner",
     "ilqr": "planlab.planners.ilqr:ILQR",
