@@ -1,7 +1,8 @@
 r"""Cross-entropy method (CEM) over action sequences, and its improved variant iCEM.
 
 The cross-entropy method (Rubinstein & Kroese, 2004, "The Cross-Entropy Method"; Botev, Kroese,
-Rubinstein & L'Ecuyer, 2013, "The cross-entropy method for optimization") used as a planner keeps a diagonal Gaussian over action sequences, ``A ~ N(mean, diag(std^2))`` with ``mean``
+Rubinstein & L'Ecuyer, 2013, "The cross-entropy method for optimization") used as a planner
+keeps a diagonal Gaussian over action sequences, ``A ~ N(mean, diag(std^2))`` with ``mean``
 and ``std`` of shape (H, nu), and repeats: sample N sequences (clipped to the action box), evaluate
 ``J(A_i)`` through the model's rollout path, pick the M elites with the *lowest* cost, refit the
 Gaussian to them with smoothing ``alpha``::

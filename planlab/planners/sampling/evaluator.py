@@ -98,7 +98,8 @@ class SequenceEvaluator:
             except ValueError:
                 self._kernel = None
             else:
-                self._variants = {flags: getattr(self._kernel, name) for flags, name in _kernel_template.VARIANTS.items()}
+                self._variants = {flags: getattr(self._kernel, name)  # (explicit, write, round) -> kernel
+                                  for flags, name in _kernel_template.VARIANTS.items()}
                 self._p = np.ascontiguousarray(sources.params, dtype=np.float64)
                 self._cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
                 self.fused = True

@@ -81,7 +81,8 @@ class RandomShooting(Planner):
         status = STATUS_OK
         if i is None:
             status = STATUS_FAILED
-            best = ws if ws is not None else self.dynamics.clip_action(np.zeros((self.horizon, self.dynamics.action_dim)))
+            nu = self.dynamics.action_dim
+            best = ws if ws is not None else self.dynamics.clip_action(np.zeros((self.horizon, nu)))
         else:
             best = U[i]
         roll = self.dynamics.rollout(x0, best[None], self.cost, rng=self.rng)

@@ -1,13 +1,15 @@
 """The sampling planners' noise: ziggurat normals from raw words, checked against scipy's normal."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
 
 from planlab.dynamics import Pendulum
-from planlab.planners import _ziggurat
 from planlab.planners.sampling import SequenceEvaluator, WordNoise, draw_noise, draw_words
+from planlab.planners.sampling import ziggurat as _ziggurat
 
 
 def test_ziggurat_layers_have_equal_area_and_close_at_the_peak():
@@ -74,7 +76,7 @@ def test_colored_draw_noise_has_unit_variance():
     assert np.mean(y[:, 1:] * y[:, :-1]) > 0.3
 
 
-def test_fused_explicit_sequence_costs_equal_the_foundation_rollout():
+def test_fused_explicit_sequence_costs_equal_the_fused_rollout():
     from planlab.envs.models import model_for
 
     for env_id, x0 in (("Pendulum-v1", np.array([2.0, 1.0])), ("CartPole-v1", np.array([0.0, 0.1, 0.05, 0.0]))):
@@ -114,3 +116,22 @@ def test_word_noise_actions_equal_the_kernel_actions():
     idx = np.array([16, 0, 3])
     np.testing.assert_array_equal(ev.sampled_actions(mean, std, n, idx), U[idx])
     np.testing.assert_array_equal(ev.sampled_actions(mean, std, n.array(), idx), U[idx])
+
+
+def test_specialised_kernel_module_differs_from_the_template_only_in_its_sources_line():
+    from planlab.dynamics.compiled import SOURCES_MARK
+    from planlab.planners.sampling import kernel
+
+    sys_ = Pendulum()
+    cost = sys_.default_cost()
+    src = sys_.compiled_sources(cost)
+    ev = SequenceEvaluator(sys_, cost)
+    assert ev.fused
+    template = Path(kernel.__file__).read_text().splitlines()
+    copy = Path(ev._kernel.__file__).read_text().splitlines()
+    (i,) = [j for j, line in enumerate(template) if line.rstrip().endswith(SOURCES_MARK)]
+    assert copy[0].startswith("# Specialised from planlab.planners.sampling.kernel")
+    imports = [f"from {f.__module__} import {f.__name__} as {alias}" for alias, f in
+               (("_dyn_py", src.dynamics), ("_term_py", src.termination), ("_run_py", src.running),
+                ("_fin_py", src.terminal))]
+    assert copy[1:] == template[:i] + imports + template[i + 1:]
