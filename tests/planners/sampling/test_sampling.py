@@ -1,5 +1,9 @@
 """The sampling planners' noise: ziggurat normals from raw words, checked against scipy's normal."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +139,25 @@ def test_specialised_kernel_module_differs_from_the_template_only_in_its_sources
                (("_dyn_py", src.dynamics), ("_term_py", src.termination), ("_run_py", src.running),
                 ("_fin_py", src.terminal))]
     assert copy[1:] == template[:i] + imports + template[i + 1:]
+
+
+_CACHE_SCRIPT = """
+import json, numpy as np
+from planlab.dynamics import Pendulum
+from planlab.planners.sampling import SequenceEvaluator, draw_noise
+d = Pendulum()
+ev = SequenceEvaluator(d, d.default_cost())
+(n,) = draw_noise(np.random.default_rng(0), [10], 6, 1)
+out = ev.sampled_costs(np.array([1.0, 0.0]), np.zeros((6, 1)), np.ones((6, 1)), n)
+st = ev._kernel.costs_words.stats
+print(json.dumps({"hits": sum(st.cache_hits.values()), "misses": sum(st.cache_misses.values()), "out": out.tolist()}))
+"""
+
+
+def test_a_second_process_loads_the_sampled_kernels_from_the_cache(tmp_path):
+    env = dict(os.environ, PLANLAB_CACHE_DIR=str(tmp_path))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], capture_output=True, text=True, env=env,
+                                      check=True).stdout.strip().splitlines()[-1]) for _ in range(2)]
+    assert runs[0]["misses"] == 1 and runs[0]["hits"] == 0
+    assert runs[1]["hits"] == 1 and runs[1]["misses"] == 0
+    assert runs[0]["out"] == runs[1]["out"]
