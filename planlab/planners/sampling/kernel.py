@@ -20,9 +20,9 @@ the ziggurat (:func:`planlab.planners.sampling.ziggurat.normal_at`; entry ``(i, 
 ``base + (i * H + t) * nu + q``); the actions are also written into ``W`` (N, H, nu) or not; they
 are rounded to integers (discrete models) or not. Each of the eight variants is a small public
 function that calls the shared body :func:`_sampled_costs` with constant flags; numba inlines the
-body into each variant (``inline="always"``), so the flags are compile-time constants there, and
-LLVM inlines the small per-lane helpers and folds their flag branches (numba's own inlining of the
-helpers measured 1.5-2x slower). :data:`VARIANTS` names the variants.
+body and its action helper into each variant (``inline="always"``), so the flags are compile-time
+constants there. The lane helpers :func:`_start` and :func:`_advance` are left to LLVM's inliner
+(inlining them in numba measured 1.5-2x slower). :data:`VARIANTS` names the variants.
 
 Every variant has the signature ``(x0, mean, std, E, words, key, base, lo, hi, p, cp, out, W)``:
 ``x0`` (nx,), ``mean`` and ``std`` (H, nu), ``E`` (N, H, nu) or unused, ``words`` (n_words,) uint32
@@ -54,7 +54,7 @@ _run = jit(_run_py)
 _fin = jit(_fin_py)
 
 
-@jit
+@jit_inline
 def _action(i, t, q, H, nu, m, sd, lo_q, hi_q, E, words, key, base, W, explicit, write, rnd):
     """Action ``(t, q)`` of sequence ``i``: ``clip(m + sd * eps[i, t, q], lo_q, hi_q)``, rounded if ``rnd``."""
     if explicit:
