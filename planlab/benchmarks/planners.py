@@ -7,8 +7,10 @@ Two parts, in one run so the ratios compare like with like on a noisy machine:
 1. **Speed** on gymnasium ``Pendulum-v1`` dynamics (through :func:`planlab.envs.models.model_for`),
    population 1000, horizon 30: a timing loop of ``--repeats`` rounds; in each round every planner
    makes one MPC-style plan (warm-started from its previous plan, from the state its previous plan
-   leads to) and the floor is measured once (the fused rollout kernel (``rollout_cost``) evaluating
-   30k env-steps of fixed actions, no sampling; scaled by the iterations). Medians and p90 in ms. Targets: CEM (5 iterations) <= 4 ms, MPPI (1 iteration) <= 1.2 ms.
+   leads to) and the floor is measured once (the fused rollout kernel,
+   :mod:`planlab.dynamics.compiled.rollout`, evaluating 30k env-steps of fixed actions, no sampling;
+   scaled by the iterations). Medians and p90 in ms. Targets: CEM (5 iterations) <= 4 ms, MPPI
+   (1 iteration) <= 1.2 ms.
 2. **Episodes**: every planner in closed loop (replanning every step, warm start) on gymnasium's
    real ``Pendulum-v1`` started hanging (theta = pi, theta_dot = 0; ``start = "hanging"``) and from
    its random resets (``start = "reset"``), on ``planlab/CartPoleSwingup-v0`` and on
@@ -120,6 +122,7 @@ def speed(planners, repeats: int, writer: _Writer) -> list[dict]:
             p, plan, x, ts, cpu = state[name]
             ws = np.concatenate([plan.actions[1:], plan.actions[-1:]])
             t, c = time.perf_counter(), time.thread_time()
+            p.advance(1)  # as the MPC loop does before a warm-started replan
             plan = p.plan(x, warm_start=ws)
             ts.append(time.perf_counter() - t)
             cpu.append(time.thread_time() - c)

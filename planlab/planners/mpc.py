@@ -98,6 +98,7 @@ class MPC(Policy):
             if self.warm_start and self.last_plan is not None:
                 d = self.dynamics
                 ws = shift_actions(self.last_plan.actions, self._k, self.shift_fill, d.action_low, d.action_high)
+                self.planner.advance(self._k)
             t0 = time.perf_counter()
             self.last_plan = self.planner.plan(x, warm_start=ws)
             self.plan_times.append(time.perf_counter() - t0)

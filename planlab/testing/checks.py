@@ -110,7 +110,8 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
             two planners built with the same seed return identical plans, and
             ``reset(seed)`` replays the first plan;
         ``"warm_start"``
-            planning with the first plan (shifted by one step) as warm start meets the contract;
+            after ``advance(1)``, planning with the first plan (shifted by one step) as warm start, as
+            the MPC loop does, meets the contract;
         ``"lq"``
             (continuous actions only) on the linear-quadratic problems whose box contains the LQR
             actions, ``cost <= lq_factor * J* + lq_atol`` where ``J*`` is the optimum from the
@@ -183,6 +184,7 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
         if "warm_start" in checks:
             ws = np.concatenate([plan.actions[1:], plan.actions[-1:]], axis=0)
             x1 = plan.states[1]
+            planner.advance(1)  # as the MPC loop does before a warm-started replan
             p2 = planner.plan(x1, warm_start=ws)
             check_plan(p2, dynamics, cost, x1, H, check_cost="cost" in checks, problem=problem + " (warm start)")
         if "lq" in checks and lqr_cost is not None:

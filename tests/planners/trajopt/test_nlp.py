@@ -9,7 +9,7 @@ from planlab.core import STATUS_CONVERGED, QuadraticCost
 from planlab.dynamics import DoubleIntegrator, Pendulum
 from planlab.planners.trajopt.lqr import finite_horizon_lqr
 from planlab.planners.trajopt.nlp import NLPPlanner
-from planlab.planners.shooting import RandomShooting
+from planlab.planners.sampling import RandomShooting
 
 
 def test_nlp_equals_lqr_on_a_linear_quadratic_problem():

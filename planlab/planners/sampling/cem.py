@@ -1,6 +1,8 @@
-r"""Cross-entropy method (Algorithm 21 of the reference notes) and its improved variant iCEM.
+r"""Cross-entropy method (CEM) over action sequences, and its improved variant iCEM.
 
-CEM keeps a diagonal Gaussian over action sequences, ``A ~ N(mean, diag(std^2))`` with ``mean``
+The cross-entropy method (Rubinstein & Kroese, 2004, "The Cross-Entropy Method"; Botev, Kroese,
+Rubinstein & L'Ecuyer, 2013, "The cross-entropy method for optimization") used as a planner
+keeps a diagonal Gaussian over action sequences, ``A ~ N(mean, diag(std^2))`` with ``mean``
 and ``std`` of shape (H, nu), and repeats: sample N sequences (clipped to the action box), evaluate
 ``J(A_i)`` through the model's rollout path, pick the M elites with the *lowest* cost, refit the
 Gaussian to them with smoothing ``alpha``::
@@ -12,23 +14,27 @@ The plan is the best sequence ever evaluated (the warm start included), not the 
 returned cost is never worse than the warm start's.
 
 :class:`ICEM` (Pinneri et al., 2020, "Sample-efficient cross-entropy method for real-time
-planning") adds coloured ``1/f^beta`` noise across time, a fraction of elites kept from one
-iteration to the next and from one MPC step to the next (shifted by one step), population decay
-``N_k = max(N * gamma^-k, 2 M)``, and the mean evaluated as a candidate in the last iteration.
+planning") is :class:`CEM` with other defaults: coloured ``1/f^beta`` noise across time, a
+fraction of elites kept from one iteration to the next and from one MPC step to the next (shifted
+by the steps executed), population decay ``N_k = max(N * gamma^-k, 2 M)``; the mean is evaluated
+as a candidate in the last iteration (by both).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 import warnings
 
 import numpy as np
 
-from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
-from ..core.seeding import SeedLike
-from ..core.validation import check_positive_int
-from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise
+from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
+from ...core.seeding import SeedLike
+from ...core.validation import check_positive_int
+from .evaluator import SequenceEvaluator, action_scale, box_centre
+from .noise import draw_noise
 
 __all__ = ["CEM", "ICEM"]
 
@@ -45,13 +51,14 @@ def _check_fraction(name, value, *, low=0.0, high=1.0, low_open=False, high_open
 
 def _shifted(seq: np.ndarray, k: int) -> np.ndarray:
     """``seq`` (H, nu) advanced by ``k`` steps, padded with its last entry."""
+    k = min(k, seq.shape[0])
     if k == 0:
         return seq.copy()
     return np.concatenate([seq[k:], np.repeat(seq[-1:], k, axis=0)], axis=0)
 
 
 class CEM(Planner):
-    r"""Cross-entropy method over action sequences (Algorithm 21).
+    r"""Cross-entropy method over action sequences (Rubinstein & Kroese, 2004).
 
     Parameters
     ----------
@@ -73,12 +80,12 @@ class CEM(Planner):
     min_std : float >= 0
         Lower bound on the standard deviation, same unit as ``init_std``.
     particles : int
-        Rollouts per sequence on stochastic models (costs averaged, section 5.3.3).
+        Rollouts per sequence on stochastic models (costs averaged, as in PETS, Chua et al., 2018).
     noise_beta : float >= 0
         Exponent of the coloured noise across time (0 = white; iCEM uses 2-4).
     keep_elites : float in [0, 1]
-        Fraction of the elites carried into the next iteration and, shifted by one step, into the
-        next MPC step (iCEM); 0 disables it.
+        Fraction of the elites carried into the next iteration and, shifted by the steps executed
+        (:meth:`advance`), into the next MPC step (iCEM); 0 disables it.
     population_decay : float >= 1
         Population of iteration k is ``max(N / decay^k, 2 M)`` (iCEM); 1 disables it.
     seed : int, Generator or None
@@ -87,12 +94,13 @@ class CEM(Planner):
     -----
     Actions are sampled as ``clip(mean + std * eps, low, high)`` (clipping, not a truncated normal:
     samples on the bound are legitimate candidates and the clip is one comparison inside the fused
-    rollout). When the warm start is the previous plan shifted by k steps (as the MPC loop passes
-    it), the mean starts from the previous *final mean* shifted by k steps (the warm start itself is
-    still evaluated as a candidate); any other warm start becomes the starting mean; without one the
+    rollout). When the MPC loop has called :meth:`advance` with the k steps executed since the
+    previous plan, the mean starts from the previous *final mean* shifted by k steps and the kept
+    elites (iCEM) are shifted alike; the warm start itself (the previous plan shifted) is still
+    evaluated as a candidate. Otherwise a warm start becomes the starting mean; without one the
     mean starts at the centre of the box. The random words behind all iterations' standard normals
     are drawn in one call and turned into normals inside the fused rollout
-    (:mod:`planlab.planners._ziggurat`).
+    (:mod:`planlab.planners.sampling.ziggurat`).
 
     Examples
     --------
@@ -136,23 +144,22 @@ class CEM(Planner):
         self._eval = SequenceEvaluator(dynamics, cost, self.particles)
         self._scale = action_scale(dynamics)
         self._kept = None  # elites of the previous MPC step (K, H, nu)
-        self._prev_best = self._prev_mean = None  # the previous plan's actions and final mean (H, nu)
+        self._prev_mean = None  # the previous plan's final mean (H, nu)
+        self._advanced = None  # steps executed since the previous plan, as told by advance()
 
     def reset(self, seed: SeedLike = None) -> None:
         super().reset(seed)
         self._kept = None
-        self._prev_best = self._prev_mean = None
+        self._prev_mean = None
+        self._advanced = None
 
-    def _shift_of(self, ws):
-        """k when ``ws`` is the previous plan shifted by k steps (the MPC loop's warm start), else None."""
-        prev = self._prev_best
-        if ws is None or prev is None:
-            return None
-        H = self.horizon
-        for k in range(H):
-            if np.array_equal(ws[:H - k], prev[k:]):
-                return k
-        return None
+    def advance(self, steps: int) -> None:
+        """``steps`` actions of the previous plan were executed: the next plan starts from the previous
+        final mean and kept elites shifted by ``steps`` (the MPC loop calls this before a replan)."""
+        steps = int(steps)
+        if steps < 0:
+            raise ValueError(f"steps: expected a number >= 0, got {steps}")
+        self._advanced = (self._advanced or 0) + steps
 
     # ------------------------------------------------------------------------------------------
     def _populations(self) -> list[int]:
@@ -170,8 +177,9 @@ class CEM(Planner):
         ws = self._check_warm_start(warm_start)
         d, H, nu = self.dynamics, self.horizon, self.dynamics.action_dim
         ev = self._eval
-        shift = self._shift_of(ws)
-        if shift is not None:  # the MPC loop's shifted previous plan: start from our shifted previous mean
+        shift = self._advanced if self._prev_mean is not None else None
+        self._advanced = None
+        if shift is not None:  # told by advance(): start from our previous mean, shifted
             mean = _shifted(self._prev_mean, shift)
         elif ws is not None:
             mean = ws.copy()
@@ -181,7 +189,7 @@ class CEM(Planner):
         min_std = self.min_std * self._scale
         n_keep = int(round(self.keep_elites * self.elites))
 
-        # candidates carried in: the warm start and the previous step's elites (shifted by one)
+        # candidates carried in: the warm start and the previous step's elites (shifted)
         extra = [(ws if ws is not None else d.clip_action(mean))[None]]
         if n_keep and self._kept is not None and shift is not None:
             extra.append(np.stack([_shifted(e, shift) for e in self._kept[:n_keep]]))
@@ -243,7 +251,7 @@ class CEM(Planner):
                     best_cost, best = mc, m[0].copy()
         if n_keep:
             self._kept = pool_U.copy() if len(pool_U) else None
-        self._prev_best, self._prev_mean = best.copy(), mean.copy()
+        self._prev_mean = mean.copy()
 
         status = STATUS_OK
         if not np.isfinite(best_cost):
@@ -262,20 +270,29 @@ class CEM(Planner):
         })
 
 
+def _with_defaults(init, **defaults):
+    """``init`` with other defaults for some of its keyword-only parameters (signature included)."""
+    sig = inspect.signature(init)
+    for name in defaults:
+        if name not in sig.parameters or sig.parameters[name].kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"{name}: not a keyword-only parameter of {init.__qualname__}")
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **{**defaults, **kwargs})
+
+    __init__.__signature__ = sig.replace(parameters=[
+        p.replace(default=defaults[p.name]) if p.name in defaults else p for p in sig.parameters.values()])
+    return __init__
+
+
 class ICEM(CEM):
     """iCEM: :class:`CEM` with the improvements of Pinneri et al. (2020) switched on by default.
 
-    Defaults: coloured noise ``noise_beta=2.5``, ``keep_elites=0.3`` and ``population_decay=1.25``;
-    see :class:`CEM` for every parameter.
+    Pinneri et al. (2020), "Sample-efficient cross-entropy method for real-time planning" (CoRL).
+    Only the defaults differ: coloured noise ``noise_beta=2.5``, ``keep_elites=0.3`` and
+    ``population_decay=1.25``; see :class:`CEM` for every parameter.
     """
 
     name = "icem"
-
-    def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 30, *, population: int = 500,
-                 elites: int = 50, iterations: int = 5, alpha: float = 0.1, init_std: float = 0.5,
-                 min_std: float = 0.02, particles: int = 1, noise_beta: float = 2.5, keep_elites: float = 0.3,
-                 population_decay: float = 1.25, seed: SeedLike = None):
-        super().__init__(dynamics, cost, horizon, population=population, elites=elites, iterations=iterations,
-                         alpha=alpha, init_std=init_std, min_std=min_std, particles=particles,
-                         noise_beta=noise_beta, keep_elites=keep_elites, population_decay=population_decay,
-                         seed=seed)
+    __init__ = _with_defaults(CEM.__init__, noise_beta=2.5, keep_elites=0.3, population_decay=1.25)

@@ -1,4 +1,5 @@
-"""A small stochastic test model for the particle path of the sampling planners (section 5.3.3).
+"""A small stochastic test model for the particle path of the sampling planners (the particle
+estimate of PETS, Chua et al., 2018).
 
 A plain module, not a conftest, so that other planner test files can keep their own conftest.
 """

@@ -1,8 +1,9 @@
-r"""Model-predictive path integral control (MPPI; Williams et al., 2017), a sampling planner.
+r"""Model-predictive path integral control (MPPI), a sampling planner.
 
+Williams et al. (2017), "Information theoretic MPC for model-based reinforcement learning" (ICRA).
 MPPI perturbs a nominal action sequence ``mean`` (H, nu) with Gaussian noise, evaluates the N
-perturbed sequences through the model's rollout path (section 5.2.2's "guess and check", but
-averaging instead of picking), and moves the nominal sequence by the importance-weighted average
+perturbed sequences through the model's rollout path (as random shooting does, but averaging
+instead of picking), and moves the nominal sequence by the importance-weighted average
 of the perturbations:
 
 .. math::
@@ -33,10 +34,11 @@ import warnings
 
 import numpy as np
 
-from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
-from ..core.seeding import SeedLike
-from ..core.validation import as_float_array, check_positive_int
-from .sampling import SequenceEvaluator, action_scale, box_centre, draw_noise
+from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
+from ...core.seeding import SeedLike
+from ...core.validation import as_float_array, check_positive_int
+from .evaluator import SequenceEvaluator, action_scale, box_centre
+from .noise import draw_noise
 
 __all__ = ["MPPI", "mppi_weights"]
 
@@ -80,7 +82,7 @@ def mppi_weights(costs: np.ndarray, temperature: float) -> tuple[np.ndarray, boo
 
 
 class MPPI(Planner):
-    r"""Model-predictive path integral control.
+    r"""Model-predictive path integral control (Williams et al., 2017).
 
     Parameters
     ----------
@@ -106,7 +108,7 @@ class MPPI(Planner):
         ``gamma`` of the control-cost term ``gamma * lambda * sum_t mean_t^T Sigma^{-1} delta_t``
         (0 = off).
     particles : int
-        Rollouts per sequence on stochastic models (costs averaged, section 5.3.3).
+        Rollouts per sequence on stochastic models (costs averaged, as in PETS, Chua et al., 2018).
     seed : int, Generator or None
 
     Examples

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from planlab.core.cost import SourceCost
 from planlab.dynamics import DoubleIntegrator, Pendulum
 from planlab.planners import MPC, MPPI
-from planlab.planners.mppi import mppi_weights
+from planlab.planners.sampling.mppi import mppi_weights
 from planlab.testing import check_planner
 from planlab.testing.strategies import lq_problems
 from stochastic_models import NoisyDoubleIntegrator

@@ -3,8 +3,8 @@ r"""Standard normals from 32-bit random words: a 256-layer ziggurat (Marsaglia &
 Why: numpy's ``standard_normal`` costs ~9 ns a draw on the benchmark machine, a third of a
 Pendulum env-step, while raw 64-bit words from the same ``numpy.random.Generator``
 (``bit_generator.random_raw``) cost ~2 ns per two 32-bit words. The sampling planners therefore
-draw raw words with numpy and turn each into a normal *inside* the fused rollout kernel
-(:mod:`planlab.planners.sampling`), where the few integer operations of the ziggurat's fast path
+draw raw words with numpy and turn each into a normal *inside* the sampled rollout kernel
+(:mod:`planlab.planners.sampling.kernel`), where the few integer operations of the ziggurat's fast path
 overlap with the rollout's floating-point latency.
 
 The variate at flat position ``k`` of a plan's noise is a function of the word ``words[k]``, a
@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
-__all__ = ["ZIG_R", "ZIG_V", "ziggurat_tables", "normal_at", "fill_normals", "normals"]
+from ...dynamics.compiled.jit import jit
+
+__all__ = ["ZIG_R", "ZIG_V", "ziggurat_tables", "normal_at", "fill_normals", "fill_affine_rows", "normals"]
 
 ZIG_R = 3.6541528853610088
 ZIG_V = 0.00492867323399
@@ -67,7 +68,7 @@ _S8 = np.uint64(8)
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _mix(key, pos, attempt):
     """splitmix64 of ``key + (pos * 256 + attempt) * golden`` (uint64 arithmetic, wrapping)."""
     z = key + ((np.uint64(pos) << _S8) + np.uint64(attempt)) * _GOLDEN
@@ -76,13 +77,13 @@ def _mix(key, pos, attempt):
     return z ^ (z >> _S31)
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _uniform(key, pos, attempt):
     """A uniform in (0, 1) from :func:`_mix`."""
     return (float(_mix(key, pos, attempt) >> _S11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def _slow(word, key, pos):
     a = 0
     while True:
@@ -110,7 +111,7 @@ def _slow(word, key, pos):
         a += 1
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def normal_at(word, key, pos):
     """The standard normal at flat position ``pos`` from its 32-bit ``word`` (int64) and the plan's ``key`` (uint64)."""
     idx = word & 255
@@ -121,7 +122,7 @@ def normal_at(word, key, pos):
     return _slow(word, key, pos)
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def fill_normals(words, key, positions, out):
     """``out[j] = normal_at(words[positions[j]], key, positions[j])`` for every j."""
     for j in range(positions.shape[0]):
@@ -139,7 +140,7 @@ def normals(words: np.ndarray, key, positions: np.ndarray | None = None) -> np.n
     return out
 
 
-@nb.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def fill_affine_rows(words, key, base, rows, mean, std, lo, hi, rnd, out):
     """``out[r] = clip(mean + std * eps_{rows[r]})`` (rounded when ``rnd``), the sampled kernels' actions.
 

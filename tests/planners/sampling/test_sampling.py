@@ -1,13 +1,19 @@
 """The sampling planners' noise: ziggurat normals from raw words, checked against scipy's normal."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
 
 from planlab.dynamics import Pendulum
-from planlab.planners import _ziggurat
 from planlab.planners.sampling import SequenceEvaluator, WordNoise, draw_noise, draw_words
+from planlab.planners.sampling import ziggurat as _ziggurat
 
 
 def test_ziggurat_layers_have_equal_area_and_close_at_the_peak():
@@ -74,7 +80,7 @@ def test_colored_draw_noise_has_unit_variance():
     assert np.mean(y[:, 1:] * y[:, :-1]) > 0.3
 
 
-def test_fused_explicit_sequence_costs_equal_the_foundation_rollout():
+def test_fused_explicit_sequence_costs_equal_the_fused_rollout():
     from planlab.envs.models import model_for
 
     for env_id, x0 in (("Pendulum-v1", np.array([2.0, 1.0])), ("CartPole-v1", np.array([0.0, 0.1, 0.05, 0.0]))):
@@ -114,3 +120,44 @@ def test_word_noise_actions_equal_the_kernel_actions():
     idx = np.array([16, 0, 3])
     np.testing.assert_array_equal(ev.sampled_actions(mean, std, n, idx), U[idx])
     np.testing.assert_array_equal(ev.sampled_actions(mean, std, n.array(), idx), U[idx])
+
+
+def test_specialised_kernel_module_differs_from_the_template_only_in_its_sources_line():
+    from planlab.dynamics.compiled import SOURCES_MARK
+    from planlab.planners.sampling import kernel
+
+    sys_ = Pendulum()
+    cost = sys_.default_cost()
+    src = sys_.compiled_sources(cost)
+    ev = SequenceEvaluator(sys_, cost)
+    assert ev.fused
+    template = Path(kernel.__file__).read_text().splitlines()
+    copy = Path(ev._kernel.__file__).read_text().splitlines()
+    (i,) = [j for j, line in enumerate(template) if line.rstrip().endswith(SOURCES_MARK)]
+    assert copy[0].startswith("# Specialised from planlab.planners.sampling.kernel")
+    imports = [f"from {f.__module__} import {f.__name__} as {alias}" for alias, f in
+               (("_dyn_py", src.dynamics), ("_term_py", src.termination), ("_run_py", src.running),
+                ("_fin_py", src.terminal))]
+    assert copy[1:] == template[:i] + imports + template[i + 1:]
+
+
+_CACHE_SCRIPT = """
+import json, numpy as np
+from planlab.dynamics import Pendulum
+from planlab.planners.sampling import SequenceEvaluator, draw_noise
+d = Pendulum()
+ev = SequenceEvaluator(d, d.default_cost())
+(n,) = draw_noise(np.random.default_rng(0), [10], 6, 1)
+out = ev.sampled_costs(np.array([1.0, 0.0]), np.zeros((6, 1)), np.ones((6, 1)), n)
+st = ev._kernel.costs_words.stats
+print(json.dumps({"hits": sum(st.cache_hits.values()), "misses": sum(st.cache_misses.values()), "out": out.tolist()}))
+"""
+
+
+def test_a_second_process_loads_the_sampled_kernels_from_the_cache(tmp_path):
+    env = dict(os.environ, PLANLAB_CACHE_DIR=str(tmp_path))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], capture_output=True, text=True, env=env,
+                                      check=True).stdout.strip().splitlines()[-1]) for _ in range(2)]
+    assert runs[0]["misses"] == 1 and runs[0]["hits"] == 0
+    assert runs[1]["hits"] == 1 and runs[1]["misses"] == 0
+    assert runs[0]["out"] == runs[1]["out"]

@@ -1,4 +1,9 @@
-"""Random shooting (section 5.2.2 of the reference notes): sample N action sequences, keep the best."""
+"""Random shooting: sample N action sequences uniformly in the action box, keep the best.
+
+The simplest sampling planner ("guess and check"), used for instance as the MPC planner of
+Nagabandi et al. (2018), "Neural network dynamics for model-based deep reinforcement learning with
+model-free fine-tuning".
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import time
 
 import numpy as np
 
-from ..core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
-from ..core.seeding import SeedLike
-from ..core.validation import check_positive_int
+from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
+from ...core.seeding import SeedLike
+from ...core.validation import check_positive_int
 
 __all__ = ["RandomShooting", "sample_uniform_actions", "best_finite"]
 
@@ -32,8 +37,8 @@ def best_finite(costs: np.ndarray) -> int | None:
 class RandomShooting(Planner):
     r"""Random shooting: ``A* = argmin_i J(A_i)`` over N sequences sampled uniformly in the action box.
 
-    Algorithm of section 5.2.2 ("guess and check"). A warm start, when given, is evaluated as one
-    of the candidates, so the plan is never worse than it.
+    The planner of Nagabandi et al. (2018). A warm start, when given, is evaluated as one of the
+    candidates, so the plan is never worse than it.
 
     Parameters
     ----------
@@ -76,7 +81,8 @@ class RandomShooting(Planner):
         status = STATUS_OK
         if i is None:
             status = STATUS_FAILED
-            best = ws if ws is not None else self.dynamics.clip_action(np.zeros((self.horizon, self.dynamics.action_dim)))
+            nu = self.dynamics.action_dim
+            best = ws if ws is not None else self.dynamics.clip_action(np.zeros((self.horizon, nu)))
         else:
             best = U[i]
         roll = self.dynamics.rollout(x0, best[None], self.cost, rng=self.rng)
