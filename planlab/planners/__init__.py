@@ -23,7 +23,7 @@ PLANNERS = {
     "cem": "planlab.planners.cem:CEM",
     "icem": "planlab.planners.cem:ICEM",
     "mppi": "planlab.planners.mppi:MPPI",
-    "uct": "planlab.planners.mcts:UCT",
+    "uct": "planlab.planners.mcts.uct:UCT",
     "lqr": "planlab.planners.lqr:LQRPlanner",
     "ilqr": "planlab.planners.ilqr:ILQR",
     "nlp": "planlab.planners.nlp:NLPPlanner",
