@@ -43,8 +43,9 @@ import numpy as np
 
 from planlab.core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
 from planlab.core.seeding import SeedLike
-from planlab.dynamics.compiled import model_sources, numba_enabled, rollout_kernels, specialise
-from planlab.planners.mcts import hashing, rng, search, settings as settings_module, tree as tree_module, values
+from planlab.dynamics.compiled import numba_enabled, rollout_kernels
+from planlab.planners.mcts import rng
+from planlab.planners.mcts.checks import check_mask, check_widening, search_kernel
 from planlab.planners.mcts.model import CompiledModel, make_scratch
 from planlab.planners.mcts.python import PythonModel, python_search
 from planlab.planners.mcts.settings import (
@@ -57,20 +58,7 @@ from planlab.planners.mcts.tree import (
 )
 from planlab.planners.mcts.values import best_path, edge_value, root_stats
 
-__all__ = ["UCT", "search_kernel"]
-
-
-def search_kernel(sources):
-    """The :mod:`.search` module specialised for a model's :class:`~planlab.core.CompiledSources`.
-
-    Raises
-    ------
-    ValueError
-        If a source is not a module-level function.
-    """
-    return specialise(search, model_sources(sources.dynamics, sources.termination, sources.running,
-                                            sources.terminal),
-                      prefix="planlab_uct", depends=(tree_module, hashing, values, rng, settings_module))
+__all__ = ["UCT"]
 
 
 class UCT(Planner):
@@ -187,10 +175,10 @@ class UCT(Planner):
         if leaf_value is not None and not callable(leaf_value):
             raise TypeError(f"leaf_value: expected a callable x -> float, got {type(leaf_value).__name__}")
         self.rollout_policy, self.leaf_value = rollout_policy, leaf_value
-        widening = self._check_widening(progressive_widening, action_mask)
+        widening = check_widening(d, progressive_widening, action_mask)
         self.n_act = d.n_actions if d.is_discrete else 0
         self._mask_fn = action_mask if callable(action_mask) else None
-        self.action_mask = None if (action_mask is None or callable(action_mask)) else self._check_mask(action_mask)
+        self.action_mask = None if (action_mask is None or callable(action_mask)) else check_mask(action_mask, self.n_act)
         legal = self.action_mask if self.action_mask is not None else np.ones(max(self.n_act, 1), bool)
 
         trans = cfg.transpositions and not d.stochastic
@@ -234,36 +222,6 @@ class UCT(Planner):
         self._rterm = np.zeros(1, dtype=np.bool_)
 
     # ------------------------------------------------------------------ setup
-    def _check_widening(self, progressive_widening, action_mask) -> tuple[float, float]:
-        d = self.dynamics
-        if d.is_discrete:
-            if progressive_widening is not None:
-                raise ValueError("progressive_widening: expected None for a discrete-action model "
-                                 f"(n_actions={d.n_actions}), got {progressive_widening!r}")
-            return 0.0, 0.0
-        if progressive_widening is None:
-            raise ValueError(
-                f"dynamics: plain UCT needs a discrete action space (n_actions set), got a continuous box "
-                f"of dimension {d.action_dim}; pass progressive_widening=(k, alpha) for continuous actions")
-        try:
-            k, alpha = (float(v) for v in progressive_widening)
-        except (TypeError, ValueError):
-            raise ValueError(f"progressive_widening: expected a pair (k, alpha), got {progressive_widening!r}") from None
-        if not (k > 0 and 0 < alpha < 1):
-            raise ValueError(f"progressive_widening: expected k > 0 and 0 < alpha < 1, got ({k}, {alpha})")
-        if action_mask is not None:
-            raise ValueError("action_mask: expected None for continuous actions (masks index discrete actions)")
-        return k, alpha
-
-    def _check_mask(self, action_mask) -> np.ndarray:
-        m = np.asarray(action_mask)
-        if m.shape != (self.n_act,) or m.dtype != np.bool_:
-            raise ValueError(f"action_mask: expected a bool array of shape ({self.n_act},) or a callable, "
-                             f"got {m.dtype} array of shape {m.shape}")
-        if not m.any():
-            raise ValueError("action_mask: expected at least one legal action, got none")
-        return m.copy()
-
     def _choose_backend(self, backend: str, sources) -> str:
         reasons = []
         d = self.dynamics
