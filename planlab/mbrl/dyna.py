@@ -1,10 +1,10 @@
-"""Tabular Dyna-Q (Algorithm 28 of the reference notes) and plain Q-learning, over any env with
-finitely many states and actions.
+"""Tabular Dyna-Q (Sutton 1991, "Dyna, an integrated architecture for learning, planning, and
+reacting") and plain Q-learning, over any env with finitely many states and actions.
 
 Dyna-Q keeps a tabular model ``p_hat(s' | s, a)`` and ``r_hat(s, a, s')`` (transition counts and
 mean rewards). After every real step it updates the model, makes an *expected* Q-update with it
-(step 4: ``Q(s,a) += alpha (E_{s',r}[r + gamma max_a' Q(s',a')] - Q(s,a))``) and then ``K`` more
-such updates on state-action pairs sampled from the buffer of pairs seen so far (steps 5-7).
+(``Q(s,a) += alpha (E_{s',r}[r + gamma max_a' Q(s',a')] - Q(s,a))``) and then ``K`` more
+such updates on state-action pairs sampled from the buffer of pairs seen so far.
 Q-learning is the model-free baseline: one sampled update per real step.
 
 States are indices ``0 .. n_states - 1``: :func:`tabular_spaces` maps an env's observations to them
@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.seeding import SeedLike, make_rng
 from ..core.validation import check_positive_int, check_probability
+from ..dynamics.systems.gridworld import GridWorld
 
 __all__ = ["DynaQ", "QLearning", "TabularModel", "tabular_spaces", "run_tabular", "TabularRun",
            "policy_value", "gym_toy_text_tables"]
@@ -101,7 +102,7 @@ class QLearning:
 
 
 class DynaQ(QLearning):
-    """Dyna-Q (Algorithm 28): a tabular model plus ``planning_steps`` expected updates per real step.
+    """Dyna-Q (Sutton 1991): a tabular model plus ``planning_steps`` expected updates per real step.
 
     Parameters
     ----------
@@ -131,16 +132,16 @@ class DynaQ(QLearning):
         self.Q[s, a] += self.alpha * (target - self.Q[s, a])
 
     def update(self, s: int, a: int, r: float, s_next: int, done: bool) -> None:
-        """Steps 3-7 of Algorithm 28 for the real transition ``(s, a, r, s')``."""
-        self.model.update(s, a, r, s_next, done)  # step 3
+        """The Dyna-Q steps (model update, expected update, planning updates) for the real transition ``(s, a, r, s')``."""
+        self.model.update(s, a, r, s_next, done)
         if not self._seen[s, a]:
             self._seen[s, a] = True
             self._pairs.append((s, a))
-        self._expected_update(s, a)  # step 4
+        self._expected_update(s, a)  # the expected update of the real pair
         if self.planning_steps:
-            picks = self.rng.integers(len(self._pairs), size=self.planning_steps)  # step 6
+            picks = self.rng.integers(len(self._pairs), size=self.planning_steps)  # planning: pairs seen so far
             for i in picks:
-                self._expected_update(*self._pairs[i])  # step 7
+                self._expected_update(*self._pairs[i])
 
 
 def tabular_spaces(env) -> tuple[int, int, Callable]:
@@ -157,7 +158,7 @@ def tabular_spaces(env) -> tuple[int, int, Callable]:
     if isinstance(env.observation_space, spaces.Discrete):
         return int(env.observation_space.n), n_actions, lambda obs: int(obs)
     world = getattr(env.unwrapped, "dynamics", None)
-    if world is not None and hasattr(world, "free_cells"):
+    if isinstance(world, GridWorld):
         cells = world.free_cells()
         lookup = {c: i for i, c in enumerate(cells)}
         return len(cells), n_actions, lambda obs: lookup[(int(round(obs[0])), int(round(obs[1])))]
