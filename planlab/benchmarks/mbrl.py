@@ -280,7 +280,7 @@ def dyna_comparison(seeds=range(10), steps=6000, planning_steps=10, gamma=0.99, 
     optimal: Q-learning vs Dyna-Q (Sutton 1991), same alpha = 0.1, epsilon = 0.1 (capped at ``steps``)."""
     import gymnasium
 
-    from ..envs.gridworld import transition_table, value_iteration
+    from ..dynamics.systems.gridworld import transition_table, value_iteration
     from ..mbrl.dyna import DynaQ, QLearning, policy_value, run_tabular
 
     env = gymnasium.make("planlab/GridWorld-v0")

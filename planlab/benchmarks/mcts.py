@@ -58,7 +58,7 @@ def _chain_step(i, a):
 def plain_python_uct(root_state, simulations, c=0.5, seed=0):
     """A straightforward UCT on the chain: node objects, dict children, random rollouts (the reference).
 
-    Same score (5.2.7) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
+    Same UCT score (Kocsis & Szepesvári 2006) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
     the edge (the reward of the transition into the child included, as in planlab), the same
     random rollouts to the same horizon and the same discount as planlab's UCT (no normalisation —
     the chain's returns already lie in [0, 1] — and no transpositions). Returns the root's visit
@@ -150,8 +150,8 @@ def bench_speed(out, repeats):
     ``UCT tree`` is planlab's UCT with ``transpositions=False, normalize=False``, the reference's
     algorithm (a tree, no shared nodes, no normalisation). Also counts how often each picks the
     optimal root action (right)."""
-    from ..envs.gridworld import Chain
-    from ..planners.mcts import UCT
+    from ..dynamics.systems.chain import Chain
+    from ..planners.mcts.uct import UCT
 
     ch = Chain(N_CHAIN)
     cost = ch.default_cost()
@@ -198,8 +198,8 @@ def bench_decisions(out, n_seeds, sims=200):
     """How often each contender of :func:`bench_speed` picks the optimal root action on the chain
     with ``sims`` simulations, over seeds ``0 .. n_seeds - 1``: the plain-Python reference and
     planlab's UCT without transpositions run the same algorithm and should agree within noise."""
-    from ..envs.gridworld import Chain
-    from ..planners.mcts import UCT
+    from ..dynamics.systems.chain import Chain
+    from ..planners.mcts.uct import UCT
 
     ch = Chain(N_CHAIN)
     cost = ch.default_cost()
@@ -220,8 +220,8 @@ def bench_decisions(out, n_seeds, sims=200):
 
 
 def bench_chain(out, seeds):
-    from ..envs.gridworld import Chain
-    from ..planners.mcts import UCT
+    from ..dynamics.systems.chain import Chain
+    from ..planners.mcts.uct import UCT
 
     ch = Chain(N_CHAIN)
     cost = ch.default_cost()
@@ -249,10 +249,10 @@ def bench_chain(out, seeds):
 def bench_gridworld(out, seeds, sims):
     import gymnasium
 
-    from ..envs.gridworld import value_iteration
+    from ..dynamics.systems.gridworld import value_iteration
     from ..episodes import run_episode
     from ..planners import MPC
-    from ..planners.mcts import UCT
+    from ..planners.mcts.uct import UCT
 
     env = gymnasium.make("planlab/GridWorld-v0")
     world, cost = env.unwrapped.dynamics, env.unwrapped.cost
@@ -280,7 +280,7 @@ def bench_cartpole(out, seeds):
     from ..envs.models import model_for
     from ..episodes import run_episode
     from ..planners import MPC
-    from ..planners.mcts import UCT
+    from ..planners.mcts.uct import UCT
 
     dyn, cost = model_for("CartPole-v1")
     rows = []

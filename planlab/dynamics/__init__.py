@@ -5,7 +5,9 @@ from .systems import (
     SYSTEMS,
     Acrobot,
     CartPole,
+    Chain,
     DoubleIntegrator,
+    GridWorld,
     MountainCar,
     Pendulum,
     Quadrotor2D,
@@ -14,4 +16,4 @@ from .systems import (
 )
 
 __all__ = ["AnalyticSystem", "SYSTEMS", "Pendulum", "CartPole", "Acrobot", "MountainCar", "DoubleIntegrator",
-           "TwoLinkArm", "Unicycle", "Quadrotor2D"]
+           "TwoLinkArm", "Unicycle", "Quadrotor2D", "GridWorld", "Chain"]

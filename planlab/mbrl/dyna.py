@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.seeding import SeedLike, make_rng
 from ..core.validation import check_positive_int, check_probability
+from ..dynamics.systems.gridworld import GridWorld
 
 __all__ = ["DynaQ", "QLearning", "TabularModel", "tabular_spaces", "run_tabular", "TabularRun",
            "policy_value", "gym_toy_text_tables"]
@@ -137,11 +138,11 @@ class DynaQ(QLearning):
         if not self._seen[s, a]:
             self._seen[s, a] = True
             self._pairs.append((s, a))
-        self._expected_update(s, a)  # step 4
+        self._expected_update(s, a)  # the expected update of the real pair
         if self.planning_steps:
-            picks = self.rng.integers(len(self._pairs), size=self.planning_steps)  # step 6
+            picks = self.rng.integers(len(self._pairs), size=self.planning_steps)  # planning: pairs seen so far
             for i in picks:
-                self._expected_update(*self._pairs[i])  # step 7
+                self._expected_update(*self._pairs[i])
 
 
 def tabular_spaces(env) -> tuple[int, int, Callable]:
@@ -158,7 +159,7 @@ def tabular_spaces(env) -> tuple[int, int, Callable]:
     if isinstance(env.observation_space, spaces.Discrete):
         return int(env.observation_space.n), n_actions, lambda obs: int(obs)
     world = getattr(env.unwrapped, "dynamics", None)
-    if world is not None and hasattr(world, "free_cells"):
+    if isinstance(world, GridWorld):
         cells = world.free_cells()
         lookup = {c: i for i, c in enumerate(cells)}
         return len(cells), n_actions, lambda obs: lookup[(int(round(obs[0])), int(round(obs[1])))]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import planlab.envs  # noqa: F401  (registers planlab/GridWorld-v0)
-from planlab.envs.gridworld import transition_table, value_iteration
+from planlab.dynamics.systems.gridworld import transition_table, value_iteration
 from planlab.mbrl.dyna import DynaQ, QLearning, gym_toy_text_tables, policy_value, run_tabular, tabular_spaces
 
 

@@ -1,4 +1,4 @@
-"""UCT (Algorithm 22, score 5.2.7): properties against exhaustive search, value iteration and gymnasium."""
+"""UCT (Kocsis & Szepesvári 2006): properties against exhaustive search, value iteration and gymnasium."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from planlab.cli import main as cli_main
 from planlab.core.contracts import Policy
 from planlab.dynamics import DoubleIntegrator
-from planlab.envs.gridworld import Chain, GridWorld, value_iteration
+from planlab.dynamics.systems.chain import Chain
+from planlab.dynamics.systems.gridworld import GridWorld, value_iteration
 from planlab.envs.models import model_for
 from planlab.planners import MPC, make_planner, run_episode
 from planlab.planners.mcts import UCT
@@ -122,7 +123,7 @@ def test_a_search_on_reused_arrays_equals_a_search_on_new_ones(grid, backend):
 def test_x0_of_any_array_type_reuses_the_one_compiled_signature(cartpole):
     """Lists, int arrays, read-only and strided arrays reach the kernels as the same types, so no
     call compiles (or dispatches to) a new specialisation."""
-    from planlab.planners import uct_tree as T
+    from planlab.planners.mcts import rng, tree, values
 
     dyn, cost = cartpole
     uct = UCT(dyn, cost, horizon=20, simulations=50, seed=0)
@@ -131,7 +132,7 @@ def test_x0_of_any_array_type_reuses_the_one_compiled_signature(cartpole):
     strided = np.zeros(8)[::2]
     for x0 in ([0.0, 0.1, 0.02, 0.0], np.array([0, 0, 0, 0]), ro, strided):
         uct.plan(x0)
-    fns = (uct._kernel.search, uct._kernel.terminal, T.clear_and_root, T.best_path, T.root_stats, T.seed)
+    fns = (uct._kernel.run, uct._kernel.root_terminal, tree.clear_and_root, values.best_path, values.root_stats, rng.seed)
     assert [len(f.signatures) for f in fns] == [1] * len(fns)
 
 
@@ -198,18 +199,20 @@ def test_dag_value_update_equals_the_mean_return_when_no_state_repeats(cartpole)
 def test_dag_nodes_hold_the_uct3_value_after_the_search(chain):
     """Every node of the chain's DAG that a simulation passed last holds the UCT3 value computed
     from its children's current values (checked on the root, refreshed by every simulation)."""
-    from planlab.planners import uct_tree as T
+    from planlab.planners.mcts import tree as T
 
     dyn, cost = chain
     uct = UCT(dyn, cost, horizon=30, simulations=400, discount=0.95, seed=1)
     uct.plan(np.array([0.0]))
     t = uct._tree
-    total, a = t.SF[0, 3], t.SI[0, T.S_FIRST]
-    while a != T.NONE:
-        total += t.AI[a, T.A_VISITS] * (t.AF[a, 2] + 0.95 * t.SF[t.AI[a, T.A_FIRST], 2])
-        a = t.AI[a, T.A_NEXT]
-    assert t.SI[0, T.S_VISITS] == 400
-    np.testing.assert_allclose(t.SF[0, 2], total / 400, rtol=1e-12)
+    a_info, a_stats, s_info, s_stats = (t.arrays.action_info, t.arrays.action_stats, t.arrays.state_info,
+                                        t.arrays.state_stats)
+    total, a = s_stats[0, T.S_LEAF_SUM], s_info[0, T.S_FIRST]
+    while a != T.NO_NODE:
+        total += a_info[a, T.A_VISITS] * (a_stats[a, T.A_REWARD] + 0.95 * s_stats[a_info[a, T.A_FIRST], T.S_VALUE])
+        a = a_info[a, T.A_NEXT]
+    assert s_info[0, T.S_VISITS] == 400
+    np.testing.assert_allclose(s_stats[0, T.S_VALUE], total / 400, rtol=1e-12)
     assert t.n_states < 400  # shared nodes: fewer nodes than simulations
 
 
@@ -323,7 +326,7 @@ def test_rollout_policy_is_the_default_policy(chain):
 # ----------------------------------------------------------------------------------- stochastic / continuous
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_open_loop_mode_has_one_node_per_action_sequence_closed_loop_one_per_outcome(grid, backend):
-    from planlab.planners.uct_tree import A_NOUT
+    from planlab.planners.mcts.tree import A_NOUT
 
     w, c = grid
     n_out = {}
@@ -331,7 +334,7 @@ def test_open_loop_mode_has_one_node_per_action_sequence_closed_loop_one_per_out
         uct = UCT(w, c, horizon=30, simulations=500, seed=0, stochastic=mode, backend=backend)
         plan = uct.plan(np.array([2.0, 0.0]))
         assert int(plan.diagnostics["root_visits"].sum()) == 500
-        n_out[mode] = uct._tree.AI[: uct._tree.n_actions, A_NOUT]
+        n_out[mode] = uct._tree.arrays.action_info[: uct._tree.n_actions, A_NOUT]
     assert n_out["open_loop"].max() == 1  # a tree over action sequences
     assert n_out["closed_loop"].max() == 3  # the slippery move has three outcomes from (2, 0)... at most
 
