@@ -17,7 +17,7 @@ for two configurations:
 
 * ``mbrl-lib``: 5 members x 4 hidden layers of 200 (SiLU), 20 particles, CEM population 350,
   horizon 15, 5 iterations (mbrl-lib's PETS cart-pole configuration; mbrl-lib took 1.79 s per
-  step on this machine according to the issue);
+  step on this machine when measured for planlab);
 * ``planlab-default``: the configuration ``planlab mbrl`` uses (:data:`planlab.mbrl.cli.DEFAULTS`).
 
 ``network_ms`` is the time of the network passes alone that a plan needs (horizon x iterations
@@ -49,7 +49,7 @@ import numpy as np
 
 __all__ = ["time_configs", "run_curves", "main", "MBRL_LIB_CONFIG", "QUICK_CONFIG", "summarise_curves"]
 
-#: mbrl-lib's PETS cart-pole configuration (issue 6)
+#: mbrl-lib's PETS cart-pole configuration (Pineda et al. 2021; PETS, Chua et al. 2018)
 MBRL_LIB_CONFIG = {"members": 5, "hidden": (200, 200, 200, 200), "particles": 20, "population": 350,
                    "horizon": 15, "iterations": 5}
 

@@ -61,7 +61,7 @@ def _chain_step(i, a):
 def plain_python_uct(root_state, simulations, c=0.5, seed=0):
     """A straightforward UCT on the chain: node objects, dict children, random rollouts (the reference).
 
-    Same score (5.2.7) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
+    Same UCB1 score (Kocsis & Szepesvári 2006) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
     the edge (the reward of the transition into the child included, as in planlab), the same
     random rollouts to the same horizon and the same discount as planlab's UCT (no normalisation —
     the chain's returns already lie in [0, 1] — and no transpositions). Returns the root's visit

@@ -49,7 +49,7 @@ SWINGUP_X0 = np.array([0.0, 0.0, np.pi, 0.0])
 
 
 def swingup_problem(bounded: bool = False, *, force_bound: float = 5.0):
-    """``(dynamics, cost, x0, horizon)`` of the issue's cart-pole swing-up (see the module docstring)."""
+    """``(dynamics, cost, x0, horizon)`` of the cart-pole swing-up (see the module docstring)."""
     from ..core.cost import QuadraticCost
     from ..dynamics.systems.cartpole import CartPole
 

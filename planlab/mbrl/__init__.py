@@ -1,5 +1,5 @@
-"""Model-based RL: the loop of Algorithms 23-25 (PETS with a probabilistic ensemble, TS∞ and CEM)
-and tabular Dyna-Q (Algorithm 28).
+"""Model-based RL: the model-learning loop (PETS, Chua et al. 2018: a probabilistic ensemble, TS∞
+particles and CEM) and tabular Dyna-Q (Sutton 1991).
 
 >>> from planlab.mbrl import MBRLConfig, run_mbrl_loop, model_config
 

@@ -1,9 +1,9 @@
-"""Tabular Dyna-Q (Algorithm 28 of the reference notes) and plain Q-learning, over any env with
+"""Tabular Dyna-Q (Sutton 1991; Sutton & Barto 2018, sec. 8.2) and plain Q-learning (Watkins 1989), over any env with
 finitely many states and actions.
 
 Dyna-Q keeps a tabular model ``p_hat(s' | s, a)`` and ``r_hat(s, a, s')`` (transition counts and
 mean rewards). After every real step it updates the model, makes an *expected* Q-update with it
-(step 4: ``Q(s,a) += alpha (E_{s',r}[r + gamma max_a' Q(s',a')] - Q(s,a))``) and then ``K`` more
+(``Q(s,a) += alpha (E_{s',r}[r + gamma max_a' Q(s',a')] - Q(s,a))``) and then ``K`` more
 such updates on state-action pairs sampled from the buffer of pairs seen so far (steps 5-7).
 Q-learning is the model-free baseline: one sampled update per real step.
 
@@ -101,7 +101,7 @@ class QLearning:
 
 
 class DynaQ(QLearning):
-    """Dyna-Q (Algorithm 28): a tabular model plus ``planning_steps`` expected updates per real step.
+    """Dyna-Q (Sutton 1991): a tabular model plus ``planning_steps`` expected updates per real step.
 
     Parameters
     ----------
@@ -131,7 +131,7 @@ class DynaQ(QLearning):
         self.Q[s, a] += self.alpha * (target - self.Q[s, a])
 
     def update(self, s: int, a: int, r: float, s_next: int, done: bool) -> None:
-        """Steps 3-7 of Algorithm 28 for the real transition ``(s, a, r, s')``."""
+        """One Dyna-Q step (model update, direct update, planning updates) for the real transition ``(s, a, r, s')``."""
         self.model.update(s, a, r, s_next, done)  # step 3
         if not self._seen[s, a]:
             self._seen[s, a] = True

@@ -1,11 +1,11 @@
-"""The model-based RL loop: Algorithms 23-25 of the reference notes; PETS is its v1.5 with a
+"""The model-based RL loop in three versions; PETS (Chua et al. 2018) is its v1.5 with a
 probabilistic ensemble, TS∞ particles and CEM.
 
-* ``"v0.5"`` (Algorithm 23): collect data with a random policy, fit the model once, then plan
-  through it (MPC) without adding data.
-* ``"v1.0"`` (Algorithm 24): after each episode, add its transitions and refit; plans are executed
-  open loop (the whole planned sequence, then replan).
-* ``"v1.5"`` (Algorithm 25): MPC (replan after every executed action), data aggregated every step
+* ``"v0.5"``: collect data with a random policy, fit the model once, then plan through it (MPC)
+  without adding data (system identification, then planning).
+* ``"v1.0"``: after each episode, add its transitions and refit (data aggregation, as in Ross &
+  Bagnell 2012); plans are executed open loop (the whole planned sequence, then replan).
+* ``"v1.5"``: MPC (replan after every executed action; Nagabandi et al. 2018), data aggregated every step
   and the model retrained every ``retrain_every`` steps (default: after each episode).
 
 The learned model is a :class:`~planlab.dynamics.learned.LearnedDynamics`, so any planner of the
@@ -68,7 +68,7 @@ class MBRLConfig:
     episodes : int
         Episodes after the random ones.
     random_episodes : int
-        Episodes of the uniform-random base policy pi_0 (step 1 of Algorithms 23-25).
+        Episodes of the uniform-random base policy pi_0 (the first data of every version).
     steps : int or None
         Episode length (None: the env's time limit).
     model : ModelConfig
@@ -161,7 +161,7 @@ def _seed(*parts) -> int:
 def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
                   callback: Callable[[dict], None] | None = None,
                   stop_when: Callable[[list], bool] | None = None) -> MBRLResult:
-    """Run the model-based RL loop (Algorithm 23, 24 or 25; PETS with the defaults).
+    """Run the model-based RL loop (version v0.5, v1.0 or v1.5; PETS with the defaults).
 
     Parameters
     ----------

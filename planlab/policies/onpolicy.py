@@ -93,7 +93,7 @@ class OnPolicyConfig(TrainerConfig):
 
 @dataclasses.dataclass(frozen=True)
 class ActorCriticConfig(OnPolicyConfig):
-    """Batch actor-critic (Algorithms 16, 17).
+    """Batch actor-critic (Konda & Tsitsiklis 2000; Sutton & Barto 2018, ch. 13).
 
     Parameters
     ----------
@@ -308,7 +308,7 @@ def _normalize(a: torch.Tensor) -> torch.Tensor:
 
 
 class ActorCritic(_OnPolicy):
-    """Batch actor-critic (Algorithms 16, 17) with GAE or n-step advantages.
+    """Batch actor-critic with GAE (Schulman et al. 2016) or n-step advantages.
 
     Parameters
     ----------
