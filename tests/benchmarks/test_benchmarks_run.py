@@ -16,8 +16,9 @@ import pytest
 #: benchmark module -> (tiny-run arguments, keys every row of one kind must have: (selector key, keys))
 CASES = {
     "rollout": (["--quick"], [(None, {"system", "backend", "threads", "n", "horizon", "steps_per_s"})]),
-    "planners": (["--quick", "--no-episodes", "--planners", "cem,mppi", "--repeats", "3"],
-                 [("kind", {"planner", "env", "plan_ms_median", "plan_ms_p90", "population"})]),
+    "planners": (["--quick", "--episode-steps", "5", "--planners", "cem,mppi", "--repeats", "3"],
+                 [("kind", {"kind", "planner", "env", "plan_ms_median", "plan_ms_p90"}),
+                  ("seed", {"planner", "env", "seed", "start", "return", "success", "steps"})]),
     "trajopt": (["--quick"], [(None, {"solver", "problem", "time_ms", "iterations", "cost"})]),
     "mcts": (["--smoke"], [("kind", {"task", "simulations"}),
                            ("seed", {"task", "seed", "simulations", "sims_per_s", "root_action_optimal", "return",
@@ -33,7 +34,8 @@ CASES = {
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
 EXPECTED = {
     "rollout": lambda rows: {r["backend"] for r in rows} == {"numba", "numpy", "torch"},
-    "planners": lambda rows: {r["planner"] for r in rows} == {"cem", "mppi"},
+    "planners": lambda rows: ({r["planner"] for r in rows} == {"cem", "mppi"}
+                              and {r["kind"] for r in rows} == {"speed", "episode"}),
     "trajopt": lambda rows: {r["solver"] for r in rows} == {"ilqr", "ddp", "boxddp", "ipopt", "dlqr", "scipy-dare"},
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
