@@ -5,7 +5,11 @@ Usage::
     python -m planlab.benchmarks.mbrl [--json PATH] [--skip-timing] [--skip-curves]
         [--envs Pendulum-v1 planlab/CartPoleSwingup-v0] [--seeds 0 1 2] [--episodes 10]
         [--threads 1 2] [--repeats 7] [--curve-config default|mbrl-lib] [--skip-dyna]
-        [--out DIR] [--stop-at-target]
+        [--out DIR] [--stop-at-target] [--quick]
+
+``--quick`` is a smoke run of every part on a tiny configuration (:data:`QUICK_CONFIG`, one seed,
+one MPC episode of 30 steps on ``Pendulum-v1``, one thread, one repeat, one Dyna seed): it checks that the
+benchmark runs, not how fast anything is.
 
 Timing (``{config, threads, plan_ms_median, ...}`` rows): one MPC step of PETS = one ``plan`` call
 of CEM through a probabilistic ensemble with TS∞ particles, from the cart-pole swing-up start,
@@ -43,11 +47,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["time_configs", "run_curves", "main", "MBRL_LIB_CONFIG", "summarise_curves"]
+__all__ = ["time_configs", "run_curves", "main", "MBRL_LIB_CONFIG", "QUICK_CONFIG", "summarise_curves"]
 
-#: mbrl-lib's PETS cart-pole configuration (issue 6)
+#: mbrl-lib's PETS cart-pole configuration (Pineda et al. 2021; PETS, Chua et al. 2018)
 MBRL_LIB_CONFIG = {"members": 5, "hidden": (200, 200, 200, 200), "particles": 20, "population": 350,
                    "horizon": 15, "iterations": 5}
+
+#: a tiny configuration for ``--quick`` smoke runs (2 members of 16 x 16, 2 particles, CEM 20 x 1, horizon 5)
+QUICK_CONFIG = {"members": 2, "hidden": (16, 16), "particles": 2, "population": 20, "horizon": 5, "iterations": 1}
 
 #: absolute return targets per env: (threshold, window of MPC episodes averaged, max MPC episodes)
 TARGETS = {"Pendulum-v1": (-200.0, 3, 10)}
@@ -63,6 +70,11 @@ def _default_config():
     return {"members": DEFAULTS["members"], "hidden": tuple(int(h) for h in DEFAULTS["hidden"].split(",")),
             "particles": DEFAULTS["particles"], "population": DEFAULTS["population"],
             "horizon": DEFAULTS["horizon"], "iterations": DEFAULTS["iterations"]}
+
+
+def _config(cfg_name):
+    """The configuration called ``cfg_name`` ("mbrl-lib", "quick" or the planlab default)."""
+    return {"mbrl-lib": MBRL_LIB_CONFIG, "quick": QUICK_CONFIG}.get(cfg_name) or _default_config()
 
 
 def _planner_options(cfg):
@@ -156,17 +168,18 @@ def time_configs(configs, threads_list=(1, 2), repeats=7, env_id="planlab/CartPo
 
 
 def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=None, stop_at_target=False,
-               references=None):
+               references=None, episode_steps=None):
     """PETS learning curves; returns rows ``{env, seed, episode, return, ...}``.
 
     With ``stop_at_target`` a run ends at the first MPC episode that meets the env's target (see
     :func:`summarise_curves`; relative targets need ``references`` from :func:`true_model_returns`).
+    ``episode_steps`` shortens every episode (None: the env's time limit).
     """
     from ..dynamics.learned import TrainConfig
     from ..mbrl import MBRLConfig, model_config, run_mbrl_loop
     from ..mbrl.cli import DEFAULTS
 
-    cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    cfg = _config(cfg_name)
     planner, opts = _curve_planner(cfg)
     rows = []
     for env_id in envs:
@@ -175,7 +188,7 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
                                 model=model_config("ensemble", members=cfg["members"], hidden=cfg["hidden"],
                                                    particles=cfg["particles"]),
                                 train=TrainConfig(epochs=DEFAULTS["epochs"], progress=False), planner=planner,
-                                horizon=cfg["horizon"], planner_options=opts, seed=seed)
+                                horizon=cfg["horizon"], planner_options=opts, seed=seed, steps=episode_steps)
             out = None if out_root is None else Path(out_root) / f"{env_id.replace('/', '_')}-{cfg_name}-seed{seed}"
 
             def tag(row, elapsed, env_id=env_id, seed=seed):
@@ -205,7 +218,7 @@ def run_curves(envs, seeds, episodes, cfg_name="default", emit=None, out_root=No
     return rows
 
 
-def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_episodes=1):
+def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_episodes=1, episode_steps=None):
     """Return of the same planner (and options) with planlab's exact model, from the same reset
     states as the PETS run's MPC episodes: ``{seed: {episode: return}}`` (the reference)."""
     import gymnasium
@@ -215,7 +228,7 @@ def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_epi
     from ..episodes import run_episode
     from ..planners import MPC, make_planner
 
-    cfg = MBRL_LIB_CONFIG if cfg_name == "mbrl-lib" else _default_config()
+    cfg = _config(cfg_name)
     planner, opts = _curve_planner(cfg)
     out = {}
     for seed in seeds:
@@ -224,7 +237,7 @@ def true_model_returns(env_id, seeds, cfg_name="default", episodes=1, random_epi
             dyn, cost = model_for(env_id)
             p = make_planner(planner, dyn, cost, horizon=cfg["horizon"], seed=_seed(seed, 4, ep), **opts)
             env = gymnasium.make(env_id)
-            out[seed][ep] = run_episode(env, MPC(p), seed=_seed(seed, 5, ep)).total_return
+            out[seed][ep] = run_episode(env, MPC(p), seed=_seed(seed, 5, ep), steps=episode_steps).total_return
     return out
 
 
@@ -316,10 +329,12 @@ def main(argv=None) -> int:
     p.add_argument("--episodes", type=int, default=10, help="MPC episodes per run (after the random ones)")
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib"])
+    p.add_argument("--curve-config", default="default", choices=["default", "mbrl-lib", "quick"])
     p.add_argument("--out", default=None, help="checkpoint root for the curve runs (resumable)")
     p.add_argument("--stop-at-target", action="store_true",
                    help="end each curve run once it meets its env's target (time-to-target runs)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: tiny configuration, Pendulum-v1, 1 seed, 1 episode, 1 thread, 1 repeat")
     # (Dyna-Q runs on planlab/GridWorld-v0 unless --skip-dyna)
     p.add_argument("--timing-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -327,10 +342,16 @@ def main(argv=None) -> int:
 
     if args.timing_child:
         name, threads, repeats, env_id = args.timing_child
-        cfg = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}[name]
+        cfg = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config(), "quick": QUICK_CONFIG}[name]
         print(json.dumps(_time_one(name, cfg, int(threads), int(repeats), env_id)))
         return 0
     from .common import to_json_line, write_row
+
+    dyna_options, episode_steps = {}, None
+    if args.quick:
+        args.envs, args.seeds, args.episodes, args.threads, args.repeats = ["Pendulum-v1"], [0], 1, [1], 1
+        args.curve_config = "quick"
+        dyna_options, episode_steps = {"seeds": range(1), "steps": 200}, 30
 
     fh = open(args.json, "a") if args.json else None
 
@@ -339,7 +360,8 @@ def main(argv=None) -> int:
 
     try:
         if not args.skip_timing:
-            configs = {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()}
+            configs = ({"quick": QUICK_CONFIG} if args.quick
+                       else {"mbrl-lib": MBRL_LIB_CONFIG, "planlab-default": _default_config()})
             print("PETS planning time per MPC step (median of %d; shared machine, noisy)" % args.repeats)
             print(f"{'config':<16} {'planner':<13} {'threads':>7} {'plan_ms':>9} {'cpu_ms':>9} {'network_ms':>10} "
                   f"{'vs mbrl-lib 1790 ms':>20}")
@@ -354,7 +376,7 @@ def main(argv=None) -> int:
         if not args.skip_dyna:
             print("\nDyna-Q vs Q-learning on planlab/GridWorld-v0: real steps until the greedy policy is optimal "
                   "(exact value at the start within 0.01; capped at 6000)")
-            drows = dyna_comparison(emit=emit)
+            drows = dyna_comparison(emit=emit, **dyna_options)
             for name in dict.fromkeys(r["algorithm"] for r in drows):
                 st = [r["steps_to_optimal"] if r["steps_to_optimal"] is not None else r["cap"]
                       for r in drows if r["algorithm"] == name]
@@ -376,14 +398,14 @@ def main(argv=None) -> int:
 
             for env_id in args.envs:  # the same planner with the exact model, from the same starts
                 refs[env_id] = true_model_returns(env_id, args.seeds, args.curve_config, args.episodes,
-                                                  DEFAULTS["random_episodes"])
+                                                  DEFAULTS["random_episodes"], episode_steps)
                 for seed, per_ep in refs[env_id].items():
                     for ep, ret in per_ep.items():
                         emit({"env": env_id, "seed": seed, "episode": ep, "reference": "true-model", "return": ret})
                     print(f"{env_id:<28} {seed:>4d} true-model returns "
                           f"{[round(v, 1) for v in per_ep.values()]}", flush=True)
             rows = run_curves(args.envs, args.seeds, args.episodes, args.curve_config, emit=emit_c, out_root=args.out,
-                              stop_at_target=args.stop_at_target, references=refs)
+                              stop_at_target=args.stop_at_target, references=refs, episode_steps=episode_steps)
             print("\nsummary (Pendulum-v1: trailing mean of 3 MPC episodes >= -200 within 10; CartPoleSwingup: "
                   "90% of the way from the random to the true-model CEM return within 15)")
             for s in summarise_curves(rows, refs):

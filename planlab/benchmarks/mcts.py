@@ -1,6 +1,9 @@
 """UCT benchmark: simulations per second and returns on the chain, the gridworld and CartPole-v1.
 
-``python -m planlab.benchmarks.mcts [--json PATH] [--quick]``
+``python -m planlab.benchmarks.mcts [--json PATH] [--quick] [--smoke]``
+
+``--smoke`` runs every part once on a tiny budget (200 simulations, one seed, short episodes): it
+checks that the benchmark runs, not how fast or how well UCT plans.
 
 * **chain** — the deterministic 10-state chain (horizon 30, gamma 0.95, reward 1 on reaching the end,
   so an episode of ``t`` steps is worth ``gamma^t``; optimal: 9 steps). Compares planlab's UCT with
@@ -58,7 +61,7 @@ def _chain_step(i, a):
 def plain_python_uct(root_state, simulations, c=0.5, seed=0):
     """A straightforward UCT on the chain: node objects, dict children, random rollouts (the reference).
 
-    Same UCT score (Kocsis & Szepesvári 2006) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
+    Same UCB1 score (Kocsis & Szepesvári 2006) with ``Q(s, a)`` the mean of ``r + gamma G`` over the simulations through
     the edge (the reward of the transition into the child included, as in planlab), the same
     random rollouts to the same horizon and the same discount as planlab's UCT (no normalisation —
     the chain's returns already lie in [0, 1] — and no transpositions). Returns the root's visit
@@ -140,7 +143,7 @@ def _timed(make, seed, sims, warm):
     return result, sims / dt
 
 
-def bench_speed(out, repeats):
+def bench_speed(out, repeats, budgets=(200, 2000, 20000)):
     """Simulations per second on the chain: the plain-Python reference and planlab's UCT, run in
     alternation (same seed, same budget; each timed call preceded by an untimed one of its own kind,
     see :func:`_timed`) so that both see the same machine load; the ratio is the median of the
@@ -160,7 +163,7 @@ def bench_speed(out, repeats):
         UCT(ch, cost, horizon=HORIZON, simulations=10, discount=GAMMA, seed=0, transpositions=tp).plan(x0)
     rows = []
     m = statistics.median
-    for sims in (200, 2000, 20000):
+    for sims in budgets:
         n_rep = {200: 5 * repeats, 2000: repeats}.get(sims, max(3, repeats // 2))
         py, plan, search, tree, r_plan, r_search, r_tree = [], [], [], [], [], [], []
         ok_py = ok_uct = ok_tree = 0
@@ -219,7 +222,7 @@ def bench_decisions(out, n_seeds, sims=200):
     return row
 
 
-def bench_chain(out, seeds):
+def bench_chain(out, seeds, max_steps=HORIZON):
     from ..dynamics.systems.chain import Chain
     from ..planners.mcts.uct import UCT
 
@@ -232,7 +235,7 @@ def bench_chain(out, seeds):
         optimal = bool(p.actions[0, 0] == 1.0)
         uct.reset(seed)
         x, steps, rates = np.zeros(1), 0, []
-        for steps in range(1, HORIZON + 1):
+        for steps in range(1, max_steps + 1):
             p = uct.plan(x)
             rates.append(p.diagnostics["sims_per_s"])
             x = ch.step(x, p.actions[0])
@@ -246,7 +249,7 @@ def bench_chain(out, seeds):
     return rows
 
 
-def bench_gridworld(out, seeds, sims):
+def bench_gridworld(out, seeds, sims, max_steps=None):
     import gymnasium
 
     from ..dynamics.systems.gridworld import value_iteration
@@ -264,7 +267,7 @@ def bench_gridworld(out, seeds, sims):
         p = uct.plan(start)
         optimal = bool(int(p.actions[0, 0]) == vi.policy[tuple(world.start)])
         uct.reset(seed)
-        res = run_episode(env, MPC(uct), seed=seed)
+        res = run_episode(env, MPC(uct), seed=seed, steps=max_steps)
         rate = sims / np.median(res.plan_times)
         row = dict(task="gridworld", seed=seed, simulations=sims, sims_per_s=float(rate),
                    root_action_optimal=optimal, steps=res.steps, **{"return": res.total_return})
@@ -274,7 +277,7 @@ def bench_gridworld(out, seeds, sims):
     return rows, rows_vi
 
 
-def bench_cartpole(out, seeds):
+def bench_cartpole(out, seeds, max_steps=None):
     import gymnasium
 
     from ..envs.models import model_for
@@ -286,7 +289,8 @@ def bench_cartpole(out, seeds):
     rows = []
     for seed in seeds:
         env = gymnasium.make("CartPole-v1")
-        res = run_episode(env, MPC(UCT(dyn, cost, horizon=50, simulations=200, seed=seed)), seed=seed)
+        res = run_episode(env, MPC(UCT(dyn, cost, horizon=50, simulations=200, seed=seed)), seed=seed,
+                          steps=max_steps)
         row = dict(task="CartPole-v1", seed=seed, simulations=200, sims_per_s=float(200 / np.median(res.plan_times)),
                    root_action_optimal=None, steps=res.steps, **{"return": res.total_return})
         out.row(**row)
@@ -298,11 +302,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mcts", description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="append JSON rows to this file")
     parser.add_argument("--quick", action="store_true", help="fewer seeds and repeats")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a smoke run: 200 simulations, 1 repeat, 1 seed, episodes of at most 10 steps")
     args = parser.parse_args(argv)
     out = _Writer(args.json)
-    repeats = 3 if args.quick else 7
+    repeats = 1 if args.smoke else 3 if args.quick else 7
+    smoke_steps = 10 if args.smoke else None
     try:
-        speed = bench_speed(out, repeats)
+        speed = bench_speed(out, repeats, (200,) if args.smoke else (200, 2000, 20000))
         print("chain speed (median sims/s; reference and UCT alternate, same seeds and simulations per plan;")
         print("ratios are medians of the paired ratios; 'opt' = root action optimal in how many repeats)")
         print(f"{'sims/plan':>9} {'plain Python':>13} {'UCT plan()':>12} {'UCT search':>12} {'UCT tree':>10} "
@@ -312,13 +319,14 @@ def main(argv=None) -> int:
             print(f"{r['simulations']:>9} {r['plain_python_sims_per_s']:>13,.0f} {r['uct_plan_sims_per_s']:>12,.0f} "
                   f"{r['uct_search_sims_per_s']:>12,.0f} {r['uct_tree_plan_sims_per_s']:>10,.0f} "
                   f"{r['ratio_plan']:>10.1f}x {r['ratio_search']:>12.1f}x {r['ratio_tree_plan']:>10.1f}x {opt:>16}")
-        dec = bench_decisions(out, 50 if args.quick else 200)
+        dec = bench_decisions(out, 2 if args.smoke else 50 if args.quick else 200)
         print(f"chain, {dec['simulations']} simulations, root action optimal over {dec['seeds']} seeds: "
               f"plain Python {dec['root_optimal_plain_python']}, UCT without transpositions (same algorithm) "
               f"{dec['root_optimal_uct_tree']}, UCT (DAG, default) {dec['root_optimal_uct']}")
-        chain = bench_chain(out, range(5))
-        grid, v_start = bench_gridworld(out, range(3 if args.quick else 5), 10_000)
-        cart = bench_cartpole(out, range(3 if args.quick else 10))
+        chain = bench_chain(out, range(1 if args.smoke else 5), smoke_steps or HORIZON)
+        grid, v_start = bench_gridworld(out, range(1 if args.smoke else 3 if args.quick else 5),
+                                        200 if args.smoke else 10_000, smoke_steps)
+        cart = bench_cartpole(out, range(1 if args.smoke else 3 if args.quick else 10), smoke_steps)
         print()
         print(f"{'task':<12} {'seed':>4} {'sims':>6} {'sims/s':>11} {'root opt':>8} {'steps':>5} {'return':>8}")
         for r in chain + grid + cart:

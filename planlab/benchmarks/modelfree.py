@@ -42,13 +42,13 @@ def run_one(algo: str, seed: int, *, budget: int | None = None) -> dict:
     """Train ``algo`` on its task with the tuned preset; return the benchmark row."""
     import torch
 
-    from planlab.policies import ALGORITHMS, preset
+    from planlab.policies import algorithm_class, preset
 
     torch.set_num_threads(1)
     env_id, threshold, default_budget, eval_every = TASKS[algo]
     t0 = time.perf_counter()
-    trainer = ALGORITHMS[algo](env_id, seed=seed, eval_every=eval_every, eval_episodes=10,
-                               target_return=threshold, **preset(algo, env_id))
+    trainer = algorithm_class(algo)(env_id, seed=seed, eval_every=eval_every, eval_episodes=10,
+                                     target_return=threshold, **preset(algo, env_id))
     setup = time.perf_counter() - t0
     trainer.learn(budget or default_budget)
     solved = trainer.solved_at is not None

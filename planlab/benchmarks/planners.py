@@ -146,8 +146,8 @@ def speed(planners, repeats: int, writer: _Writer) -> list[dict]:
     return rows
 
 
-def episodes(planners, seeds, writer: _Writer, progress: bool = True) -> list[dict]:
-    """Closed-loop episodes; returns the rows."""
+def episodes(planners, seeds, writer: _Writer, progress: bool = True, max_steps: int | None = None) -> list[dict]:
+    """Closed-loop episodes (each at most ``max_steps`` long when given); returns the rows."""
     import gymnasium
 
     import planlab.envs  # noqa: F401  (registers planlab's ids)
@@ -156,8 +156,8 @@ def episodes(planners, seeds, writer: _Writer, progress: bool = True) -> list[di
     from ..planners import make_planner
 
     rows = []
-    jobs = [(name, env_id, start, steps, seed) for name in planners for env_id, start, steps in EPISODES
-            for seed in seeds]
+    jobs = [(name, env_id, start, min(steps, max_steps or steps), seed) for name in planners
+            for env_id, start, steps in EPISODES for seed in seeds]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -196,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=200, help="plans per planner in the timing loop (default 200)")
     ap.add_argument("--no-episodes", action="store_true", help="only the speed part")
     ap.add_argument("--quick", action="store_true", help="1 seed, 30 repeats (a smoke run)")
+    ap.add_argument("--episode-steps", type=int, default=None,
+                    help="cut every episode to this many steps (smoke runs; success is then meaningless)")
     args = ap.parse_args(argv)
     planners = [p.strip() for p in args.planners.split(",") if p.strip()]
     for p in planners:
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
                   f"{r['msteps_per_s']:>10.1f}")
         if args.no_episodes:
             return 0
-        erows = episodes(planners, seeds, writer)
+        erows = episodes(planners, seeds, writer, max_steps=args.episode_steps)
         print(f"\nEpisodes (seeds 0..{len(seeds) - 1}; mean return, success count, plan ms median/p90 over all steps)")
         print(f"{'planner':<10}{'env':<30}{'start':<9}{'return':>10}{'success':>9}{'ms med':>8}{'ms p90':>8}")
         for name in planners:

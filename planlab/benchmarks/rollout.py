@@ -56,7 +56,9 @@ def _torch_rollout_cost(dyn, cost, x0, U):
     return total.numpy()
 
 
-def measure(systems, ns, horizon=30, seed=0, on_row=None):
+def measure(systems, ns, horizon=30, seed=0, on_row=None, min_time=(0.2, 0.4)):
+    """Rows ``{system, backend, threads, n, horizon, steps_per_s}``; ``min_time`` = seconds of timing per
+    (numpy/torch, numba) case."""
     import numba
     import torch
 
@@ -78,7 +80,8 @@ def measure(systems, ns, horizon=30, seed=0, on_row=None):
             ]
             for backend, threads, fn in cases:
                 np.testing.assert_allclose(fn(), ref, rtol=1e-9, atol=1e-9)  # same numbers before timing
-                sec = _time(fn, min_time=0.2 if backend in ("numpy", "torch") else 0.4)
+                sec = _time(fn, min_time=min_time[0] if backend in ("numpy", "torch") else min_time[1],
+                            min_reps=5 if min_time[1] >= 0.1 else 1)
                 rows.append({"system": name, "backend": backend, "threads": threads, "n": n, "horizon": horizon,
                              "steps_per_s": n * horizon / sec})
                 if on_row is not None:
@@ -117,12 +120,17 @@ def main(argv=None) -> int:
     ap.add_argument("--systems", nargs="+", default=["cartpole", "quadrotor2d"], choices=sorted(SYSTEMS))
     ap.add_argument("--n", nargs="+", type=int, default=[100, 1000, 10000])
     ap.add_argument("--horizon", type=int, default=30)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: cartpole, n = 100, horizon 10, brief timing, no fresh-process load times")
     args = ap.parse_args(argv)
+    min_time = (0.2, 0.4)
+    if args.quick:
+        args.systems, args.n, args.horizon, min_time = ["cartpole"], [100], 10, (0.01, 0.01)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     out = open(args.json, "w") if args.json else None
     try:
-        rows = measure(args.systems, args.n, args.horizon, on_row=lambda r: write_row(out, r))
+        rows = measure(args.systems, args.n, args.horizon, on_row=lambda r: write_row(out, r), min_time=min_time)
     finally:
         if out is not None:
             out.close()
@@ -135,7 +143,7 @@ def main(argv=None) -> int:
             get = {(r["backend"], r["threads"]): r["steps_per_s"] for r in rows if r["system"] == name and r["n"] == n}
             print(f"  {name:<12} n={n:<6} {get[('numba', 1)] / get[('numpy', 1)]:7.1f}x")
     print("\nfirst rollout in a fresh process (compile vs. load from numba's disk cache):")
-    for name in args.systems:
+    for name in [] if args.quick else args.systems:
         cold, warm = kernel_load_times(name)
         print(f"  {name:<12} compile {cold:6.2f} s   from cache {warm:6.3f} s")
     if args.json:

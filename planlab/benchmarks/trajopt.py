@@ -1,6 +1,9 @@
 """Trajectory-optimisation benchmark: iLQR, DDP and box-DDP against casadi + IPOPT on the cart-pole swing-up.
 
-``python -m planlab.benchmarks.trajopt [--json PATH] [--repeats N]``
+``python -m planlab.benchmarks.trajopt [--json PATH] [--repeats N] [--quick]``
+
+``--quick`` is a smoke run (one solve each, at most 5 iterations, 20 LQR calls): it checks that the
+benchmark runs, not the solvers' speed or optimum.
 
 Problems (planlab's ``CartPole``, gymnasium's constants and explicit Euler, state order
 ``(x, x_dot, theta, theta_dot)``, ``theta = 0`` upright):
@@ -64,7 +67,7 @@ def _median_solve(planner, x0, repeats):
     return float(np.median(times)) * 1e3, plan
 
 
-def _rows(repeats):
+def _rows(repeats, max_iterations=1000, lqr_calls=2000):
     from ..planners.trajopt import ILQR, NLPPlanner, dlqr
 
     configs = [
@@ -79,9 +82,9 @@ def _rows(repeats):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 if solver == "ipopt":
-                    planner = NLPPlanner(system, cost, horizon=T)
+                    planner = NLPPlanner(system, cost, horizon=T, max_iterations=max_iterations)
                 else:
-                    planner = ILQR(system, cost, horizon=T, max_iterations=1000, **opts)
+                    planner = ILQR(system, cost, horizon=T, max_iterations=max_iterations, **opts)
                     planner.warmup()
                 build_ms = (time.perf_counter() - t0) * 1e3
                 time_ms, plan = _median_solve(planner, x0, repeats)
@@ -100,7 +103,7 @@ def _rows(repeats):
 
     A, B = CartPole().linearize(np.zeros(4), np.zeros(1))
     Q, R = np.diag([1.0, 1.0, 10.0, 1.0]), np.array([[0.1]])
-    n = 2000
+    n = lqr_calls
     for solver, fn in (("scipy-dare", lambda: scipy.linalg.solve_discrete_are(A, B, Q, R)),
                        ("dlqr", lambda: dlqr(A, B, Q, R))):
         fn()
@@ -118,6 +121,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planlab.benchmarks.trajopt", description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="append JSON rows to this file (JSON lines)")
     parser.add_argument("--repeats", type=int, default=7, help="solves per timing (median), default 7")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 solve each, <= 5 iterations")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats: expected an integer >= 1, got {args.repeats}")
@@ -127,7 +131,7 @@ def main(argv=None) -> int:
     print("-" * len(header))
     rows = []
     try:
-        for row in _rows(args.repeats):
+        for row in (_rows(1, max_iterations=5, lqr_calls=20) if args.quick else _rows(args.repeats)):
             rows.append(row)
             print(f"{row['problem']:<26} {row['solver']:<10} {row['time_ms']:>9.3f} {row['iterations']:>6d} "
                   f"{row.get('ms_per_iteration', float('nan')):>8.4f} {row['cost']:>14.8f} {row.get('status', ''):<15} "

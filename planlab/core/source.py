@@ -1,8 +1,18 @@
 """Evaluate single-source scalar code (see :mod:`planlab.core.ops`) on numpy arrays and torch tensors.
 
 A *dynamics source* has the signature ``f(x, u, p, out)``: it reads state components ``x[i]``,
-action components ``u[j]`` and parameters ``p[k]`` and writes the next state's components into
-``out[i]``. A *cost source* has ``c(x, u, xn, p) -> scalar`` (``xn`` the next state) and a terminal
+action components ``u[j]`` and parameters ``p[P.name]`` and writes the next state's components into
+``out[i]``. The parameter vector ``p`` holds the fields of the system's frozen ``Params`` dataclass
+in field order; a source reads them by name through the constant index :func:`param_index` builds::
+
+    P = param_index(PendulumParams)      # P.g == 0, P.m == 1, ...
+
+    def pendulum_dynamics(x, u, p, out):
+        g = p[P.g]
+        ...
+
+``P`` is a NamedTuple of ints, so ``p[P.g]`` is an integer index in numpy, torch and casadi, and
+numba compiles the global ``P`` as a constant (the index folds away: no run-time cost). A *cost source* has ``c(x, u, xn, p) -> scalar`` (``xn`` the next state) and a terminal
 source ``cf(x, p) -> scalar``; a termination source ``term(x, p) -> bool``.
 
 The same functions compile with numba (``x``, ``u``, ``out`` are 1-D arrays and ``p`` a float64
@@ -12,9 +22,47 @@ the batch), and build casadi expressions (components are symbols).
 
 from __future__ import annotations
 
+import dataclasses
+from collections import namedtuple
+
 import numpy as np
 
-__all__ = ["components", "stack_components", "eval_dynamics_source", "eval_scalar_source"]
+__all__ = ["components", "stack_components", "eval_dynamics_source", "eval_scalar_source", "param_index"]
+
+
+def param_index(params_class):
+    """The position of every field of ``params_class`` in its parameter vector, by name.
+
+    Parameters
+    ----------
+    params_class : dataclass or NamedTuple class
+        The parameters of a system or cost; the vector a source receives holds its fields in
+        declaration order (``dataclasses.astuple`` of an instance).
+
+    Returns
+    -------
+    NamedTuple of int
+        Field ``name`` -> its index, e.g. ``param_index(PendulumParams).g == 0``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class SpringParams:
+    ...     k: float = 1.0
+    ...     dt: float = 0.1
+    >>> P = param_index(SpringParams)
+    >>> P.k, P.dt
+    (0, 1)
+    """
+    if dataclasses.is_dataclass(params_class):
+        names = [f.name for f in dataclasses.fields(params_class)]
+    elif isinstance(params_class, type) and issubclass(params_class, tuple) and hasattr(params_class, "_fields"):
+        names = list(params_class._fields)
+    else:
+        raise TypeError(f"params_class: expected a dataclass or a NamedTuple class, got {params_class!r}")
+    index = namedtuple(f"{params_class.__name__}Index", names, module=params_class.__module__)
+    return index(*range(len(names)))
 
 
 def components(arr):

@@ -5,7 +5,9 @@ A subclass of :class:`AnalyticSystem` provides
 * ``dynamics_source(x, u, p, out)`` — a module-level function in the scalar source language of
   :mod:`planlab.core.ops` (``out[i]`` receives the next state's components),
 * optionally ``termination_source(x, p) -> bool``,
-* a frozen ``Params`` dataclass whose fields, in order, are ``p[0], p[1], ...`` in the source,
+* a frozen ``Params`` dataclass; its fields, in order, make the parameter vector ``p``, which a
+  source reads by name through ``P = param_index(Params)`` (:func:`planlab.core.source.param_index`)
+  as ``p[P.name]``,
 * ``default_cost()``.
 
 From that one source come the numpy ``step``, the fused numba rollout kernels

@@ -51,7 +51,7 @@ def add_mbrl_parser(subparsers):
     p.add_argument("--env", default=d["env"], help=f"gymnasium id planlab models (default {d['env']})")
     p.add_argument("--model", default=d["model"], help="ensemble | deterministic-ensemble | gaussian | mlp")
     p.add_argument("--planner", default=d["planner"], help=f"planner name (default {d['planner']})")
-    p.add_argument("--algorithm", default=d["algorithm"], help="v0.5 | v1.0 | v1.5 (Algorithms 23-25)")
+    p.add_argument("--algorithm", default=d["algorithm"], help="v0.5 (fit once) | v1.0 (refit per episode) | v1.5 (MPC, PETS)")
     p.add_argument("--episodes", type=int, default=d["episodes"], help="episodes after the random ones")
     p.add_argument("--random-episodes", type=int, default=d["random_episodes"], help="random-policy episodes first")
     p.add_argument("--steps", type=int, default=None, help="episode length (default: the env's limit)")

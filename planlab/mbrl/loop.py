@@ -69,7 +69,7 @@ class MBRLConfig:
     episodes : int
         Episodes after the random ones.
     random_episodes : int
-        Episodes of the uniform-random base policy pi_0 (step 1 of Algorithms 23-25).
+        Episodes of the uniform-random base policy pi_0 (the first data of every version).
     steps : int or None
         Episode length (None: the env's time limit).
     model : ModelConfig

@@ -1,4 +1,4 @@
-"""Model-free baselines: policy gradients, actor-critics, PPO and SAC (notes, chapters 3-4).
+"""Model-free baselines: policy gradients, actor-critics, PPO and SAC.
 
 Trainers follow Stable-Baselines3's interface::
 
@@ -7,15 +7,18 @@ Trainers follow Stable-Baselines3's interface::
     action, _ = algo.predict(obs)
 
 =========================  ==========================================================
-``REINFORCE``              Algorithm 15; reward-to-go, average / optimal / learned
-                           baselines, both discount options of (4.1.7), importance-
-                           weighted batch reuse (3.2.9)
-``ActorCritic``            batch actor-critic, Algorithms 16-17 (GAE 4.2.10, n-step 4.2.8)
-``OnlineActorCritic``      Algorithm 18
-``A2C``                    synchronous parallel actor-critic (4.4.2)
-``PPO``                    clipped surrogate
-``OffPolicyActorCritic``   Algorithm 20 (Q critic, replay buffer)
-``SAC``                    soft actor-critic (4.3.1), automatic entropy tuning
+``REINFORCE``              Williams 1992; reward-to-go, average / optimal / learned
+                           baselines, two discount options, importance-weighted
+                           batch reuse (Precup et al. 2000)
+``ActorCritic``            batch actor-critic (GAE, Schulman et al. 2016, or n-step)
+``OnlineActorCritic``      one-transition actor-critic (Sutton & Barto 2018, 13.5)
+``A2C``                    synchronous advantage actor-critic (Mnih et al. 2016)
+``PPO``                    clipped surrogate (Schulman et al. 2017)
+``OffPolicyActorCritic``   Q critic and replay buffer (after Degris et al. 2012)
+``SAC``                    soft actor-critic (Haarnoja et al. 2018), automatic entropy tuning
+
+Trainers are found by name through :data:`ALGORITHMS` (name -> ``"module:Class"``, resolved by
+:func:`algorithm_class` on use).
 =========================  ==========================================================
 """
 
@@ -24,10 +27,13 @@ from ..core.lazy import lazy_names
 # Names are imported on first use, so `planlab.policies.linear` (used by the LQR/iLQR planners)
 # does not pull in torch and the trainers.
 _LAZY = {
-    "ALGORITHMS": "base",
-    "Trainer": "base",
-    "TrainerConfig": "base",
-    "evaluate_policy": "base",
+    "ALGORITHMS": "registry",
+    "algorithm_class": "registry",
+    "Trainer": "trainer",
+    "TrainerConfig": "config",
+    "evaluate_policy": "envs",
+    "make_env_fn": "envs",
+    "plot_learning_curve": "plotting",
     "ReplayBuffer": "buffers",
     "RolloutBuffer": "buffers",
     "ActorCriticNet": "networks",
@@ -73,7 +79,7 @@ _LAZY = {
 __all__ = [
     # trainers
     "TimeVaryingLinearPolicy", "Trainer", "REINFORCE", "ActorCritic", "OnlineActorCritic", "A2C", "PPO", "OffPolicyActorCritic", "SAC",
-    "ALGORITHMS", "PRESETS", "preset", "evaluate_policy",
+    "ALGORITHMS", "algorithm_class", "PRESETS", "preset", "evaluate_policy", "make_env_fn", "plot_learning_curve",
     # configs
     "TrainerConfig", "ReinforceConfig", "ActorCriticConfig", "OnlineActorCriticConfig", "A2CConfig", "PPOConfig",
     "OffPolicyACConfig", "SACConfig",

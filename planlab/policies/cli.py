@@ -4,7 +4,7 @@
 
     planlab train --algo ppo --env CartPole-v1 --steps 50000 [--seed 0] [--json] [--out runs/ppo]
 
-The lead CLI wires this in with ``add_train_parser(subparsers)`` and dispatches to
+The ``planlab`` command line wires this in with ``add_train_parser(subparsers)`` and dispatches to
 ``run_train(args)`` (which returns the exit code).
 """
 
@@ -54,12 +54,12 @@ def run_train(args: argparse.Namespace) -> int:
     import gymnasium as gym
     import torch
 
-    from .base import algorithms
+    from .registry import algorithm_class
     from .presets import preset
 
     if args.env not in gym.registry:
         return _fail(f"--env: expected a registered gymnasium id (e.g. CartPole-v1, Pendulum-v1), got {args.env!r}")
-    cls = algorithms()[algo]
+    cls = algorithm_class(algo)
     overrides = {} if getattr(args, "no_preset", False) else preset(algo, args.env)
     torch.set_num_threads(1)
     try:

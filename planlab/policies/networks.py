@@ -10,7 +10,7 @@ Shapes::
     discrete  actions (...,)  integer indices 0 .. n_actions - 1
     continuous actions (..., nu)
 
-The architectures of section 4.4.1 of the reference notes are both available through
+Both usual actor-critic architectures are available through
 :class:`ActorCriticNet`: two networks (``shared=False``, simple and stable) or one shared trunk with
 a policy head and a value head (``shared=True``).
 """
@@ -203,7 +203,7 @@ class GaussianPolicy(TorchPolicy):
 class TanhGaussianPolicy(TorchPolicy):
     """``a = c + h * tanh(u)``, ``u ~ N(mu(s), sigma(s)^2)``: a Gaussian squashed into the box.
 
-    Used by SAC (4.3.1) and the off-policy actor-critic (Algorithm 20). ``c`` and ``h`` are the
+    Used by SAC (Haarnoja et al. 2018) and the off-policy actor-critic. ``c`` and ``h`` are the
     centre and half-width of the action box ``[low, high]``.
 
     Parameters
@@ -280,7 +280,7 @@ class ValueNet(nn.Module):
 
 
 class QNet(nn.Module):
-    """An action-value network ``Q_phi(s, a)`` (4.4.1): (..., n_obs), (..., nu) -> (...)."""
+    """An action-value network ``Q_phi(s, a)``: (..., n_obs), (..., nu) -> (...)."""
 
     def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int] = (64, 64), activation: str = "relu"):
         super().__init__()
@@ -330,7 +330,7 @@ class QEnsemble(nn.Module):
 
 
 class ActorCriticNet(TorchPolicy):
-    """Actor and critic together, in either design of section 4.4.1.
+    """Actor and critic together: two networks, or one shared trunk with two heads (as in Mnih et al. 2016).
 
     Parameters
     ----------

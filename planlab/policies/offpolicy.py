@@ -1,17 +1,17 @@
-"""Off-policy actor-critic with a replay buffer: Algorithm 20 and SAC (4.3.1).
+"""Off-policy actor-critics with a replay buffer: a Q-critic actor-critic and SAC (Haarnoja et al. 2018).
 
 Both keep transitions ``(s, a, r, s', terminated)`` in a :class:`~planlab.policies.buffers.ReplayBuffer`
-and fit a Q critic to the target of (4.4.2),
+and fit a Q critic to the bootstrapped target
 
 .. math::  y_i = r_i + \\gamma \\bar Q(s'_i, a'_i), \\qquad a'_i \\sim \\pi_\\theta(\\cdot \\mid s'_i),
 
-where ``a'`` comes from the *current* policy, not the buffer (the fix of Algorithm 19's first
-fallacy), and ``Q_bar`` is a Polyak-averaged target copy.
+where ``a'`` comes from the *current* policy, not the buffer (the buffer's action was taken by an
+older policy), and ``Q_bar`` is a Polyak-averaged target copy (Lillicrap et al. 2016).
 
-* :class:`OffPolicyActorCritic` (Algorithm 20): the actor follows the score-function gradient
-  (4.4.4) with fresh actions ``a_i^pi ~ pi_theta(. | s_i)``; ``n_action_samples`` actions per state,
+* :class:`OffPolicyActorCritic` (in the spirit of Degris, White & Sutton 2012): the actor follows
+  the score-function (likelihood-ratio, Williams 1992) gradient with fresh actions ``a_i^pi ~ pi_theta(. | s_i)``; ``n_action_samples`` actions per state,
   their mean Q is the baseline.
-* :class:`SAC`: the entropy-regularised version — twin critics (the minimum of two), a
+* :class:`SAC` (Haarnoja et al. 2018): the entropy-regularised version — twin critics (the minimum of two), a
   reparameterised tanh-Gaussian actor minimising ``E[alpha log pi(a|s) - Q(s, a)]`` and automatic
   tuning of the temperature ``alpha`` towards a target entropy (``-dim(A)`` by default).
   The target becomes ``y = r + gamma (min_k Q_bar_k(s', a') - alpha log pi(a'|s'))``.
@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from ..core.validation import check_nonnegative, check_positive, check_positive_int, check_probability
-from .base import Trainer, TrainerConfig
+from .config import TrainerConfig
+from .trainer import Trainer
 from .buffers import ReplayBuffer
 from .networks import QEnsemble, TanhGaussianPolicy
 
@@ -101,12 +102,12 @@ class SACConfig(OffPolicyConfig):
 
 @dataclasses.dataclass(frozen=True)
 class OffPolicyACConfig(OffPolicyConfig):
-    """Algorithm 20 options.
+    """Options of :class:`OffPolicyActorCritic`.
 
     Parameters
     ----------
     n_action_samples : int
-        Fresh policy actions per state for the score-function gradient (4.4.4-4.4.5).
+        Fresh policy actions per state for the score-function gradient.
     ent_coef : float >= 0
         Optional entropy bonus (0 = the algorithm as written).
     """
@@ -209,7 +210,7 @@ class _OffPolicy(Trainer):
 
 
 class SAC(_OffPolicy):
-    """Soft actor-critic (4.3.1) with twin critics and automatic entropy tuning.
+    """Soft actor-critic (Haarnoja et al. 2018) with twin critics and automatic entropy tuning.
 
     Examples
     --------
@@ -250,7 +251,7 @@ class SAC(_OffPolicy):
 
 
 class OffPolicyActorCritic(_OffPolicy):
-    """Off-policy actor-critic (Algorithm 20): Q critic on (4.4.2), score-function actor (4.4.4).
+    """Off-policy actor-critic: Q critic on the bootstrapped target, score-function actor (Williams 1992).
 
     Examples
     --------
@@ -270,7 +271,7 @@ class OffPolicyActorCritic(_OffPolicy):
         with torch.no_grad():
             api, _ = self.actor.sample(orep)
             q = self.critic(orep, api).min(0).values.view(K, B)
-            adv = (q - q.mean(0, keepdim=True)).reshape(-1)  # baseline: V(s) ~ mean_k Q(s, a_k) (4.4.3)
+            adv = (q - q.mean(0, keepdim=True)).reshape(-1)  # baseline: V(s) ~ mean_k Q(s, a_k)
         lp = self.actor.log_prob(orep, api)
         aloss = -(lp * adv).mean() + c.ent_coef * lp.mean()
         self._optimize(self.actor_opt, aloss)

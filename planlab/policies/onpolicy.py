@@ -1,15 +1,15 @@
 """On-policy actor-critic methods over synchronous vector environments.
 
-* :class:`ActorCritic` — batch actor-critic (Algorithms 16 and 17): sample, fit ``V_phi`` to the
-  sampled (bootstrapped) reward sums, evaluate advantages, take a policy-gradient step.
-  Advantages: GAE (4.2.10; ``gae_lambda = 0`` is the TD residual of Algorithm 17,
-  ``gae_lambda = 1`` the Monte-Carlo return minus the learned baseline, 4.2.2) or n-step (4.2.8).
-* :class:`A2C` — the synchronous parallel actor-critic of 4.4.2 (``n_envs`` actors, one shared
-  update per step of all of them).
-* :class:`OnlineActorCritic` — Algorithm 18: one transition (per worker), update the critic
-  on ``r + gamma V(s')``, then the actor with the TD advantage.
-* :class:`PPO` — several epochs of minibatch updates on each batch with the clipped importance
-  ratio ``pi_theta'(a|s) / pi_theta(a|s)`` (the practical form of 3.2.9 and 3.3–3.5).
+* :class:`ActorCritic` — batch actor-critic (Konda & Tsitsiklis 2000; Sutton & Barto 2018, ch. 13):
+  sample, fit ``V_phi`` to the sampled (bootstrapped) reward sums, evaluate advantages, take a
+  policy-gradient step. Advantages: GAE (Schulman et al. 2016; ``gae_lambda = 0`` is the one-step
+  TD residual, ``gae_lambda = 1`` the Monte-Carlo return minus the learned baseline) or n-step.
+* :class:`A2C` — the synchronous variant of the parallel advantage actor-critic of Mnih et al.
+  2016 (``n_envs`` actors, one shared update per step of all of them).
+* :class:`OnlineActorCritic` — one transition (per worker), update the critic on
+  ``r + gamma V(s')``, then the actor with the TD advantage (Sutton & Barto 2018, sec. 13.5).
+* :class:`PPO` — proximal policy optimisation (Schulman et al. 2017): several epochs of minibatch
+  updates on each batch with the clipped importance ratio ``pi_theta'(a|s) / pi_theta(a|s)``.
 
 Every environment copy steps with gymnasium's ``SyncVectorEnv`` in same-step autoreset mode, so
 a step that ends an episode by truncation bootstraps from ``V(final observation)``.
@@ -24,7 +24,8 @@ import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from ..core.validation import check_in, check_nonnegative, check_positive, check_positive_int, check_probability
-from .base import Trainer, TrainerConfig, _set_lr, linear_schedule
+from .config import TrainerConfig
+from .trainer import Trainer, _set_lr, linear_schedule
 from .buffers import RolloutBuffer
 from .networks import ActorCriticNet
 from .returns import gae, n_step_advantage
@@ -40,11 +41,11 @@ class OnPolicyConfig(TrainerConfig):
     Parameters
     ----------
     n_envs : int
-        Parallel environment copies (4.4.2).
+        Parallel environment copies (synchronous actors, Mnih et al. 2016).
     n_steps : int
         Steps per environment per batch; a batch has ``n_envs * n_steps`` transitions.
     advantage : {"gae", "nstep"}
-        GAE (4.2.10) or the n-step estimator (4.2.8).
+        GAE (Schulman et al. 2016) or the n-step estimator.
     gae_lambda : float in [0, 1]
     n_step : int
         ``n`` of the n-step estimator.
@@ -54,7 +55,7 @@ class OnPolicyConfig(TrainerConfig):
         Weights of the entropy bonus and of the value loss (joint updates).
     max_grad_norm : float > 0
     shared : bool
-        Shared trunk (``True``) or two networks (``False``), section 4.4.1.
+        Shared trunk (``True``) or two networks (``False``).
     lr_schedule : {"constant", "linear"}
         Linear decays the learning rate to 0 at the end of ``learn``.
     activation : str
@@ -92,15 +93,14 @@ class OnPolicyConfig(TrainerConfig):
 
 @dataclasses.dataclass(frozen=True)
 class ActorCriticConfig(OnPolicyConfig):
-    """Batch actor-critic (Algorithms 16, 17).
+    """Batch actor-critic (Konda & Tsitsiklis 2000; Sutton & Barto 2018, ch. 13).
 
     Parameters
     ----------
     critic_updates : int >= 0
         ``0``: one joint gradient step on ``policy loss + vf_coef * value loss`` per batch (A2C).
-        ``k >= 1``: first ``k`` regression steps of ``V_phi`` on the batch's targets (step 3 of
-        Algorithm 17), then re-evaluate the advantages with the refit critic (step 4), then one
-        policy step (steps 5-6).
+        ``k >= 1``: first ``k`` regression steps of ``V_phi`` on the batch's targets, then
+        re-evaluate the advantages with the refit critic, then one policy step.
     optimizer : {"adam", "rmsprop"}
     """
 
@@ -120,7 +120,7 @@ class ActorCriticConfig(OnPolicyConfig):
 
 @dataclasses.dataclass(frozen=True)
 class A2CConfig(ActorCriticConfig):
-    """A2C (4.4.2): synchronous parallel actors, one joint update per batch."""
+    """A2C (synchronous Mnih et al. 2016): parallel actors, one joint update per batch."""
 
     n_envs: int = 8
     n_steps: int = 8
@@ -132,10 +132,10 @@ class A2CConfig(ActorCriticConfig):
 
 @dataclasses.dataclass(frozen=True)
 class OnlineActorCriticConfig(ActorCriticConfig):
-    """Online actor-critic (Algorithm 18): one transition per worker per update, critic first.
+    """Online actor-critic (Sutton & Barto 2018, sec. 13.5): one transition per worker per update, critic first.
 
-    The default runs 8 synchronous workers, because 4.4.2 notes that steps 2 and 4 "work best
-    with a batch (e.g. parallel workers)": with them it solved CartPole-v1 in 30-50k steps (3
+    The default runs 8 synchronous workers, because the critic and actor steps work best with a
+    batch (parallel workers, as in Mnih et al. 2016): with them it solved CartPole-v1 in 30-50k steps (3
     seeds), while the literal single-worker version (``n_envs=1``) had not learned it after
     100k steps in our runs (single-sample updates are too noisy).
     """
@@ -155,7 +155,7 @@ class PPOConfig(OnPolicyConfig):
     Parameters
     ----------
     n_epochs : int
-        Passes over each batch (each batch is reused; 3.2.9's importance ratio makes this valid).
+        Passes over each batch (each batch is reused; the importance ratio makes this valid).
     batch_size : int
         Minibatch size.
     clip_range : float in (0, 1)
@@ -308,12 +308,12 @@ def _normalize(a: torch.Tensor) -> torch.Tensor:
 
 
 class ActorCritic(_OnPolicy):
-    """Batch actor-critic (Algorithms 16, 17) with GAE or n-step advantages.
+    """Batch actor-critic with GAE (Schulman et al. 2016) or n-step advantages.
 
     Parameters
     ----------
     env, config, **kwargs
-        See :class:`~planlab.policies.base.Trainer` and :class:`ActorCriticConfig`.
+        See :class:`~planlab.policies.trainer.Trainer` and :class:`ActorCriticConfig`.
 
     Examples
     --------
@@ -356,7 +356,7 @@ class ActorCritic(_OnPolicy):
 
 
 class A2C(ActorCritic):
-    """Synchronous advantage actor-critic (4.4.2) over ``n_envs`` gymnasium environments.
+    """Synchronous advantage actor-critic (A2C, Mnih et al. 2016) over ``n_envs`` gymnasium environments.
 
     Examples
     --------
@@ -369,7 +369,7 @@ class A2C(ActorCritic):
 
 
 class OnlineActorCritic(ActorCritic):
-    """Online actor-critic (Algorithm 18): update after every transition of every worker."""
+    """Online actor-critic (Sutton & Barto 2018, sec. 13.5): update after every transition of every worker."""
 
     name = "online_ac"
     config_class = OnlineActorCriticConfig
@@ -377,11 +377,11 @@ class OnlineActorCritic(ActorCritic):
 
 
 class PPO(_OnPolicy):
-    """Proximal policy optimisation with the clipped surrogate objective.
+    """Proximal policy optimisation with the clipped surrogate objective (Schulman et al. 2017).
 
     Each batch of ``n_envs * n_steps`` transitions is reused for ``n_epochs`` passes of
-    minibatch updates; the importance ratio ``pi_theta'(a|s) / pi_theta(a|s)`` of 3.2.9 (one
-    factor, as in the first-order analysis of 3.3) is clipped to ``[1 - eps, 1 + eps]``.
+    minibatch updates; the one-step importance ratio ``pi_theta'(a|s) / pi_theta(a|s)`` is
+    clipped to ``[1 - eps, 1 + eps]``; advantages by GAE (Schulman et al. 2016).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""REINFORCE (Algorithm 15) with the variance reductions of 3.1.3, and its off-policy reuse (3.2.9).
+"""REINFORCE (Williams 1992) with the usual variance reductions, and importance-weighted batch reuse.
 
 The gradient estimate is
 
@@ -7,10 +7,12 @@ The gradient estimate is
     \\nabla_\\theta J \\approx \\frac{1}{M} \\sum_{i,t} w_{i,t}\\,
         \\nabla_\\theta \\log \\pi_\\theta(a_{i,t} \\mid s_{i,t}) \\, (\\hat Q_{i,t} - b_{i,t})
 
-with ``Q_hat`` the whole return (Theorem 3.1) or the reward-to-go (3.1.10) under either discount
-option of (4.1.7); ``b`` nothing, the average return (3.1.11), the optimal baseline (3.1.17) or a
-learned value ``V_phi(s_t)`` (4.2.2); and ``w`` the per-decision importance weights of (3.2.9),
-which are 1 on the first pass over a batch and let ``n_updates > 1`` passes reuse it.
+with ``Q_hat`` the whole return (the likelihood-ratio gradient of Williams 1992) or the reward-to-go
+(policy gradient theorem, Sutton et al. 2000) under either discount option (``DISCOUNT_FROM_NOW``,
+``DISCOUNT_FROM_START``); ``b`` nothing, the average return, the variance-minimising baseline
+(Greensmith, Bartlett & Baxter 2004) or a learned value ``V_phi(s_t)``; and ``w`` the per-decision
+importance weights (Precup, Sutton & Singh 2000), which are 1 on the first pass over a batch and
+let ``n_updates > 1`` passes reuse it.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 from ..core.validation import check_in, check_positive, check_positive_int
-from .base import Trainer, TrainerConfig
+from .config import TrainerConfig
+from .trainer import Trainer
 from .networks import CategoricalPolicy, GaussianPolicy, TorchPolicy, ValueNet
 from .returns import (DISCOUNT_FROM_NOW, DISCOUNT_FROM_START, average_baseline, importance_weights, optimal_baseline,
                       pg_weights)
 
 __all__ = ["ReinforceConfig", "REINFORCE", "per_sample_scores", "reinforce_loss", "BASELINES"]
 
-#: Baseline choices: none, average return (3.1.11), optimal (3.1.17), learned value (4.2.2).
+#: Baseline choices: none, average return, variance-minimising (Greensmith et al. 2004), learned value.
 BASELINES = ("none", "average", "optimal", "value")
 
 
@@ -59,7 +62,7 @@ def per_sample_scores(policy: TorchPolicy, obs: torch.Tensor, actions: torch.Ten
 def reinforce_loss(log_probs: torch.Tensor, advantages: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Surrogate whose gradient is the REINFORCE estimate: ``-mean(w * log pi * A)``.
 
-    ``w`` (importance weights, 3.2.9) and ``A`` are treated as constants.
+    ``w`` (per-decision importance weights, Precup et al. 2000) and ``A`` are treated as constants.
     """
     adv = advantages.detach()
     if weights is not None:
@@ -76,9 +79,9 @@ class ReinforceConfig(TrainerConfig):
     batch_steps : int
         Collect whole episodes until at least this many steps (one batch).
     discount : {"from_now", "from_start"}
-        The two options of (4.1.7).
+        Discount rewards from the decision (``from_now``) or from the episode start (``from_start``).
     causal : bool
-        Reward-to-go (3.1.10) instead of the whole return.
+        Reward-to-go instead of the whole return.
     baseline : {"none", "average", "optimal", "value"}
     value_lr : float
         Learning rate of ``V_phi`` (baseline ``"value"``).
@@ -87,7 +90,7 @@ class ReinforceConfig(TrainerConfig):
     normalize_advantage : bool
         Standardise ``Q_hat - b`` within the batch (a common extra; off by default).
     n_updates : int
-        Gradient steps per batch; after the first, samples are reweighted by (3.2.9).
+        Gradient steps per batch; after the first, samples are reweighted by per-decision importance weights.
     max_log_weight : float
         Clamp of the log importance weights.
     state_dependent_std : bool
@@ -124,7 +127,7 @@ class ReinforceConfig(TrainerConfig):
 
 
 class REINFORCE(Trainer):
-    """REINFORCE (Algorithm 15) with reward-to-go, baselines and importance-weighted reuse.
+    """REINFORCE (Williams 1992) with reward-to-go, baselines and importance-weighted reuse.
 
     Examples
     --------
@@ -196,7 +199,7 @@ class REINFORCE(Trainer):
         starts = torch.zeros(obs.shape[0], dtype=torch.bool)
         starts[np.cumsum([0] + lens[:-1])] = True
         q = np.concatenate([pg_weights(e[2], c.gamma, discount=c.discount, causal=c.causal) for e in episodes])
-        disc_t = np.concatenate([c.gamma ** np.arange(n) for n in lens])  # gamma^t of each step (4.1.8)
+        disc_t = np.concatenate([c.gamma ** np.arange(n) for n in lens])  # gamma^t of each step (discount from the start)
         info = {}
         if c.baseline == "none":
             adv = q
@@ -212,7 +215,7 @@ class REINFORCE(Trainer):
                 traj = torch.zeros(len(lens), scores.shape[1]).index_add_(0, seg, scores)
                 b = optimal_baseline(q[starts.numpy()], traj.pow(2).sum(1).numpy())
                 adv = q - b
-        else:  # learned value baseline (4.2.2), fitted to the reward-to-go from now
+        else:  # learned value baseline, fitted to the reward-to-go from now
             with torch.no_grad():
                 v = self.v(obs).numpy().astype(np.float64)
             base = v * disc_t if c.discount == DISCOUNT_FROM_START else v

@@ -1,4 +1,4 @@
-"""Returns, advantages, baselines and importance weights (chapters 3 and 4 of the notes).
+"""Returns, advantages, baselines and importance weights of the policy-gradient methods.
 
 All functions are plain numpy (float64) except :func:`importance_weights` (torch, so the
 trainers can keep it on the graph if they want). Time is the leading axis; any trailing axes
@@ -34,10 +34,10 @@ __all__ = [
     "importance_weights",
 ]
 
-#: (4.1.7) option 1: ``sum_{t'>=t} gamma^(t'-t) r_t'`` — discount rewards relative to the decision.
+#: Discount option 1: ``sum_{t'>=t} gamma^(t'-t) r_t'`` — discount rewards relative to the decision.
 DISCOUNT_FROM_NOW = "from_now"
-#: (4.1.7) option 2: discount from the start of the episode, which also discounts later
-#: decisions' gradients by ``gamma^t`` (4.1.8).
+#: Discount option 2: discount from the start of the episode, which also discounts later
+#: decisions' gradients by ``gamma^t`` (the discounted objective's exact gradient).
 DISCOUNT_FROM_START = "from_start"
 
 
@@ -49,7 +49,7 @@ def _rewards(rewards) -> np.ndarray:
 
 
 def reward_to_go(rewards, gamma: float = 1.0) -> np.ndarray:
-    """Reward-to-go ``Q_hat_t = sum_{t'>=t} gamma^(t'-t) r_t'`` of one episode (3.1.10).
+    """Reward-to-go ``Q_hat_t = sum_{t'>=t} gamma^(t'-t) r_t'`` of one episode (Sutton et al. 2000).
 
     Parameters
     ----------
@@ -84,10 +84,10 @@ def pg_weights(rewards, gamma: float = 1.0, *, discount: str = DISCOUNT_FROM_NOW
         One episode's rewards.
     gamma : float in [0, 1]
     discount : {"from_now", "from_start"}
-        The two options of (4.1.7). ``"from_now"`` (option 1): ``gamma^(t'-t)``;
-        ``"from_start"`` (option 2): ``gamma^t'``, i.e. option 1 times ``gamma^t`` (4.1.8).
+        The two discount options. ``"from_now"`` (option 1): ``gamma^(t'-t)``;
+        ``"from_start"`` (option 2): ``gamma^t'``, i.e. option 1 times ``gamma^t``.
     causal : bool
-        ``True``: reward-to-go, only rewards at ``t' >= t`` (3.1.10). ``False``: every step is
+        ``True``: reward-to-go, only rewards at ``t' >= t``. ``False``: every step is
         weighted by the whole (discounted-from-start) return of the episode (Theorem 3.1).
 
     Returns
@@ -107,7 +107,7 @@ def pg_weights(rewards, gamma: float = 1.0, *, discount: str = DISCOUNT_FROM_NOW
 
 
 def td_residual(rewards, values, next_values, terminated, gamma: float) -> np.ndarray:
-    """``delta_t = r_t + gamma V(s_{t+1}) (1 - terminated_t) - V(s_t)`` (Algorithm 17, step 4).
+    """``delta_t = r_t + gamma V(s_{t+1}) (1 - terminated_t) - V(s_t)`` (the one-step TD error, Sutton 1988).
 
     All arrays have the same shape (T, ...); returns that shape.
     """
@@ -120,11 +120,11 @@ def td_residual(rewards, values, next_values, terminated, gamma: float) -> np.nd
 
 
 def gae(rewards, values, next_values, terminated, dones, gamma: float, lam: float) -> np.ndarray:
-    """Generalised advantage estimation (4.2.10).
+    """Generalised advantage estimation (Schulman et al. 2016).
 
     ``A_t = sum_{t'>=t} (gamma lambda)^(t'-t) delta_t'``, the sum cut at episode ends. ``lam = 0``
     gives the TD residual; ``lam = 1`` gives the (bootstrapped at the rollout's end) Monte-Carlo
-    return minus ``V(s_t)`` (4.2.2).
+    return minus ``V(s_t)``.
 
     Parameters
     ----------
@@ -149,7 +149,7 @@ def gae(rewards, values, next_values, terminated, dones, gamma: float, lam: floa
 
 
 def n_step_advantage(rewards, values, next_values, terminated, dones, gamma: float, n: int) -> np.ndarray:
-    """n-step advantage (4.2.8): ``sum_{k<n} gamma^k r_{t+k} + gamma^n V(s_{t+n}) - V(s_t)``.
+    """n-step advantage (Mnih et al. 2016): ``sum_{k<n} gamma^k r_{t+k} + gamma^n V(s_{t+n}) - V(s_t)``.
 
     The window is cut at an episode's end (bootstrapping from ``next_values`` there, 0 if
     terminated) and at the end of the rollout. ``n = 1`` is the TD residual.
@@ -183,12 +183,12 @@ def n_step_advantage(rewards, values, next_values, terminated, dones, gamma: flo
 
 
 def average_baseline(returns) -> float:
-    """The average-return baseline ``b = mean(r(tau))`` (3.1.11)."""
+    """The average-return baseline ``b = mean(r(tau))`` (Williams 1992)."""
     return float(np.mean(as_float_array("returns", returns)))
 
 
 def optimal_baseline(returns, score_sq_norms) -> float:
-    """The variance-minimising baseline ``b = E[g^2 r] / E[g^2]`` (3.1.17).
+    """The variance-minimising baseline ``b = E[g^2 r] / E[g^2]`` (Greensmith, Bartlett & Baxter 2004).
 
     Parameters
     ----------
@@ -205,7 +205,7 @@ def optimal_baseline(returns, score_sq_norms) -> float:
 
 def importance_weights(logp_new: torch.Tensor, logp_old: torch.Tensor, episode_starts: torch.Tensor,
                        max_log_weight: float = 20.0) -> torch.Tensor:
-    """Per-decision importance weights ``prod_{t'<=t} pi_theta'(a_t'|s_t') / pi_theta(a_t'|s_t')`` (3.2.9).
+    """Per-decision importance weights ``prod_{t'<=t} pi_theta'(a_t'|s_t') / pi_theta(a_t'|s_t')`` (Precup, Sutton & Singh 2000).
 
     The product restarts at every episode start. Equal to 1 when the two policies agree.
 

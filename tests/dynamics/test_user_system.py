@@ -7,6 +7,7 @@ import torch
 
 from planlab.core import Dynamics, QuadraticCost
 from planlab.core.ops import sin
+from planlab.core.source import param_index
 from planlab.dynamics import AnalyticSystem
 
 
@@ -16,9 +17,12 @@ class SpringParams:
     dt: float = 0.05
 
 
+P = param_index(SpringParams)
+
+
 def spring_dynamics(x, u, p, out):
-    out[1] = x[1] + p[1] * (-p[0] * sin(x[0]) + u[0])
-    out[0] = x[0] + p[1] * out[1]
+    out[1] = x[1] + p[P.dt] * (-p[P.k] * sin(x[0]) + u[0])
+    out[0] = x[0] + p[P.dt] * out[1]
 
 
 class Spring(AnalyticSystem):
@@ -59,8 +63,8 @@ def _halve(v):  # plain Python: numba cannot call it from compiled code, numpy c
 
 
 def damped_dynamics_calling_python(x, u, p, out):
-    out[1] = x[1] + p[1] * (-p[0] * sin(x[0]) - _halve(x[1]) + u[0])
-    out[0] = x[0] + p[1] * out[1]
+    out[1] = x[1] + p[P.dt] * (-p[P.k] * sin(x[0]) - _halve(x[1]) + u[0])
+    out[0] = x[0] + p[P.dt] * out[1]
 
 
 class DampedSpring(Spring):

@@ -1,15 +1,21 @@
-"""Learned dynamics (section 5.3 of the reference notes): transition data, MLP / Gaussian MLP /
-bootstrap-ensemble models behind the :class:`~planlab.core.Dynamics` contract, and their trainer.
+"""Learned dynamics: transition data, MLP / Gaussian MLP / bootstrap-ensemble models (Lakshminarayanan
+et al. 2017; PETS, Chua et al. 2018) behind the :class:`~planlab.core.Dynamics` contract, and their trainer.
+
+Modules: ``data`` (transitions), ``config`` (ModelConfig, Prediction), ``network`` (the batched
+ensemble MLP), ``normalization`` (features, targets, normalisers), ``propagation`` (TS1, TS∞,
+expectation), ``model`` (LearnedDynamics), ``io`` (save/load), ``threads``, ``trainer`` (fit).
 
 >>> from planlab.dynamics.learned import LearnedDynamics, ModelConfig, TransitionBuffer, fit
 """
 
 from .data import TransitionBuffer
-from .ensemble import PROPAGATIONS, LearnedDynamics, ModelConfig, Prediction
+from .config import PROPAGATIONS, ModelConfig, Prediction
+from .model import LearnedDynamics
+from .threads import torch_threads
 from .trainer import FIT_EARLY_STOPPED, FIT_NAN_LOSS, FIT_OK, FitResult, TrainConfig, fit
 
 __all__ = ["TransitionBuffer", "LearnedDynamics", "ModelConfig", "Prediction", "PROPAGATIONS", "TrainConfig",
-           "FitResult", "fit", "FIT_OK", "FIT_EARLY_STOPPED", "FIT_NAN_LOSS", "for_model"]
+           "FitResult", "fit", "FIT_OK", "FIT_EARLY_STOPPED", "FIT_NAN_LOSS", "for_model", "torch_threads"]
 
 
 def for_model(dynamics, config: ModelConfig | None = None, *, seed=None, threads=None) -> LearnedDynamics:

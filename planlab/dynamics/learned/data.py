@@ -1,7 +1,7 @@
 """Transition data for learned dynamics: a replay buffer with bootstrap resampling and crash-safe npz files.
 
-Holds transitions ``(s, a, r, s', terminated)`` (section 5.3 of the reference notes: the data set
-``D = {(s, a, s')_i}`` of Algorithms 23-25). Arrays are float64; a buffer has a fixed capacity and
+Holds transitions ``(s, a, r, s', terminated)`` (the data set ``D = {(s, a, s')_i}`` of the
+model-based RL loop; PETS, Chua et al. 2018). Arrays are float64; a buffer has a fixed capacity and
 overwrites its oldest transitions when full (a ring buffer).
 
 Shapes::
@@ -185,7 +185,7 @@ class TransitionBuffer:
 
     @staticmethod
     def bootstrap_indices(indices, members: int, *, seed: SeedLike = None) -> np.ndarray:
-        """Bootstrap resamples of ``indices`` for ``members`` ensemble members (eq. 5.3.3).
+        """Bootstrap resamples of ``indices`` for ``members`` ensemble members (bootstrap ensembles, Lakshminarayanan et al. 2017).
 
         Each member draws ``len(indices)`` indices with replacement, independently.
 

@@ -1,9 +1,10 @@
 """Fitting learned dynamics: Adam on minibatches, bootstrap per member, early stopping, elites.
 
-Step 2 of Algorithms 23-25 of the reference notes ("learn f(s, a) to minimise
-sum_i ||f(s_i, a_i) - s'_i||^2"), with the uncertainty-aware extensions of 5.3.3: Gaussian members
-minimise the negative log-likelihood, and each member of a bootstrap ensemble trains on its own
-resample of the data (eq. 5.3.3). All members train together in one batched forward/backward pass.
+The model-learning step of the model-based RL loop ("learn f(s, a) to minimise
+sum_i ||f(s_i, a_i) - s'_i||^2"), with the uncertainty-aware extensions of PETS (Chua et al. 2018):
+Gaussian members minimise the negative log-likelihood, and each member of a bootstrap ensemble
+trains on its own resample of the data (Lakshminarayanan, Pritzel & Blundell 2017). All members
+train together in one batched forward/backward pass.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import torch
 from ...core.seeding import SeedLike, make_rng
 from ...core.validation import check_nonnegative, check_positive, check_positive_int, check_probability
 from .data import TransitionBuffer
-from .ensemble import LearnedDynamics, torch_threads
+from .model import LearnedDynamics
+from .threads import torch_threads
 
 __all__ = ["TrainConfig", "FitResult", "fit", "FIT_OK", "FIT_EARLY_STOPPED", "FIT_NAN_LOSS"]
 

@@ -15,6 +15,7 @@ from numba.extending import register_jitable
 
 from ...core.cost import QuadraticCost, SourceCost
 from ...core.ops import PI, clip, cos, sin, where, wrap_angle
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["Acrobot", "AcrobotParams", "acrobot_dynamics", "acrobot_termination", "acrobot_gym_cost",
@@ -42,16 +43,20 @@ class AcrobotParams:
     terminate: float = 0.0
 
 
+#: index of each AcrobotParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(AcrobotParams)
+
+
 @register_jitable
 def _acrobot_derivs(theta1, theta2, dtheta1, dtheta2, a, p):
-    m1 = p[0]
-    m2 = p[1]
-    l1 = p[2]
-    lc1 = p[3]
-    lc2 = p[4]
-    I1 = p[5]
-    I2 = p[6]
-    g = p[7]
+    m1 = p[P.m1]
+    m2 = p[P.m2]
+    l1 = p[P.l1]
+    lc1 = p[P.lc1]
+    lc2 = p[P.lc2]
+    I1 = p[P.I1]
+    I2 = p[P.I2]
+    g = p[P.g]
     d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * cos(theta2)) + I1 + I2
     d2 = m2 * (lc2**2 + l1 * lc2 * cos(theta2)) + I2
     phi2 = m2 * lc2 * g * cos(theta1 + theta2 - PI / 2.0)
@@ -70,8 +75,8 @@ def _acrobot_derivs(theta1, theta2, dtheta1, dtheta2, a, p):
 
 def acrobot_dynamics(x, u, p, out):
     """gymnasium ``Acrobot-v1`` step: one RK4 step of length dt, angles wrapped, speeds bounded."""
-    a = clip(u[0] * p[11] + p[12], -p[13], p[13])
-    dt = p[8]
+    a = clip(u[0] * p[P.torque_scale] + p[P.torque_offset], -p[P.torque_max], p[P.torque_max])
+    dt = p[P.dt]
     dt2 = dt / 2.0
     s0 = x[0]
     s1 = x[1]
@@ -87,13 +92,13 @@ def acrobot_dynamics(x, u, p, out):
     n3 = s3 + dt / 6.0 * (k1[3] + 2 * k2[3] + 2 * k3[3] + k4[3])
     out[0] = wrap_angle(n0)
     out[1] = wrap_angle(n1)
-    out[2] = clip(n2, -p[9], p[9])
-    out[3] = clip(n3, -p[10], p[10])
+    out[2] = clip(n2, -p[P.max_vel_1], p[P.max_vel_1])
+    out[3] = clip(n3, -p[P.max_vel_2], p[P.max_vel_2])
 
 
 def acrobot_termination(x, p):
     """gymnasium's goal: the tip above the bar (``-cos t1 - cos(t1 + t2) > 1``), when ``terminate`` is set."""
-    if p[14] == 0.0:
+    if p[P.terminate] == 0.0:
         return False
     return -cos(x[0]) - cos(x[1] + x[0]) > 1.0
 

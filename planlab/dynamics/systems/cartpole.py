@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ...core.cost import QuadraticCost, SourceCost
 from ...core.ops import clip, cos, logical_or, sin
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["CartPole", "CartPoleParams", "cartpole_dynamics", "cartpole_termination", "cartpole_gym_cost",
@@ -35,14 +36,18 @@ class CartPoleParams:
     terminate: float = 0.0
 
 
+#: index of each CartPoleParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(CartPoleParams)
+
+
 def cartpole_dynamics(x, u, p, out):
     """gymnasium ``CartPole-v1`` step (explicit Euler) with a continuous force."""
-    gravity = p[0]
-    masscart = p[1]
-    masspole = p[2]
-    length = p[3]
-    force = clip(u[0] * p[4] + p[5], -p[6], p[6])
-    tau = p[7]
+    gravity = p[P.gravity]
+    masscart = p[P.masscart]
+    masspole = p[P.masspole]
+    length = p[P.length]
+    force = clip(u[0] * p[P.force_scale] + p[P.force_offset], -p[P.force_max], p[P.force_max])
+    tau = p[P.dt]
     total_mass = masspole + masscart
     polemass_length = masspole * length
     x_dot = x[1]
@@ -63,9 +68,11 @@ def cartpole_dynamics(x, u, p, out):
 
 def cartpole_termination(x, p):
     """gymnasium's termination (cart off the track or pole past 12 degrees), when ``terminate`` is set."""
-    if p[10] == 0.0:
+    if p[P.terminate] == 0.0:
         return False
-    return logical_or(logical_or(x[0] < -p[8], x[0] > p[8]), logical_or(x[2] < -p[9], x[2] > p[9]))
+    x_max = p[P.x_threshold]
+    theta_max = p[P.theta_threshold]
+    return logical_or(logical_or(x[0] < -x_max, x[0] > x_max), logical_or(x[2] < -theta_max, x[2] > theta_max))
 
 
 def cartpole_gym_cost(x, u, xn, p):

@@ -12,6 +12,7 @@ import numpy as np
 
 from ...core.cost import QuadraticCost
 from ...core.validation import check_positive_int
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["DoubleIntegrator", "DoubleIntegratorParams", "double_integrator_dynamics"]
@@ -22,9 +23,13 @@ class DoubleIntegratorParams:
     dt: float = 0.1
 
 
+#: index of each DoubleIntegratorParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(DoubleIntegratorParams)
+
+
 def double_integrator_dynamics(x, u, p, out):
     """``p' = p + dt v + dt^2 a / 2``, ``v' = v + dt a`` per axis."""
-    dt = p[0]
+    dt = p[P.dt]
     n = len(u)
     for i in range(n):
         out[i] = x[i] + dt * x[n + i] + 0.5 * dt * dt * u[i]

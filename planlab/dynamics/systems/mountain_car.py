@@ -5,14 +5,16 @@ State ``x = (position, velocity)``; action ``u = (force,)`` in [-1, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from ...core.cost import SourceCost
 from ...core.ops import clip, cos, logical_and, maximum, minimum, where
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["MountainCar", "MountainCarParams", "mountain_car_dynamics", "mountain_car_termination",
-           "mountain_car_gym_cost", "MountainCarGymCost"]
+           "mountain_car_gym_cost", "MountainCarGymCost",
+           "MountainCarGymCostParams"]
 
 
 @dataclass(frozen=True)
@@ -30,35 +32,53 @@ class MountainCarParams:
     action_offset: float = 0.0  # force = (clip(u) + action_offset) * power; -1 gives MountainCar-v0's (a - 1)
 
 
+#: index of each MountainCarParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(MountainCarParams)
+
+
 def mountain_car_dynamics(x, u, p, out):
     """gymnasium ``MountainCarContinuous-v0`` step."""
     position = x[0]
     velocity = x[1]
-    force = minimum(maximum(u[0], p[0]), p[1])
-    velocity = velocity + (force + p[8]) * p[7] - 0.0025 * cos(3 * position)
-    velocity = clip(velocity, -p[4], p[4])
+    force = minimum(maximum(u[0], p[P.min_action]), p[P.max_action])
+    velocity = velocity + (force + p[P.action_offset]) * p[P.power] - 0.0025 * cos(3 * position)
+    velocity = clip(velocity, -p[P.max_speed], p[P.max_speed])
     position = position + velocity
-    position = clip(position, p[2], p[3])
-    velocity = where(logical_and(position == p[2], velocity < 0), 0.0, velocity)
+    position = clip(position, p[P.min_position], p[P.max_position])
+    velocity = where(logical_and(position == p[P.min_position], velocity < 0), 0.0, velocity)
     out[0] = position
     out[1] = velocity
 
 
 def mountain_car_termination(x, p):
     """At the flag: ``position >= goal_position and velocity >= goal_velocity``."""
-    return logical_and(x[0] >= p[5], x[1] >= p[6])
+    return logical_and(x[0] >= p[P.goal_position], x[1] >= p[P.goal_velocity])
+
+
+@dataclass(frozen=True)
+class MountainCarGymCostParams:
+    """Parameters of :func:`mountain_car_gym_cost`: the goal it pays 100 for reaching."""
+
+    goal_position: float = 0.45
+    goal_velocity: float = 0.0
+
+
+#: index of each MountainCarGymCostParams field in the cost's parameter vector
+C = param_index(MountainCarGymCostParams)
 
 
 def mountain_car_gym_cost(x, u, xn, p):
-    """gymnasium's negated reward: ``0.1 u^2`` minus 100 on reaching the goal (p = (goal_position, goal_velocity))."""
-    return 0.1 * u[0] ** 2 - where(logical_and(xn[0] >= p[0], xn[1] >= p[1]), 100.0, 0.0)
+    """gymnasium's negated reward: ``0.1 u^2`` minus 100 on reaching the goal."""
+    at_goal = logical_and(xn[0] >= p[C.goal_position], xn[1] >= p[C.goal_velocity])
+    return 0.1 * u[0] ** 2 - where(at_goal, 100.0, 0.0)
 
 
 class MountainCarGymCost(SourceCost):
     """The negated reward of gymnasium's ``MountainCarContinuous-v0``."""
 
     def __init__(self, goal_position: float = 0.45, goal_velocity: float = 0.0):
-        super().__init__(2, 1, mountain_car_gym_cost, [goal_position, goal_velocity], uses_next_state=True)
+        params = MountainCarGymCostParams(goal_position=goal_position, goal_velocity=goal_velocity)
+        super().__init__(2, 1, mountain_car_gym_cost, astuple(params), uses_next_state=True)
 
 
 class MountainCar(AnalyticSystem):

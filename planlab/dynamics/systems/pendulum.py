@@ -5,18 +5,20 @@ State ``x = (theta, theta_dot)`` with ``theta = 0`` upright; action ``u = (torqu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from ...core.cost import SourceCost
 from ...core.ops import clip, sin, wrap_angle
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
-__all__ = ["Pendulum", "PendulumParams", "pendulum_dynamics", "pendulum_gym_cost", "PendulumGymCost"]
+__all__ = ["Pendulum", "PendulumParams", "pendulum_dynamics", "pendulum_gym_cost", "PendulumGymCost",
+           "PendulumGymCostParams"]
 
 
 @dataclass(frozen=True)
 class PendulumParams:
-    """Constants of gymnasium's ``Pendulum-v1`` (field order = ``p[0], p[1], ...``)."""
+    """Constants of gymnasium's ``Pendulum-v1`` (sources read them as ``p[P.name]``)."""
 
     g: float = 10.0
     m: float = 1.0
@@ -26,14 +28,18 @@ class PendulumParams:
     max_torque: float = 2.0
 
 
+#: index of each PendulumParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(PendulumParams)
+
+
 def pendulum_dynamics(x, u, p, out):
     """gymnasium ``Pendulum-v1`` step: torque and speed clipped, semi-implicit Euler."""
-    g = p[0]
-    m = p[1]
-    l = p[2]
-    dt = p[3]
-    max_speed = p[4]
-    max_torque = p[5]
+    g = p[P.g]
+    m = p[P.m]
+    l = p[P.l]
+    dt = p[P.dt]
+    max_speed = p[P.max_speed]
+    max_torque = p[P.max_torque]
     th = x[0]
     thdot = x[1]
     torque = clip(u[0], -max_torque, max_torque)
@@ -43,9 +49,20 @@ def pendulum_dynamics(x, u, p, out):
     out[1] = newthdot
 
 
+@dataclass(frozen=True)
+class PendulumGymCostParams:
+    """Parameters of :func:`pendulum_gym_cost`."""
+
+    max_torque: float = 2.0
+
+
+#: index of each PendulumGymCostParams field in the cost's parameter vector
+C = param_index(PendulumGymCostParams)
+
+
 def pendulum_gym_cost(x, u, xn, p):
-    """gymnasium's cost: ``wrap(theta)^2 + 0.1 theta_dot^2 + 0.001 torque^2`` (torque clipped; p = (max_torque,))."""
-    torque = clip(u[0], -p[0], p[0])
+    """gymnasium's cost: ``wrap(theta)^2 + 0.1 theta_dot^2 + 0.001 torque^2`` (torque clipped to ``p[C.max_torque]``)."""
+    torque = clip(u[0], -p[C.max_torque], p[C.max_torque])
     th = wrap_angle(x[0])
     return th**2 + 0.1 * x[1] ** 2 + 0.001 * torque**2
 
@@ -54,7 +71,7 @@ class PendulumGymCost(SourceCost):
     """The negated reward of gymnasium's ``Pendulum-v1``."""
 
     def __init__(self, max_torque: float = 2.0):
-        super().__init__(2, 1, pendulum_gym_cost, [max_torque])
+        super().__init__(2, 1, pendulum_gym_cost, astuple(PendulumGymCostParams(max_torque=max_torque)))
 
 
 class Pendulum(AnalyticSystem):

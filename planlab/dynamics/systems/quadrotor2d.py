@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ...core.cost import QuadraticCost
 from ...core.ops import clip, cos, sin
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["Quadrotor2D", "Quadrotor2DParams", "quadrotor2d_dynamics"]
@@ -25,15 +26,19 @@ class Quadrotor2DParams:
     thrust_max: float = 9.81
 
 
+#: index of each Quadrotor2DParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(Quadrotor2DParams)
+
+
 def quadrotor2d_dynamics(x, u, p, out):
     """Planar quadrotor, explicit Euler."""
-    m = p[0]
-    inertia = p[1]
-    r = p[2]
-    g = p[3]
-    dt = p[4]
-    t1 = clip(u[0], 0.0, p[5])
-    t2 = clip(u[1], 0.0, p[5])
+    m = p[P.mass]
+    inertia = p[P.inertia]
+    r = p[P.arm]
+    g = p[P.g]
+    dt = p[P.dt]
+    t1 = clip(u[0], 0.0, p[P.thrust_max])
+    t2 = clip(u[1], 0.0, p[P.thrust_max])
     th = x[2]
     thrust = t1 + t2
     xdd = -thrust * sin(th) / m

@@ -6,16 +6,17 @@ State ``x = (q1, q2, q1_dot, q2_dot)``; action ``u = (tau1, tau2)``. Manipulator
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
 from ...core.cost import SourceCost
 from ...core.ops import clip, cos, sin
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["TwoLinkArm", "TwoLinkArmParams", "two_link_arm_dynamics", "reach_cost", "reach_terminal_cost",
-           "ReachCost"]
+           "ReachCost", "ReachCostParams"]
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,19 @@ class TwoLinkArmParams:
     torque_max: float = 2.0
 
 
+#: index of each TwoLinkArmParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(TwoLinkArmParams)
+
+
 def two_link_arm_dynamics(x, u, p, out):
     """Two-link arm: solve the 2x2 mass matrix for joint accelerations, then semi-implicit Euler."""
-    m1 = p[0]
-    m2 = p[1]
-    l1 = p[2]
-    l2 = p[3]
-    b = p[4]
-    dt = p[5]
-    tmax = p[6]
+    m1 = p[P.m1]
+    m2 = p[P.m2]
+    l1 = p[P.l1]
+    l2 = p[P.l2]
+    b = p[P.damping]
+    dt = p[P.dt]
+    tmax = p[P.torque_max]
     lc1 = 0.5 * l1
     lc2 = 0.5 * l2
     i1 = m1 * l1 * l1 / 12.0
@@ -63,21 +68,38 @@ def two_link_arm_dynamics(x, u, p, out):
     out[3] = ndq2
 
 
-def reach_cost(x, u, xn, p):
-    """Squared fingertip distance to the target, plus velocity and torque penalties.
+@dataclass(frozen=True)
+class ReachCostParams:
+    """Parameters of :func:`reach_cost` and :func:`reach_terminal_cost`."""
 
-    ``p = (l1, l2, target_x, target_y, w_pos, w_vel, w_u, w_pos_final, w_vel_final)``.
-    """
-    ex = p[0] * cos(x[0]) + p[1] * cos(x[0] + x[1]) - p[2]
-    ey = p[0] * sin(x[0]) + p[1] * sin(x[0] + x[1]) - p[3]
-    return p[4] * (ex * ex + ey * ey) + p[5] * (x[2] * x[2] + x[3] * x[3]) + p[6] * (u[0] * u[0] + u[1] * u[1])
+    l1: float = 1.0
+    l2: float = 1.0
+    target_x: float = 1.0
+    target_y: float = 1.0
+    w_pos: float = 1.0
+    w_vel: float = 0.01
+    w_u: float = 0.001
+    w_pos_final: float = 10.0
+    w_vel_final: float = 0.1
+
+
+#: index of each ReachCostParams field in the cost's parameter vector
+C = param_index(ReachCostParams)
+
+
+def reach_cost(x, u, xn, p):
+    """Squared fingertip distance to the target, plus velocity and torque penalties (``p``: ReachCostParams)."""
+    ex = p[C.l1] * cos(x[0]) + p[C.l2] * cos(x[0] + x[1]) - p[C.target_x]
+    ey = p[C.l1] * sin(x[0]) + p[C.l2] * sin(x[0] + x[1]) - p[C.target_y]
+    return (p[C.w_pos] * (ex * ex + ey * ey) + p[C.w_vel] * (x[2] * x[2] + x[3] * x[3])
+            + p[C.w_u] * (u[0] * u[0] + u[1] * u[1]))
 
 
 def reach_terminal_cost(x, p):
     """Terminal fingertip distance and velocity penalty."""
-    ex = p[0] * cos(x[0]) + p[1] * cos(x[0] + x[1]) - p[2]
-    ey = p[0] * sin(x[0]) + p[1] * sin(x[0] + x[1]) - p[3]
-    return p[7] * (ex * ex + ey * ey) + p[8] * (x[2] * x[2] + x[3] * x[3])
+    ex = p[C.l1] * cos(x[0]) + p[C.l2] * cos(x[0] + x[1]) - p[C.target_x]
+    ey = p[C.l1] * sin(x[0]) + p[C.l2] * sin(x[0] + x[1]) - p[C.target_y]
+    return p[C.w_pos_final] * (ex * ex + ey * ey) + p[C.w_vel_final] * (x[2] * x[2] + x[3] * x[3])
 
 
 class ReachCost(SourceCost):
@@ -86,8 +108,9 @@ class ReachCost(SourceCost):
     def __init__(self, target=(1.0, 1.0), l1=1.0, l2=1.0, w_pos=1.0, w_vel=0.01, w_u=0.001, w_pos_final=10.0,
                  w_vel_final=0.1):
         self.target = (float(target[0]), float(target[1]))
-        super().__init__(4, 2, reach_cost, [l1, l2, *self.target, w_pos, w_vel, w_u, w_pos_final, w_vel_final],
-                         reach_terminal_cost)
+        params = ReachCostParams(l1=l1, l2=l2, target_x=self.target[0], target_y=self.target[1], w_pos=w_pos,
+                                 w_vel=w_vel, w_u=w_u, w_pos_final=w_pos_final, w_vel_final=w_vel_final)
+        super().__init__(4, 2, reach_cost, astuple(params), reach_terminal_cost)
 
 
 class TwoLinkArm(AnalyticSystem):

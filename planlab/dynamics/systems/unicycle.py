@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ...core.cost import QuadraticCost
 from ...core.ops import cos, sin
+from ...core.source import param_index
 from ..analytic import AnalyticSystem
 
 __all__ = ["Unicycle", "UnicycleParams", "unicycle_dynamics"]
@@ -16,9 +17,13 @@ class UnicycleParams:
     dt: float = 0.1
 
 
+#: index of each UnicycleParams field in the parameter vector ``p`` (sources read ``p[P.name]``)
+P = param_index(UnicycleParams)
+
+
 def unicycle_dynamics(x, u, p, out):
     """``x' = x + dt v cos h``, ``y' = y + dt v sin h``, ``h' = h + dt w``."""
-    dt = p[0]
+    dt = p[P.dt]
     out[0] = x[0] + dt * u[0] * cos(x[2])
     out[1] = x[1] + dt * u[0] * sin(x[2])
     out[2] = x[2] + dt * u[1]

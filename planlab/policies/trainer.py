@@ -13,6 +13,9 @@ environment steps on ``eval_episodes`` fixed-seed episodes, writes one JSON line
 (flushed at once) to ``log_dir/progress.jsonl``, shows a tqdm bar (quiet when stderr is not a
 terminal), stops early when the evaluation reaches ``target_return`` or a callback returns
 ``False``, and draws ``log_dir/learning_curve.png`` at the end.
+
+``load`` finds the saved algorithm through :data:`planlab.policies.registry.ALGORITHMS` (a
+name -> ``"module:Class"`` table resolved on use); this module imports none of its subclasses.
 """
 
 from __future__ import annotations
@@ -33,150 +36,14 @@ from gymnasium import spaces
 from ..core.files import atomic_write
 from ..core.seeding import make_rng
 from ..core.validation import check_positive_int
+from .config import TrainerConfig
+from .envs import evaluate_policy, make_env_fn
+from .plotting import plot_learning_curve
+from .registry import algorithm_class
 
-__all__ = ["Trainer", "TrainerConfig", "make_env_fn", "evaluate_policy", "plot_learning_curve", "ALGORITHMS",
-           "algorithms"]
-
-#: name -> Trainer subclass, filled by ``Trainer.__init_subclass__`` (used by ``load`` and the CLI).
-ALGORITHMS: dict[str, type["Trainer"]] = {}
-
-
-def algorithms() -> dict[str, type["Trainer"]]:
-    """The registered trainers by name (imports the trainer modules, which register themselves)."""
-    from . import offpolicy, onpolicy, reinforce  # noqa: F401
-
-    return ALGORITHMS
+__all__ = ["Trainer", "linear_schedule"]
 
 _FORMAT_VERSION = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainerConfig:
-    """Fields every algorithm's config has. Subclasses add their own (all with defaults).
-
-    Parameters
-    ----------
-    gamma : float in [0, 1]
-        Discount factor (4.1.6).
-    lr : float > 0
-        Learning rate (Adam).
-    hidden : tuple of int
-        Hidden layer widths of every MLP.
-    """
-
-    gamma: float = 0.99
-    lr: float = 3e-4
-    hidden: tuple = (64, 64)
-
-    def __post_init__(self):
-        from ..core.validation import check_positive, check_probability
-
-        check_probability("gamma", self.gamma)
-        check_positive("lr", self.lr)
-        h = tuple(self.hidden)
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0 for x in h):
-            raise ValueError(f"hidden: expected a tuple of positive ints, got {self.hidden!r}")
-        object.__setattr__(self, "hidden", tuple(int(x) for x in h))
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"config: unknown field(s) {sorted(unknown)} for {cls.__name__}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-
-
-def make_env_fn(env) -> tuple[Callable[[], gym.Env], str | None]:
-    """Turn ``env`` (an id, an env with a spec, or a zero-argument factory) into a factory.
-
-    Returns
-    -------
-    factory : callable
-        Builds a fresh environment each call (trainers need several: vector copies, evaluation).
-    env_id : str or None
-        The gymnasium id when known (stored by ``save`` so ``load`` can rebuild the env).
-    """
-    if isinstance(env, str):
-        if env not in gym.registry:
-            raise ValueError(f"env: expected a registered gymnasium id, got {env!r}")
-        return (lambda: gym.make(env)), env
-    if isinstance(env, gym.Env):
-        if env.spec is None:
-            raise TypeError("env: expected a gymnasium id, a factory, or an env created by gym.make (with a spec), "
-                            f"got {type(env).__name__} without a spec")
-        spec = env.spec
-        return (lambda: gym.make(spec)), spec.id
-    if callable(env):
-        probe = env()
-        env_id = probe.spec.id if getattr(probe, "spec", None) is not None else None
-        probe.close()
-        return env, env_id
-    raise TypeError(f"env: expected a gymnasium id, a gymnasium.Env or a factory, got {type(env).__name__}")
-
-
-def evaluate_policy(act: Callable[[np.ndarray], np.ndarray], envs: list[gym.Env], seeds: list[int],
-                    action_space: spaces.Space) -> np.ndarray:
-    """Run one episode in each of ``envs`` in lockstep, the policy batched over them.
-
-    Parameters
-    ----------
-    act : callable
-        Maps observations (n, n_obs) to actions (n,) or (n, nu).
-    envs : list of gymnasium.Env
-    seeds : list of int
-        Reset seed of each episode (fixed seeds make evaluations comparable and reproducible).
-    action_space : gymnasium.spaces.Space
-
-    Returns
-    -------
-    ndarray, shape (len(envs),)
-        Undiscounted episode returns.
-    """
-    n = len(envs)
-    obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs, seeds)]).astype(np.float32)
-    alive = np.ones(n, dtype=bool)
-    ret = np.zeros(n)
-    box = isinstance(action_space, spaces.Box)
-    while alive.any():
-        a = act(obs)
-        if box:
-            a = np.clip(a, action_space.low, action_space.high)
-        for i in np.flatnonzero(alive):
-            o, r, term, trunc, _ = envs[i].step(a[i])
-            ret[i] += r
-            obs[i] = o
-            if term or trunc:
-                alive[i] = False
-    return ret
-
-
-def plot_learning_curve(rows: list[dict], path, title: str = "") -> None:
-    """Save the evaluation returns (and training-episode returns) against env steps as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = [r["step"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    mean = np.array([r["eval_mean"] for r in rows])
-    std = np.array([r["eval_std"] for r in rows])
-    ax.plot(steps, mean, label="evaluation (deterministic)")
-    ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
-    tr = [(r["step"], r["train_mean"]) for r in rows if r.get("train_mean") is not None]
-    if tr:
-        ax.plot(*zip(*tr), label="training episodes", alpha=0.7)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("return")
-    ax.set_title(title)
-    ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 class Trainer:
@@ -185,7 +52,8 @@ class Trainer:
     Subclasses set ``name``, ``config_class`` and the supported action spaces, and implement
     :meth:`_build` (networks, optimisers), :meth:`_iterate` (collect data and update; returns the
     number of environment steps taken), :meth:`_act` (batched numpy observations to actions) and
-    :meth:`_state` (the modules and optimisers to save).
+    :meth:`_state` (the modules and optimisers to save). For :meth:`load` to find a subclass, its
+    ``name`` must be a key of :data:`planlab.policies.registry.ALGORITHMS`.
 
     Parameters
     ----------
@@ -215,11 +83,6 @@ class Trainer:
     supports_discrete: ClassVar[bool] = True
     supports_continuous: ClassVar[bool] = True
     default_eval_every: ClassVar[int] = 5000
-
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        if cls.name != "base":
-            ALGORITHMS[cls.name] = cls
 
     def __init__(self, env, config=None, *, seed: int = 0, eval_every: int | None = None, eval_episodes: int = 10,
                  target_return: float | None = None, log_dir=None, progress: bool | None = None,
@@ -452,9 +315,10 @@ class Trainer:
         path = Path(path)
         with open(path / "config.json") as f:
             meta = json.load(f)
-        algo = algorithms().get(meta.get("algo"))
-        if algo is None:
-            raise ValueError(f"path: expected a saved planlab trainer, got algo {meta.get('algo')!r}")
+        try:
+            algo = algorithm_class(meta.get("algo"))
+        except ValueError:
+            raise ValueError(f"path: expected a saved planlab trainer, got algo {meta.get('algo')!r}") from None
         if cls is not Trainer and not issubclass(algo, cls):
             raise TypeError(f"path: holds a {algo.__name__}, not a {cls.__name__}")
         if env is None:

@@ -1,0 +1,60 @@
+"""Every benchmark module runs end to end in a fresh process on a tiny configuration.
+
+A fresh ``python -m planlab.benchmarks.<name>`` process is what a user runs, so this catches what
+in-process tests cannot (a registry filled only by an import that happens elsewhere in the test
+session, a renamed import inside a benchmark). Each run writes JSON lines to a temporary file;
+the test checks the exit code, that every line parses, and that the rows carry the benchmark's keys.
+The sizes are smoke sizes: the numbers they print mean nothing.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: benchmark module -> (tiny-run arguments, keys every row of one kind must have: (selector key, keys))
+CASES = {
+    "rollout": (["--quick"], [(None, {"system", "backend", "threads", "n", "horizon", "steps_per_s"})]),
+    "planners": (["--quick", "--episode-steps", "5", "--planners", "cem,mppi", "--repeats", "3"],
+                 [("kind", {"kind", "planner", "env", "plan_ms_median", "plan_ms_p90"}),
+                  ("seed", {"planner", "env", "seed", "start", "return", "success", "steps"})]),
+    "trajopt": (["--quick"], [(None, {"solver", "problem", "time_ms", "iterations", "cost"})]),
+    "mcts": (["--smoke"], [("kind", {"task", "simulations"}),
+                           ("seed", {"task", "seed", "simulations", "sims_per_s", "root_action_optimal", "return",
+                                     "steps"})]),
+    "modelfree": (["--seeds", "1", "--algos", "a2c", "--budget", "200"],
+                  [(None, {"algo", "env", "seed", "solved", "steps_to_solve", "seconds_to_solve", "final_return"})]),
+    "mbrl": (["--quick"], [("network_ms", {"config", "threads", "plan_ms_median", "network_ms"}),
+                           ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
+                           ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
+                           ("summary", {"env", "seed", "reached_at_episode", "met"})]),
+}
+
+#: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
+EXPECTED = {
+    "rollout": lambda rows: {r["backend"] for r in rows} == {"numba", "numpy", "torch"},
+    "planners": lambda rows: ({r["planner"] for r in rows} == {"cem", "mppi"}
+                              and {r["kind"] for r in rows} == {"speed", "episode"}),
+    "trajopt": lambda rows: {r["solver"] for r in rows} == {"ilqr", "ddp", "boxddp", "ipopt", "dlqr", "scipy-dare"},
+    "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
+    "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
+    "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_benchmark_runs_end_to_end_in_a_fresh_process(name, tmp_path):
+    args, kinds = CASES[name]
+    path = tmp_path / f"{name}.jsonl"
+    proc = subprocess.run([sys.executable, "-m", f"planlab.benchmarks.{name}", *args, "--json", str(path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"planlab.benchmarks.{name} failed:\n{proc.stderr[-3000:]}"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    assert rows, f"planlab.benchmarks.{name} wrote no JSON rows"
+    for selector, keys in kinds:
+        chosen = [r for r in rows if selector is None or selector in r]
+        assert chosen, f"no rows with {selector!r} in {name}'s output"
+        for r in chosen:
+            assert keys <= set(r), f"{name} row misses {sorted(keys - set(r))}: {r}"
+    assert EXPECTED[name](rows), f"{name}: unexpected rows {rows}"
