@@ -30,7 +30,7 @@ PLANNER_FLAGS = {
     "elites": (int, "elite sequences refitted per iteration (CEM family)"),
     "temperature": (float, "MPPI temperature lambda (> 0)"),
     "simulations": (int, "UCT: simulations per planning step"),
-    "exploration": (float, "UCT: exploration constant C of the UCT score (5.2.7)"),
+    "exploration": (float, "UCT: exploration constant C of the UCT score (Kocsis & Szepesvári 2006)"),
     "discount": (float, "discount factor gamma in (0, 1]"),
     "max_iterations": (int, "iteration limit of iterative solvers (ilqr, nlp)"),
 }

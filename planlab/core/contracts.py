@@ -381,7 +381,7 @@ class Planner(ABC):
     seed : int, Generator or None
     """
 
-    #: Name used by the CLI and ``MPC.for_env``.
+    #: Name used by the CLI and ``planlab.episodes.mpc_for_env``.
     name: str = "planner"
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int, *, seed: SeedLike = None):

@@ -24,8 +24,8 @@ Trainers are found by name through :data:`ALGORITHMS` (name -> ``"module:Class"`
 
 from ..core.lazy import lazy_names
 
-# Names are imported on first use, so `planlab.policies.linear` (used by the LQR/iLQR planners)
-# does not pull in torch and the trainers.
+# Names are imported on first use, so `import planlab.policies` does not pull in torch and the
+# trainers until one is used.
 _LAZY = {
     "ALGORITHMS": "registry",
     "algorithm_class": "registry",

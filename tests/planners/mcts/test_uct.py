@@ -15,7 +15,8 @@ from planlab.dynamics import DoubleIntegrator
 from planlab.dynamics.systems.chain import Chain
 from planlab.dynamics.systems.gridworld import GridWorld, value_iteration
 from planlab.envs.models import model_for
-from planlab.planners import MPC, make_planner, run_episode
+from planlab.episodes import run_episode
+from planlab.planners import MPC, make_planner
 from planlab.planners.mcts import UCT
 
 BACKENDS = ["numba", "python"]

@@ -272,7 +272,8 @@ def test_cem_swings_gymnasium_pendulum_up_from_hanging_within_the_target_return(
     import gymnasium
 
     from planlab.envs.models import model_for
-    from planlab.planners import MPC, run_episode
+    from planlab.episodes import run_episode
+    from planlab.planners import MPC
 
     env = gymnasium.make("Pendulum-v1")
     d, c = model_for("Pendulum-v1")
@@ -288,11 +289,11 @@ def test_cartpole_swingup_is_brought_up_and_held(planner):
     import gymnasium
 
     import planlab.envs  # noqa: F401
-    from planlab.planners import MPC, run_episode
+    from planlab.episodes import mpc_for_env, run_episode
 
     env = gymnasium.make("planlab/CartPoleSwingup-v0")
     opts = dict(population=1000, elites=50, iterations=5) if planner == "cem" else dict(population=1000)
-    mpc = MPC.for_env(env, planner, horizon=30, seed=0, **opts)
+    mpc = mpc_for_env(env, planner, horizon=30, seed=0, **opts)
     res = run_episode(env, mpc, steps=200, seed=0)
     theta = (res.states[-40:, 2] + np.pi) % (2 * np.pi) - np.pi
     assert np.all(np.abs(theta) < 0.2)  # held upright for the last 2 s of 10 s
