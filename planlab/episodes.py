@@ -175,6 +175,8 @@ def set_env_state(env, dynamics: Dynamics, x0) -> np.ndarray:
     x0 = dynamics.check_state(x0, "x0")
     if x0.shape != (dynamics.state_dim,):
         raise ValueError(f"x0: expected shape ({dynamics.state_dim},), got {x0.shape}")
+    if hasattr(dynamics, "set_env_state"):  # models that know how to set their env (MuJoCo envs)
+        return dynamics.set_env_state(env, x0)
     inner = env.unwrapped
     if not hasattr(inner, "state"):
         raise TypeError(f"env: {type(inner).__name__} has no settable state; cannot start it from x0")

@@ -136,6 +136,11 @@ GYM_MODELS = {
     "MountainCar-v0": _mountaincar,
 }
 
+# MuJoCo (optional extra ``planlab[mujoco]``): gymnasium's MuJoCo v5 envs, see planlab.envs.mujoco_models
+from .mujoco_models import MUJOCO_MODELS  # noqa: E402  (imports without MuJoCo; its factories need it)
+
+GYM_MODELS.update(MUJOCO_MODELS)
+
 
 def _env_id(env_or_id) -> str:
     if isinstance(env_or_id, str):

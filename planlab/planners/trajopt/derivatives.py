@@ -28,7 +28,9 @@ Three sources of derivatives (``method``):
     others by finite differences.
 ``"fd"``
     Black boxes: central finite differences of the batched ``step`` and ``cost`` (all perturbations
-    of all T steps in one batched call). Cost Hessians use the four-point second difference.
+    of all T steps in one batched call). Cost Hessians use the four-point second difference. A model
+    with a batched ``jacobians(X (T, nx), U (T, nu)) -> (A, B)`` method supplies the dynamics
+    Jacobians itself (MuJoCo models: ``mjd_transitionFD``).
 
 Derivatives are evaluated at controls nudged ``1e-9`` (relative) inside the control box: models that
 saturate their own input (``clip`` in the source, as CartPole does at ``force_max``) have a kink exactly
@@ -280,6 +282,20 @@ class FiniteDifferenceModel(TrajectoryModel):
         T = U.shape[0]
         nx, nu = self.nx, self.nu
         Ue = self.derivative_controls(U)
+        if callable(getattr(self.dynamics, "jacobians", None)):  # the model's own (MuJoCo: mjd_transitionFD)
+            A, B = self.dynamics.jacobians(X[:T], Ue)
+        else:
+            A, B = self._fd_jacobians(X, Ue)
+        lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
+        self._pack(O, A, B, lx, lu, lxx, luu, lux)
+        OT[:nx] = gT
+        OT[nx:] = hT.ravel()
+        return bool(np.isfinite(O).all() and np.isfinite(OT).all())
+
+    def _fd_jacobians(self, X, Ue):
+        """Central differences of the batched ``step``: ``A`` (T, nx, nx), ``B`` (T, nx, nu)."""
+        T = Ue.shape[0]
+        nx, nu = self.nx, self.nu
         Z = np.concatenate([X[:T], Ue], axis=1)  # (T, n)
         n = nx + nu
         h = _EPS1 * np.maximum(1.0, np.abs(Z))  # (T, n)
@@ -289,13 +305,7 @@ class FiniteDifferenceModel(TrajectoryModel):
         P[:, n + ar, ar] -= h
         F = self._step(P[..., :nx].reshape(-1, nx), P[..., nx:].reshape(-1, nu)).reshape(T, 2 * n, nx)
         J = (F[:, :n] - F[:, n:]) / (2.0 * h[:, :, None])  # (T, n, nx): d f / d z_j
-        A = np.transpose(J[:, :nx], (0, 2, 1))
-        B = np.transpose(J[:, nx:], (0, 2, 1))
-        lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
-        self._pack(O, A, B, lx, lu, lxx, luu, lux)
-        OT[:nx] = gT
-        OT[nx:] = hT.ravel()
-        return bool(np.isfinite(O).all() and np.isfinite(OT).all())
+        return np.transpose(J[:, :nx], (0, 2, 1)), np.transpose(J[:, nx:], (0, 2, 1))
 
 
 _EPS1 = float(np.finfo(float).eps ** (1 / 3))  # central first differences

@@ -1,0 +1,151 @@
+"""Costs over MuJoCo states and sensor values, evaluated in the batched rollout that produced them.
+
+:class:`MujocoCost` is the base: a subclass writes ``running_with(x, u, xn, sn)`` and
+``terminal_with(x, s)`` on whole batches (``sn``: the sensor values at the next state), and
+:meth:`~planlab.dynamics.mujoco.MujocoDynamics.rollout` feeds it the states and sensors of its one
+``mujoco.rollout`` pass. Called through the generic :class:`~planlab.core.Cost` interface
+(``running(x, u, xn)``) it asks the model for the sensors of ``xn`` first, so both paths agree.
+
+:class:`TaskCost` is the ready-made one: weighted squared errors of tracked site/body positions,
+joint positions, sensors and joint velocities against targets, plus control effort.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.contracts import Cost
+from ...core.validation import as_float_array, check_nonnegative
+
+__all__ = ["MujocoCost", "TaskCost"]
+
+
+class MujocoCost(Cost):
+    """A cost of a :class:`~planlab.dynamics.mujoco.MujocoDynamics` that may read sensor values.
+
+    Parameters
+    ----------
+    dynamics : MujocoDynamics
+        The model whose sensors the cost reads.
+    reads_sensors : bool
+        Whether :meth:`running_with` / :meth:`terminal_with` use the sensor values.
+    """
+
+    uses_next_state = True
+
+    def __init__(self, dynamics, *, reads_sensors: bool = True):
+        self.dynamics = dynamics
+        self.state_dim = dynamics.state_dim
+        self.action_dim = dynamics.action_dim
+        self.reads_sensors = bool(reads_sensors)
+
+    def running_with(self, x, u, xn, sn):
+        """Running cost from states ``x``, ``xn`` (..., nx), actions ``u`` (..., nu) and the sensor values
+        ``sn`` (..., nsensordata) at ``xn`` (None when ``reads_sensors`` is False) -> (...)."""
+        raise NotImplementedError
+
+    def terminal_with(self, x, s):
+        """Terminal cost from states ``x`` (..., nx) and their sensor values ``s`` -> (...). Default 0."""
+        return np.zeros(np.shape(x)[:-1])
+
+    def running(self, x, u, x_next=None):
+        x = np.asarray(x, dtype=np.float64)
+        u = np.asarray(u, dtype=np.float64)
+        xn = self.dynamics.step(x, u) if x_next is None else np.asarray(x_next, dtype=np.float64)
+        sn = self.dynamics.sensors(xn) if self.reads_sensors else None
+        return self.running_with(x, u, xn, sn)
+
+    def terminal(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        s = self.dynamics.sensors(x) if self.reads_sensors else None
+        return self.terminal_with(x, s)
+
+
+def _targets(name, mapping, width_of):
+    out = []
+    for key, val in dict(mapping or {}).items():
+        if not isinstance(val, (tuple, list)) or len(val) != 2:
+            raise ValueError(f"{name}: expected {{name: (target, weight)}}, got {key!r}: {val!r}")
+        sl = width_of(key)
+        width = sl.stop - sl.start
+        target = as_float_array(f"{name}[{key!r}] target", val[0])
+        target = np.broadcast_to(target, (width,)).copy() if target.ndim == 0 else target
+        if target.shape != (width,):
+            raise ValueError(f"{name}[{key!r}]: expected a target of shape ({width},), got {target.shape}")
+        out.append((sl, target, check_nonnegative(f"{name}[{key!r}] weight", val[1])))
+    return out
+
+
+class TaskCost(MujocoCost):
+    r"""Weighted squared errors of positions, joints, sensors and velocities, plus control effort.
+
+    .. math::
+
+        c(x, u, x') = \sum_i w_i \lVert f_i(x') - f_i^\star \rVert^2 + \sum_a r_a u_a^2, \qquad
+        c_f(x) = w_f \sum_i w_i \lVert f_i(x) - f_i^\star \rVert^2
+
+    Parameters
+    ----------
+    dynamics : MujocoDynamics
+    positions : mapping ``"kind:NAME" -> (target (3,), weight)``
+        Tracked positions (the model must track them: ``positions=`` of the model).
+    joints : mapping ``joint name -> (target, weight)``
+        Joint positions (``qpos`` entries of the joint).
+    sensors : mapping ``sensor name -> (target, weight)``
+    velocity : float
+        Weight of ``|qvel|^2``.
+    control : float or array_like (nu,)
+        Weights ``r`` of the squared controls.
+    terminal_weight : float
+        ``w_f``: scales the state terms at the last state.
+    norm : {"squared", "l2"}
+        ``"l2"`` uses ``w_i ||f_i - f_i*||`` (not squared) for the position terms (as gymnasium's Reacher).
+    """
+
+    def __init__(self, dynamics, *, positions=None, joints=None, sensors=None, velocity: float = 0.0,
+                 control=0.0, terminal_weight: float = 0.0, norm: str = "squared"):
+        mj = dynamics._mj
+        m = dynamics.model
+
+        def joint_slice(name):
+            j = mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, name)
+            if j < 0:
+                raise ValueError(f"joints: expected a joint name of the model, got {name!r}")
+            start = int(m.jnt_qposadr[j])
+            end = int(m.jnt_qposadr[j + 1]) if j + 1 < m.njnt else dynamics.nq
+            return slice(start, end)
+
+        self._pos = _targets("positions", positions, dynamics.position_slice)
+        self._sens = _targets("sensors", sensors, dynamics.sensor_slice)
+        self._joints = _targets("joints", joints, joint_slice)
+        if norm not in ("squared", "l2"):
+            raise ValueError(f"norm: expected 'squared' or 'l2', got {norm!r}")
+        self.norm = norm
+        self.velocity = check_nonnegative("velocity", velocity)
+        r = as_float_array("control", control)
+        self.control = np.broadcast_to(r, (dynamics.action_dim,)).copy() if r.ndim == 0 else r
+        if self.control.shape != (dynamics.action_dim,) or (self.control < 0).any():
+            raise ValueError(f"control: expected nonnegative weights of shape ({dynamics.action_dim},), got {r}")
+        self.terminal_weight = check_nonnegative("terminal_weight", terminal_weight)
+        super().__init__(dynamics, reads_sensors=bool(self._pos or self._sens))
+
+    def _state_terms(self, x, s):
+        c = np.zeros(np.shape(x)[:-1])
+        for sl, target, w in self._pos:
+            sq = ((s[..., sl] - target) ** 2).sum(axis=-1)
+            c = c + w * (np.sqrt(sq) if self.norm == "l2" else sq)
+        for sl, target, w in self._sens:
+            c = c + w * ((s[..., sl] - target) ** 2).sum(axis=-1)
+        for sl, target, w in self._joints:
+            c = c + w * ((x[..., sl] - target) ** 2).sum(axis=-1)
+        if self.velocity:
+            c = c + self.velocity * (self.dynamics.qvel(x) ** 2).sum(axis=-1)
+        return c
+
+    def running_with(self, x, u, xn, sn):
+        return self._state_terms(xn, sn) + (np.asarray(u) ** 2 * self.control).sum(axis=-1)
+
+    def terminal_with(self, x, s):
+        if not self.terminal_weight:
+            return np.zeros(np.shape(x)[:-1])
+        return self.terminal_weight * self._state_terms(x, s)

@@ -1,0 +1,130 @@
+"""planlab's models of gymnasium's MuJoCo v5 envs against gymnasium's own ``step``."""
+
+import numpy as np
+import pytest
+
+mujoco = pytest.importorskip("mujoco", reason="MuJoCo tests need the optional extra: pip install planlab[mujoco]")
+gymnasium = pytest.importorskip("gymnasium")
+
+from planlab.envs.models import model_for  # noqa: E402
+from planlab.envs.mujoco_models import GymMujocoDynamics  # noqa: E402
+from planlab.episodes import set_env_state  # noqa: E402
+
+ENVS = ["InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5", "HalfCheetah-v5"]
+# HalfCheetah's contacts: gymnasium's data carries the contact solver's warm start from its previous
+# step, a planlab step starts it afresh; the states agree to the solver's rounding.
+STATE_ATOL = {"HalfCheetah-v5": 1e-10}
+
+
+@pytest.fixture(scope="module", params=ENVS)
+def case(request):
+    dyn, cost = model_for(request.param)
+    env = gymnasium.make(request.param)
+    env.reset(seed=0)
+    yield request.param, dyn, cost, env
+    env.close()
+
+
+def _env_state(env):
+    d = env.unwrapped.data
+    return np.concatenate([d.qpos, d.qvel])
+
+
+def _gym_reward_at_returned_state(env_id, env, action, reward):
+    """gymnasium's reward function with the positions of the state ``step`` returned.
+
+    gymnasium reads positions from MuJoCo's data after ``mj_step``; with the RK4 integrator of
+    these assets those are the positions of the last Runge-Kutta stage. ``mj_forward`` recomputes
+    them at the returned state; the rest of the reward is unchanged.
+    """
+    inner = env.unwrapped
+    if env_id == "InvertedDoublePendulum-v5":
+        mujoco.mj_forward(inner.model, inner.data)
+        x, _, y = inner.data.site_xpos[0]
+        return inner._get_rew(x, y, bool(y <= 1))[0]
+    if env_id == "Reacher-v5":
+        mujoco.mj_forward(inner.model, inner.data)
+        return inner._get_rew(action)[0]
+    return reward
+
+
+def _random_state(env_id, dyn, rng):
+    x = np.zeros(dyn.state_dim)
+    nq = dyn.nq
+    if env_id == "InvertedPendulum-v5":
+        x[:] = rng.uniform(-0.15, 0.15, 4)
+    elif env_id == "InvertedDoublePendulum-v5":
+        x[:] = np.concatenate([rng.uniform(-0.5, 0.5, 3) * [1, 0.3, 0.3], rng.uniform(-1, 1, 3)])
+    elif env_id == "Reacher-v5":
+        x[:nq] = np.concatenate([rng.uniform(-2, 2, 2), rng.uniform(-0.2, 0.2, 2)])
+        x[nq:nq + 2] = rng.uniform(-3, 3, 2)
+    else:
+        x[:nq] = np.concatenate([[rng.uniform(-1, 1)], [rng.uniform(-0.05, 0.05)], rng.uniform(-0.3, 0.3, nq - 2)])
+        x[nq:] = rng.uniform(-1, 1, dyn.nv)
+    return x
+
+
+def _actions(dyn, rng, n):
+    # float32-representable, as gymnasium's Box(float32) action space would pass them
+    return rng.uniform(dyn.action_low, dyn.action_high, (n, dyn.action_dim)).astype(np.float32).astype(np.float64)
+
+
+def test_model_for_gives_the_mujoco_model_with_the_envs_control_box(case):
+    env_id, dyn, cost, env = case
+    assert isinstance(dyn, GymMujocoDynamics)
+    assert cost.state_dim == dyn.state_dim and cost.action_dim == dyn.action_dim
+    np.testing.assert_array_equal(dyn.action_low, env.action_space.low)
+    np.testing.assert_array_equal(dyn.action_high, env.action_space.high)
+    assert dyn.dt == pytest.approx(env.unwrapped.dt)
+
+
+def test_model_step_equals_gymnasium_step_from_random_states(case, rng):
+    env_id, dyn, cost, env = case
+    for x, u in zip([_random_state(env_id, dyn, rng) for _ in range(8)], _actions(dyn, rng, 8)):
+        env.reset(seed=1)
+        obs = set_env_state(env, dyn, x)
+        np.testing.assert_allclose(obs, env.unwrapped._get_obs(), rtol=0, atol=1e-12)
+        _, r, terminated, _, _ = env.step(u)
+        xn = dyn.step(x, u)
+        np.testing.assert_allclose(xn, _env_state(env), rtol=0, atol=STATE_ATOL.get(env_id, 1e-12))
+        model_reward = -cost.running(x[None], u[None], xn[None])[0]
+        assert model_reward == pytest.approx(_gym_reward_at_returned_state(env_id, env, u, r), rel=1e-12, abs=1e-12)
+        assert bool(dyn.terminated(xn)) == terminated
+
+
+def test_model_rollout_replays_100_gymnasium_steps(case, rng):
+    env_id, dyn, cost, env = case
+    obs, _ = env.reset(seed=3)
+    x0 = _env_state(env)
+    U = _actions(dyn, rng, 100)
+    if env_id in ("InvertedPendulum-v5", "InvertedDoublePendulum-v5"):
+        U *= 0.05  # stay up longer before the episode ends
+    rewards, states = [], [x0]
+    for u in U:
+        _, r, terminated, _, _ = env.step(u)
+        rewards.append(_gym_reward_at_returned_state(env_id, env, u, r))
+        states.append(_env_state(env))
+        if terminated:
+            break
+    T = len(rewards)
+    roll = dyn.rollout(x0, U[None, :T], cost)
+    np.testing.assert_allclose(roll.states[0], np.array(states), rtol=0, atol=STATE_ATOL.get(env_id, 1e-12))
+    assert roll.costs[0] == pytest.approx(-np.sum(rewards), rel=1e-11, abs=1e-11)
+    assert roll.terminated[0] == (T < 100 or bool(dyn.terminated(states[-1])))
+
+
+def test_observation_maps_round_trip_the_envs_observation(case, rng):
+    env_id, dyn, cost, env = case
+    obs, _ = env.reset(seed=5)
+    x = dyn.state_from_observation(obs)
+    truth = _env_state(env)
+    unobserved = {"HalfCheetah-v5": [0], "Reacher-v5": [6, 7]}.get(env_id, [])
+    keep = np.setdiff1d(np.arange(dyn.state_dim), unobserved)
+    np.testing.assert_allclose(x[keep], truth[keep], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dyn.observation_from_state(truth), obs, rtol=0, atol=1e-12)
+
+
+def test_set_env_state_rejects_a_state_of_the_wrong_size(case):
+    env_id, dyn, cost, env = case
+    with pytest.raises(ValueError, match="x0: expected shape"):
+        set_env_state(env, dyn, np.zeros(dyn.state_dim + 1))
