@@ -29,6 +29,10 @@ CASES = {
                            ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
                            ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
                            ("summary", {"env", "seed", "reached_at_episode", "met"})]),
+    # MuJoCo (optional extra): skipped without mujoco
+    "mujoco": (["--quick", "--envs", "InvertedDoublePendulum-v5", "--planners", "mppi"],
+               [("steps_per_s", {"kind", "env", "backend", "threads", "batch", "steps_per_s"}),
+                ("seed", {"env", "planner", "seed", "return", "steps", "plan_ms_median", "success"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -40,11 +44,14 @@ EXPECTED = {
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
+    "mujoco": lambda rows: {r.get("backend") for r in rows} == {"planlab", "mujoco.rollout", "python-loop", None},
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_benchmark_runs_end_to_end_in_a_fresh_process(name, tmp_path):
+    if name == "mujoco":
+        pytest.importorskip("mujoco", reason="the MuJoCo benchmark needs the optional extra: pip install planlab[mujoco]")
     args, kinds = CASES[name]
     path = tmp_path / f"{name}.jsonl"
     proc = subprocess.run([sys.executable, "-m", f"planlab.benchmarks.{name}", *args, "--json", str(path)],

@@ -1,0 +1,199 @@
+"""MuJoCo benchmark: rollout throughput of planlab's MuJoCo path, and MPC episodes on gymnasium's MuJoCo envs.
+
+Usage::
+
+    python -m planlab.benchmarks.mujoco [--json PATH] [--quick] [--skip-throughput] [--skip-episodes]
+        [--envs InvertedDoublePendulum-v5 Reacher-v5] [--planners mppi cem ilqr] [--seeds 10] [--steps N]
+
+Throughput (MuJoCo steps per second, median over repeats, one table): a batch of ``--batch`` action
+sequences of ``--horizon`` actions rolled out from one state with the env's frame skip, through
+
+* ``planlab``: :meth:`MujocoDynamics.rollout_cost` with the env's cost (states, sensors, termination
+  and cost: what a sampling planner calls), 1 and 2 threads;
+* ``mujoco.rollout``: MuJoCo's own batched rollout on the same batch (controls already expanded,
+  nothing else), 1 and 2 threads: the overhead reference;
+* ``python-loop``: a plain Python loop over ``env.step`` on copies of the gymnasium env (what users
+  write today), fewer sequences, same horizon.
+
+Episodes: MPC (CEM, MPPI, iLQR) on planlab's model acting in gymnasium's env, one row per seed with
+the return, steps, median plan time and success (InvertedPendulum / InvertedDoublePendulum: the
+whole episode without falling; Reacher: fingertip within 0.01 m of the target at the end;
+HalfCheetah: return of at least 4,800, gymnasium's reward threshold).
+
+JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}`` and
+``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from ..dynamics.mujoco import require_mujoco
+from ..envs.models import model_for
+from ..episodes import mpc_for_env, run_episode
+from .common import write_row
+
+#: planner settings per (env, planner): MPC options used by the episode rows
+SETTINGS = {
+    ("InvertedPendulum-v5", "mppi"): dict(horizon=10, population=32, noise_std=0.5),
+    ("InvertedPendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
+    ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=10, population=32, noise_std=0.5),
+    ("InvertedDoublePendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
+    ("Reacher-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.3, temperature=0.05),
+    ("Reacher-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=3),
+    ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=10),
+    ("HalfCheetah-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.5, temperature=0.5),
+    ("HalfCheetah-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=2),
+}
+QUICK = dict(horizon=3, population=4, elites=2, iterations=1, max_iterations=2)
+
+
+def _median_time(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0):
+    """Throughput rows of one env (see the module docstring)."""
+    import gymnasium
+    from mujoco import rollout as mj_rollout
+
+    mj = require_mujoco()
+    rng = np.random.default_rng(seed)
+    rows = []
+    dyn0, cost0 = model_for(env_id)
+    env = gymnasium.make(env_id)
+    env.reset(seed=seed)
+    x0 = np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel])
+    U = rng.uniform(dyn0.action_low, dyn0.action_high, (batch, horizon, dyn0.action_dim))
+    k = dyn0.frame_skip
+
+    def add(backend, threads, n, seconds):
+        row = dict(kind="throughput", env=env_id, backend=backend, threads=threads, batch=n, horizon=horizon,
+                   steps_per_s=n * horizon * k / seconds)
+        rows.append(row)
+        if on_row:
+            on_row(row)
+
+    for threads in (1, 2):
+        dyn = type(dyn0)(nthread=threads)
+        cost = type(cost0)(dyn)
+        add("planlab", threads, batch, _median_time(lambda: dyn.rollout_cost(x0, U, cost), repeats))
+        dyn.close()
+        m = dyn0.model
+        datas = [mj.MjData(m) for _ in range(threads)]
+        full = dyn0._full_states(x0[None])
+        init = np.ascontiguousarray(np.repeat(full, batch, axis=0))
+        ctrl = np.ascontiguousarray(np.repeat(U, k, axis=1))
+        state = np.empty((batch, horizon * k, full.shape[1]))
+        sens = np.empty((batch, horizon * k, m.nsensordata))
+        with mj_rollout.Rollout(nthread=threads if threads > 1 else 0) as pool:
+            add("mujoco.rollout", threads, batch, _median_time(
+                lambda: pool.rollout([m] * batch, datas, init, ctrl, nstep=horizon * k, state=state,
+                                     sensordata=sens, skip_checks=True), repeats))
+    envs = [gymnasium.make(env_id) for _ in range(loop_batch)]
+    for e in envs:
+        e.reset(seed=seed)
+
+    def python_loop():
+        for i, e in enumerate(envs):
+            e.unwrapped.set_state(x0[:dyn0.nq], x0[dyn0.nq:])
+            for t in range(horizon):
+                e.step(U[i, t])
+
+    add("python-loop", 1, loop_batch, _median_time(python_loop, repeats))
+    for e in envs + [env]:
+        e.close()
+    return rows
+
+
+def _success(env_id, dyn, env, result):
+    if env_id in ("InvertedPendulum-v5", "InvertedDoublePendulum-v5"):
+        return bool(not result.terminated and result.steps >= (env.spec.max_episode_steps or 1000))
+    if env_id == "Reacher-v5":
+        d = env.unwrapped.data
+        x = np.concatenate([d.qpos, d.qvel])
+        return bool(np.linalg.norm(dyn.fingertip_to_target(dyn.sensors(x))) < 0.01)
+    return bool(result.total_return >= 4800.0)
+
+
+def episode(env_id, planner, seed, steps=None, quick=False):
+    """One MPC episode row (see the module docstring)."""
+    import gymnasium
+
+    opts = dict(SETTINGS[(env_id, planner)])
+    if quick:
+        opts.update({k: v for k, v in QUICK.items() if k in opts})
+    env = gymnasium.make(env_id)
+    mpc = mpc_for_env(env, planner, seed=seed, **opts)
+    result = run_episode(env, mpc, seed=seed, steps=steps)
+    row = dict(kind="episode", env=env_id, planner=planner, seed=seed, **{"return": result.total_return},
+               steps=result.steps, plan_ms_median=result.plan_ms(50), success=_success(env_id, mpc.dynamics, env,
+                                                                                        result), options=opts)
+    env.close()
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mujoco", description=__doc__.split("\n")[0])
+    p.add_argument("--json", default=None, help="write JSON lines here as rows complete")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; the numbers mean nothing)")
+    p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--skip-episodes", action="store_true")
+    p.add_argument("--envs", nargs="+", default=None, help="gymnasium ids (default: all four)")
+    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "ilqr"])
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=None, help="cut episodes to this many steps")
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--horizon", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args(argv)
+    require_mujoco()
+    envs = args.envs or ["InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5", "HalfCheetah-v5"]
+    batch, horizon, loop, reps = args.batch, args.horizon, 16, args.repeats
+    seeds, steps = args.seeds, args.steps
+    if args.quick:
+        batch, horizon, loop, reps, seeds, steps = 8, 3, 2, 1, 1, 3
+    fh = open(args.json, "a") if args.json else None
+    try:
+        if not args.skip_throughput:
+            print(f"{'env':<26} {'backend':<15} {'threads':>7} {'batch':>6} {'MuJoCo steps/s':>15}")
+            for env_id in envs:
+                rows = throughput(env_id, batch, horizon, loop, reps,
+                                  on_row=lambda r: (write_row(fh, r), print(
+                                      f"{r['env']:<26} {r['backend']:<15} {r['threads']:>7} {r['batch']:>6} "
+                                      f"{r['steps_per_s']:>15.0f}", flush=True)))
+                by = {(r["backend"], r["threads"]): r["steps_per_s"] for r in rows}
+                print(f"  planlab / mujoco.rollout: 1 thread {by[('planlab', 1)] / by[('mujoco.rollout', 1)]:.2f}x,"
+                      f" 2 threads {by[('planlab', 2)] / by[('mujoco.rollout', 2)]:.2f}x; planlab 2 threads / python"
+                      f" loop {by[('planlab', 2)] / by[('python-loop', 1)]:.1f}x; planlab 2 / 1 threads "
+                      f"{by[('planlab', 2)] / by[('planlab', 1)]:.2f}x", flush=True)
+        if not args.skip_episodes:
+            print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} success")
+            for env_id in envs:
+                for planner in args.planners:
+                    if (env_id, planner) not in SETTINGS:
+                        continue
+                    for seed in range(seeds):
+                        r = episode(env_id, planner, seed, steps=steps, quick=args.quick)
+                        write_row(fh, r)
+                        print(f"{env_id:<26} {planner:<8} {seed:>4} {r['return']:>9.1f} {r['steps']:>6} "
+                              f"{r['plan_ms_median']:>8.1f} {r['success']}", flush=True)
+    finally:
+        if fh is not None:
+            fh.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
