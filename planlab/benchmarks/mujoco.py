@@ -85,22 +85,31 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
         if on_row:
             on_row(row)
 
+    m = dyn0.model
+    full = dyn0._full_states(x0[None])
+    init = np.ascontiguousarray(np.repeat(full, batch, axis=0))
+    ctrl = np.ascontiguousarray(np.repeat(U, k, axis=1))
+    state = np.empty((batch, horizon * k, full.shape[1]))
+    sens = np.empty((batch, horizon * k, m.nsensordata))
     for threads in (1, 2):
         dyn = type(dyn0)(nthread=threads)
         cost = type(cost0)(dyn)
-        add("planlab", threads, batch, _median_time(lambda: dyn.rollout_cost(x0, U, cost), repeats))
-        dyn.close()
-        m = dyn0.model
         datas = [mj.MjData(m) for _ in range(threads)]
-        full = dyn0._full_states(x0[None])
-        init = np.ascontiguousarray(np.repeat(full, batch, axis=0))
-        ctrl = np.ascontiguousarray(np.repeat(U, k, axis=1))
-        state = np.empty((batch, horizon * k, full.shape[1]))
-        sens = np.empty((batch, horizon * k, m.nsensordata))
         with mj_rollout.Rollout(nthread=threads if threads > 1 else 0) as pool:
-            add("mujoco.rollout", threads, batch, _median_time(
-                lambda: pool.rollout([m] * batch, datas, init, ctrl, nstep=horizon * k, state=state,
-                                     sensordata=sens, skip_checks=True), repeats))
+            fns = {"planlab": lambda: dyn.rollout_cost(x0, U, cost),
+                   "mujoco.rollout": lambda: pool.rollout([m] * batch, datas, init, ctrl, nstep=horizon * k,
+                                                          state=state, sensordata=sens, skip_checks=True)}
+            times = {name: [] for name in fns}
+            for fn in fns.values():
+                fn()  # warm-up
+            for _ in range(repeats):  # interleaved, so both see the same machine load
+                for name, fn in fns.items():
+                    t0 = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - t0)
+        for name in fns:
+            add(name, threads, batch, statistics.median(times[name]))
+        dyn.close()
     envs = [gymnasium.make(env_id) for _ in range(loop_batch)]
     for e in envs:
         e.reset(seed=seed)

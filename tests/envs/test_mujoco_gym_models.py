@@ -128,3 +128,24 @@ def test_set_env_state_rejects_a_state_of_the_wrong_size(case):
     env_id, dyn, cost, env = case
     with pytest.raises(ValueError, match="x0: expected shape"):
         set_env_state(env, dyn, np.zeros(dyn.state_dim + 1))
+
+
+def test_rgb_array_frames_come_through_a_headless_gl_backend():
+    import os
+    import subprocess
+    import sys
+
+    script = ("import gymnasium as gym\n"
+              "env = gym.make('InvertedDoublePendulum-v5', render_mode='rgb_array', width=32, height=24)\n"
+              "env.reset(seed=0)\n"
+              "f = env.render()\n"
+              "print(f.shape, f.dtype, int(f.max()))\n")
+    for backend in ("egl", "osmesa"):
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "MUJOCO_GL": backend})
+        if proc.returncode == 0:
+            shape, dtype, peak = proc.stdout.strip().rsplit(" ", 1)[0], proc.stdout.split()[-2], proc.stdout.split()[-1]
+            assert shape.startswith("(24, 32, 3)") and dtype == "uint8", proc.stdout
+            assert int(peak) > 0, "the frame is black"
+            return
+    pytest.skip("no headless OpenGL backend here (MUJOCO_GL=egl or osmesa): MuJoCo cannot render")
