@@ -44,6 +44,7 @@ SETTINGS = {
     ("InvertedPendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
     ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=10, population=32, noise_std=0.5),
     ("InvertedDoublePendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
+    ("InvertedDoublePendulum-v5", "icem"): dict(horizon=15, population=32, elites=4, iterations=3),
     ("Reacher-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.3, temperature=0.05),
     ("Reacher-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=3),
     ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=10),
@@ -91,25 +92,6 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
     ctrl = np.ascontiguousarray(np.repeat(U, k, axis=1))
     state = np.empty((batch, horizon * k, full.shape[1]))
     sens = np.empty((batch, horizon * k, m.nsensordata))
-    for threads in (1, 2):
-        dyn = type(dyn0)(nthread=threads)
-        cost = type(cost0)(dyn)
-        datas = [mj.MjData(m) for _ in range(threads)]
-        with mj_rollout.Rollout(nthread=threads if threads > 1 else 0) as pool:
-            fns = {"planlab": lambda: dyn.rollout_cost(x0, U, cost),
-                   "mujoco.rollout": lambda: pool.rollout([m] * batch, datas, init, ctrl, nstep=horizon * k,
-                                                          state=state, sensordata=sens, skip_checks=True)}
-            times = {name: [] for name in fns}
-            for fn in fns.values():
-                fn()  # warm-up
-            for _ in range(repeats):  # interleaved, so both see the same machine load
-                for name, fn in fns.items():
-                    t0 = time.perf_counter()
-                    fn()
-                    times[name].append(time.perf_counter() - t0)
-        for name in fns:
-            add(name, threads, batch, statistics.median(times[name]))
-        dyn.close()
     envs = [gymnasium.make(env_id) for _ in range(loop_batch)]
     for e in envs:
         e.reset(seed=seed)
@@ -120,7 +102,29 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
             for t in range(horizon):
                 e.step(U[i, t])
 
-    add("python-loop", 1, loop_batch, _median_time(python_loop, repeats))
+    fns, closers = {}, []
+    for threads in (1, 2):
+        dyn = type(dyn0)(nthread=threads)
+        cost = type(cost0)(dyn)
+        datas = [mj.MjData(m) for _ in range(threads)]
+        pool = mj_rollout.Rollout(nthread=threads if threads > 1 else 0)
+        closers += [dyn.close, pool.close]
+        fns[("planlab", threads, batch)] = lambda dyn=dyn, cost=cost: dyn.rollout_cost(x0, U, cost)
+        fns[("mujoco.rollout", threads, batch)] = lambda pool=pool, datas=datas: pool.rollout(
+            [m] * batch, datas, init, ctrl, nstep=horizon * k, state=state, sensordata=sens, skip_checks=True)
+    fns[("python-loop", 1, loop_batch)] = python_loop
+    times = {key: [] for key in fns}
+    for fn in fns.values():
+        fn()  # warm-up
+    for _ in range(repeats):  # interleaved, so every backend sees the same machine load
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t0)
+    for close in closers:
+        close()
+    for (backend, threads, n), ts in times.items():
+        add(backend, threads, n, statistics.median(ts))
     for e in envs + [env]:
         e.close()
     return rows
@@ -160,7 +164,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-episodes", action="store_true")
     p.add_argument("--envs", nargs="+", default=None, help="gymnasium ids (default: all four)")
-    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "ilqr"])
+    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "icem", "ilqr"])
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=None, help="cut episodes to this many steps")
     p.add_argument("--batch", type=int, default=256)

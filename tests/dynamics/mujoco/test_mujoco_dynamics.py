@@ -162,3 +162,23 @@ def test_without_mujoco_the_model_says_which_extra_to_install(monkeypatch):
     monkeypatch.setattr(loading, "mujoco", None)
     with pytest.raises(ImportError, match=r"pip install planlab\[mujoco\]"):
         MujocoDynamics(ARM)
+
+
+@pytest.mark.parametrize("name", ["cem", "mppi"])
+def test_sampling_planners_meet_the_plan_contract_on_a_mujoco_model(arm, name):
+    from planlab.planners import make_planner
+    from planlab.testing import check_plan
+
+    cost = TaskCost(arm, positions={"site:tip": ([0.2, 0.0, 0.3], 1.0)}, control=0.01, terminal_weight=2.0)
+    x0 = np.array([0.3, -0.4, 0.0, 0.5])
+    opts = dict(population=16, iterations=2) if name == "cem" else dict(population=16)
+    if name == "cem":
+        opts["elites"] = 4
+    plans = [make_planner(name, arm, cost, horizon=6, seed=3, **opts).plan(x0) for _ in range(2)]
+    check_plan(plans[0], arm, cost, x0, 6)  # shapes, bounds, finiteness, cost == re-rollout of its actions
+    np.testing.assert_array_equal(plans[0].actions, plans[1].actions)  # same seed, same plan
+    warm = make_planner(name, arm, cost, horizon=6, seed=3, **opts)
+    first = warm.plan(x0)
+    warm.advance(1)
+    check_plan(warm.plan(first.states[1], warm_start=np.vstack([first.actions[1:], first.actions[-1:]])), arm,
+               cost, first.states[1], 6)
