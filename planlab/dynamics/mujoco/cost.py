@@ -17,7 +17,7 @@ import numpy as np
 from ...core.contracts import Cost
 from ...core.validation import as_float_array, check_nonnegative
 
-__all__ = ["MujocoCost", "TaskCost"]
+__all__ = ["MujocoCost", "TaskCost", "chain_derivatives"]
 
 
 class MujocoCost(Cost):
@@ -59,6 +59,10 @@ class MujocoCost(Cost):
         x = np.asarray(x, dtype=np.float64)
         s = self.dynamics.sensors(x) if self.reads_sensors else None
         return self.terminal_with(x, s)
+
+    def chain_derivatives(self, X, U, A, B):
+        """Derivatives for iLQR through the model's Jacobians ``A``, ``B``; see :func:`chain_derivatives`."""
+        return chain_derivatives(self, X, U, A, B)
 
 
 def _targets(name, mapping, width_of):
@@ -149,3 +153,88 @@ class TaskCost(MujocoCost):
         if not self.terminal_weight:
             return np.zeros(np.shape(x)[:-1])
         return self.terminal_weight * self._state_terms(x, s)
+
+
+# ------------------------------------------------------------------------------------------------
+# Derivatives for iLQR: the chain rule through the model's Jacobians (Gauss-Newton in the dynamics)
+# ------------------------------------------------------------------------------------------------
+_EPS1 = float(np.finfo(float).eps ** (1 / 3))
+_EPS2 = float(np.finfo(float).eps ** (1 / 4))
+
+
+def _grad_hess(fun, W):
+    """Central-difference gradient (B, m) and four-point Hessian (B, m, m) of a cheap batched ``fun``."""
+    B, m = W.shape
+    h1 = _EPS1 * np.maximum(1.0, np.abs(W))
+    h2 = _EPS2 * np.maximum(1.0, np.abs(W))
+    E = np.eye(m)
+    g = (fun(W[:, None] + h1[:, :, None] * E) - fun(W[:, None] - h1[:, :, None] * E)) / (2 * h1)
+    Ei = (h2[:, :, None] * E)[:, :, None, :]  # (B, i, 1, m)
+    Ej = (h2[:, :, None] * E)[:, None, :, :]  # (B, 1, j, m)
+    S = W[:, None, None, :]
+    H = (fun(S + Ei + Ej) - fun(S + Ei - Ej) - fun(S - Ei + Ej) + fun(S - Ei - Ej)) / (
+        4 * h2[:, :, None] * h2[:, None, :])
+    return g, 0.5 * (H + np.transpose(H, (0, 2, 1)))
+
+
+def _sensor_jacobians(dyn, X):
+    """``d s / d x`` at states X (B, nx) -> (B, ns, nx), central differences in one batched pass."""
+    B, nx = X.shape
+    h = _EPS1 * np.maximum(1.0, np.abs(X))
+    P = np.concatenate([X[:, None] + h[:, :, None] * np.eye(nx), X[:, None] - h[:, :, None] * np.eye(nx)], axis=1)
+    s = dyn.sensors(P.reshape(-1, nx)).reshape(B, 2 * nx, -1)
+    return np.transpose((s[:, :nx] - s[:, nx:]) / (2 * h[:, :, None]), (0, 2, 1))
+
+
+def chain_derivatives(cost: MujocoCost, X, U, A, B):
+    """Cost derivatives for iLQR by the chain rule through the model's Jacobians.
+
+    The running cost is ``g(x, u, x', s(x'))`` with ``x' = f(x, u)``. Derivatives of the cheap ``g``
+    come from finite differences in numpy; ``x'`` and ``s(x')`` are linearised (``A``, ``B`` and one
+    batched sensor-Jacobian pass), so gradients are exact to finite-difference accuracy and Hessians
+    drop the second derivatives of ``f`` and ``s`` (Gauss-Newton, as iLQR does for the dynamics).
+
+    Parameters
+    ----------
+    X : ndarray (T + 1, nx)
+    U : ndarray (T, nu)
+    A, B : ndarray (T, nx, nx), (T, nx, nu)
+
+    Returns
+    -------
+    lx (T, nx), lu (T, nu), lxx (T, nx, nx), luu (T, nu, nu), lux (T, nu, nx), gT (nx,), hT (nx, nx)
+    """
+    dyn = cost.dynamics
+    T, nu = U.shape
+    nx = X.shape[1]
+    Xn = dyn.step(X[:T], U)
+    reads = cost.reads_sensors
+    ns = dyn.nsensordata if reads else 0
+    sn = dyn.sensors(Xn) if reads else np.zeros((T, 0))
+    W = np.concatenate([X[:T], U, Xn, sn], axis=1)  # (T, m)
+
+    def run(P):
+        x, u, xn, s = np.split(P, [nx, nx + nu, 2 * nx + nu], axis=-1)
+        return cost.running_with(x, u, xn, s if reads else None)
+
+    g, H = _grad_hess(run, W)
+    n = nx + nu
+    M = np.zeros((T, W.shape[1], n))  # dW / d(x, u)
+    M[:, :n, :n] = np.eye(n)
+    AB = np.concatenate([A, B], axis=2)  # (T, nx, n)
+    M[:, n:n + nx] = AB
+    if reads:
+        M[:, n + nx:] = _sensor_jacobians(dyn, Xn) @ AB
+    lz = np.einsum("tmi,tm->ti", M, g)
+    lzz = np.einsum("tmi,tmk,tkj->tij", M, H, M)
+    xT = X[T][None]
+    sT = dyn.sensors(xT) if reads else np.zeros((1, 0))
+
+    def fin(P):
+        x, s = P[..., :nx], P[..., nx:]
+        return cost.terminal_with(x, s if reads else None)
+
+    gf, Hf = _grad_hess(fin, np.concatenate([xT, sT], axis=1))
+    Mf = np.eye(nx) if not reads else np.concatenate([np.eye(nx), _sensor_jacobians(dyn, xT)[0]], axis=0)
+    return (lz[:, :nx], lz[:, nx:], lzz[:, :nx, :nx], lzz[:, nx:, nx:], lzz[:, nx:, :nx], Mf.T @ gf[0],
+            Mf.T @ Hf[0] @ Mf)

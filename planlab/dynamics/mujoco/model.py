@@ -121,6 +121,8 @@ class MujocoDynamics(Dynamics):
         self.nthread = check_positive_int("nthread", nthread if nthread is not None else default_threads())
         self._datas = [mj.MjData(m) for _ in range(self.nthread)]
         self._pool = mj_rollout.Rollout(nthread=self.nthread if self.nthread > 1 else 0)
+        # small batches run on the calling thread: waking the pool costs more than it saves
+        self._pool1 = mj_rollout.Rollout(nthread=0) if self.nthread > 1 else self._pool
         self._scratch = data
 
     # ------------------------------------------------------------------ layout
@@ -161,7 +163,8 @@ class MujocoDynamics(Dynamics):
 
     # ------------------------------------------------------------------ simulation
     def _full_states(self, x: np.ndarray) -> np.ndarray:
-        full = np.broadcast_to(self._template, (x.shape[0], self._nfull)).copy()
+        full = np.empty((x.shape[0], self._nfull))
+        full[:] = self._template
         full[:, self._x_slice] = x
         return full
 
@@ -191,7 +194,8 @@ class MujocoDynamics(Dynamics):
         nstep = ctrl.shape[1]
         out_state = np.empty((N, nstep, self._nfull))
         out_sens = np.empty((N, nstep, self.nsensordata))
-        self._pool.rollout([self.model] * N, self._datas, self._full_states(x0), ctrl, nstep=nstep, state=out_state,
+        pool, datas = self._pool_for(N)
+        pool.rollout([self.model] * N, datas, self._full_states(x0), ctrl, nstep=nstep, state=out_state,
                            sensordata=out_sens, skip_checks=True)
         states = np.empty((N, H + 1, self.state_dim))
         states[:, 0] = x0
@@ -199,8 +203,10 @@ class MujocoDynamics(Dynamics):
         # MuJoCo resets unstable simulations (time back to 0): the time of sub-step j must be (j + 1) * timestep
         times = out_state[:, k - 1:H * k:k, 0]
         expect = (np.arange(1, H + 1) * k) * float(self.model.opt.timestep)
-        bad = ~np.isclose(times, expect, rtol=1e-9, atol=1e-12) | ~np.isfinite(states[:, 1:]).all(axis=-1)
-        if bad.any():
+        bad = np.abs(times - expect) > 1e-9 * expect  # also True for NaN times
+        bad |= np.isnan(times)
+        if bad.any() or not np.isfinite(states).all():
+            bad |= ~np.isfinite(states[:, 1:]).all(axis=-1)
             first = np.where(bad.any(axis=1), bad.argmax(axis=1), H)
             mask = np.arange(H)[None, :] >= first[:, None]
             states[:, 1:][mask] = np.nan
@@ -209,11 +215,21 @@ class MujocoDynamics(Dynamics):
         sens = out_sens[:, ::k][:, :H + 1]
         return states, sens
 
+    #: batches smaller than this run on the calling thread
+    small_batch = 8
+
+    def _pool_for(self, n: int):
+        """The rollout pool and its MjData list for a batch of ``n``."""
+        return (self._pool1, self._datas[:1]) if n < self.small_batch else (self._pool, self._datas)
+
     def _flat(self, x, u):
         x = self.check_state(x, "x")
         u = as_float_array("u", u)
         if u.ndim == 0 or u.shape[-1] != self.action_dim:
             raise ValueError(f"u: expected shape (..., {self.action_dim}), got {u.shape}")
+        if x.shape[:-1] == u.shape[:-1]:
+            batch = x.shape[:-1]
+            return x.reshape(-1, self.state_dim), u.reshape(-1, self.action_dim), batch
         batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         xf = np.broadcast_to(x, batch + (self.state_dim,)).reshape(-1, self.state_dim)
         uf = np.broadcast_to(u, batch + (self.action_dim,)).reshape(-1, self.action_dim)
@@ -235,7 +251,8 @@ class MujocoDynamics(Dynamics):
         ctrl = np.ascontiguousarray(uf[:, None, :])
         out_state = np.empty((xf.shape[0], 1, self._nfull))
         out = np.empty((xf.shape[0], 1, self.nsensordata))
-        self._pool.rollout([self.model] * xf.shape[0], self._datas, self._full_states(xf), ctrl, nstep=1, state=out_state,
+        pool, datas = self._pool_for(xf.shape[0])
+        pool.rollout([self.model] * xf.shape[0], datas, self._full_states(xf), ctrl, nstep=1, state=out_state,
                            sensordata=out, skip_checks=True)
         return out[:, 0].reshape(batch + (self.nsensordata,))
 
@@ -328,10 +345,11 @@ class MujocoDynamics(Dynamics):
 
     def close(self) -> None:
         """Stop the rollout thread pool (also done when the model is garbage-collected)."""
-        pool = getattr(self, "_pool", None)
-        if pool is not None and hasattr(pool, "close"):
-            pool.close()
-        self._pool = None
+        for name in ("_pool", "_pool1"):
+            pool = getattr(self, name, None)
+            if pool is not None and hasattr(pool, "close"):
+                pool.close()
+            setattr(self, name, None)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(nq={self.nq}, nv={self.nv}, na={self.na}, nu={self.action_dim}, "

@@ -30,7 +30,8 @@ Three sources of derivatives (``method``):
     Black boxes: central finite differences of the batched ``step`` and ``cost`` (all perturbations
     of all T steps in one batched call). Cost Hessians use the four-point second difference. A model
     with a batched ``jacobians(X (T, nx), U (T, nu)) -> (A, B)`` method supplies the dynamics
-    Jacobians itself (MuJoCo models: ``mjd_transitionFD``).
+    Jacobians itself (MuJoCo models: ``mjd_transitionFD``), and a cost with
+    ``chain_derivatives(X, U, A, B)`` its derivatives through them (MuJoCo costs).
 
 Derivatives are evaluated at controls nudged ``1e-9`` (relative) inside the control box: models that
 saturate their own input (``clip`` in the source, as CartPole does at ``force_max``) have a kink exactly
@@ -286,7 +287,10 @@ class FiniteDifferenceModel(TrajectoryModel):
             A, B = self.dynamics.jacobians(X[:T], Ue)
         else:
             A, B = self._fd_jacobians(X, Ue)
-        lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
+        if callable(getattr(self.cost, "chain_derivatives", None)):  # through A, B (MuJoCo costs)
+            lx, lu, lxx, luu, lux, gT, hT = self.cost.chain_derivatives(X, Ue, A, B)
+        else:
+            lx, lu, lxx, luu, lux, gT, hT = _fd_cost_derivatives(self, X, Ue)
         self._pack(O, A, B, lx, lu, lxx, luu, lux)
         OT[:nx] = gT
         OT[nx:] = hT.ravel()

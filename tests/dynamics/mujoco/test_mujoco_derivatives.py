@@ -95,3 +95,31 @@ def test_jacobians_reject_mismatched_sizes():
     d = MujocoDynamics(PENDULUM, nthread=1)
     with pytest.raises(ValueError, match="x, u: expected shapes"):
         d.jacobians(np.zeros((3, 2)), np.zeros((2, 1)))
+
+
+def test_chain_rule_cost_gradients_equal_finite_differences_of_the_cost_through_the_model(rng):
+    from planlab.dynamics.mujoco import TaskCost
+
+    d = MujocoDynamics(ARM, frame_skip=2, positions=("site:tip",), nthread=1)
+    cost = TaskCost(d, positions={"site:tip": ([0.3, 0.0, 1.2], 1.0)}, joints={"elbow": (0.2, 0.5)},
+                    velocity=0.01, control=[0.1, 0.2], terminal_weight=3.0)
+    X = np.array([[0.4, -0.3, 0.5, -0.2], [0.1, 0.2, -0.3, 0.4], [0.0, 0.5, 0.1, 0.0]])
+    U = np.array([[0.3, -0.2], [-0.5, 0.4]])
+    A, B = d.jacobians(X[:2], U)
+    lx, lu, lxx, luu, lux, gT, hT = cost.chain_derivatives(X, U, A, B)
+    h = 1e-6
+    for t in range(2):
+        z = np.concatenate([X[t], U[t]])
+        grad = np.empty(6)
+        for i in range(6):
+            e = np.zeros(6)
+            e[i] = h
+            hi, lo = z + e, z - e
+            grad[i] = (cost.running(hi[None, :4], hi[None, 4:])[0] - cost.running(lo[None, :4], lo[None, 4:])[0]) / (2 * h)
+        np.testing.assert_allclose(np.concatenate([lx[t], lu[t]]), grad, rtol=1e-5, atol=1e-6)
+        # Gauss-Newton Hessians are symmetric positive semidefinite for this sum of squares
+        Hz = np.block([[lxx[t], lux[t].T], [lux[t], luu[t]]])
+        assert np.linalg.eigvalsh(0.5 * (Hz + Hz.T)).min() > -1e-6
+    gT_fd = np.array([(cost.terminal(X[2][None] + h * e)[0] - cost.terminal(X[2][None] - h * e)[0]) / (2 * h)
+                      for e in np.eye(4)])
+    np.testing.assert_allclose(gT, gT_fd, rtol=1e-5, atol=1e-6)
