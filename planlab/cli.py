@@ -164,6 +164,11 @@ def _cmd_systems(args) -> int:
     print("gymnasium envs planlab models (planlab.envs.model_for):")
     for env_id in GYM_MODELS:
         print(f"  {env_id}")
+    # MuJoCo envs (optional extra planlab[mujoco])
+    from .envs.models import MUJOCO_MODELS
+
+    for env_id in MUJOCO_MODELS:
+        print(f"  {env_id}  (needs planlab[mujoco])")
     from .planners import planner_class
 
     print("planners:")

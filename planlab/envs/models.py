@@ -23,7 +23,7 @@ from ..core.cost import SourceCost
 from ..dynamics.systems.mountain_car import MountainCar, MountainCarGymCost, MountainCarParams
 from ..dynamics.systems.pendulum import Pendulum, PendulumGymCost
 
-__all__ = ["model_for", "GYM_MODELS", "GymPendulum", "GymCartPole", "GymAcrobot",
+__all__ = ["model_for", "GYM_MODELS", "MUJOCO_MODELS", "GymPendulum", "GymCartPole", "GymAcrobot",
            "GymMountainCarContinuous", "GymMountainCar", "MountainCarStepCost"]
 
 
@@ -136,10 +136,9 @@ GYM_MODELS = {
     "MountainCar-v0": _mountaincar,
 }
 
-# MuJoCo (optional extra ``planlab[mujoco]``): gymnasium's MuJoCo v5 envs, see planlab.envs.mujoco_models
+# MuJoCo (optional extra ``planlab[mujoco]``): gymnasium's MuJoCo v5 envs, see planlab.envs.mujoco_models.
+# Kept apart from GYM_MODELS (analytic models with numba/torch/casadi backends).
 from .mujoco_models import MUJOCO_MODELS  # noqa: E402  (imports without MuJoCo; its factories need it)
-
-GYM_MODELS.update(MUJOCO_MODELS)
 
 
 def _env_id(env_or_id) -> str:
@@ -157,7 +156,8 @@ def model_for(env) -> tuple[Dynamics, Cost]:
     Parameters
     ----------
     env : str or gymnasium.Env
-        One of :data:`GYM_MODELS` (gymnasium's own envs) or a planlab id; an env instance of a
+        One of :data:`GYM_MODELS` (gymnasium's own envs), of
+        :data:`~planlab.envs.mujoco_models.MUJOCO_MODELS` (gymnasium's MuJoCo envs) or a planlab id; an env instance of a
         planlab id returns that env's own model objects.
 
     Raises
@@ -178,10 +178,12 @@ def model_for(env) -> tuple[Dynamics, Cost]:
     env_id = _env_id(env)
     if env_id in GYM_MODELS:
         return GYM_MODELS[env_id]()
+    if env_id in MUJOCO_MODELS:
+        return MUJOCO_MODELS[env_id]()
     from .registration import ENV_IDS
 
     if env_id in ENV_IDS:
         inner = gymnasium.make(env_id).unwrapped
         return inner.dynamics, inner.cost
-    known = sorted(GYM_MODELS) + sorted(ENV_IDS)
+    known = sorted(GYM_MODELS) + sorted(MUJOCO_MODELS) + sorted(ENV_IDS)
     raise ValueError(f"env: expected an id planlab has a model of ({', '.join(known)}), got {env_id!r}")

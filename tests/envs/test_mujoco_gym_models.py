@@ -149,3 +149,19 @@ def test_rgb_array_frames_come_through_a_headless_gl_backend():
             assert int(peak) > 0, "the frame is black"
             return
     pytest.skip("no headless OpenGL backend here (MUJOCO_GL=egl or osmesa): MuJoCo cannot render")
+
+
+def test_batched_rollout_equals_the_generic_rollout_with_termination(rng):
+    # the contract's reference rollout (step by step, termination held, costs stopped) on the IDP model
+    from planlab.core import Dynamics
+
+    dyn, cost = model_for("InvertedDoublePendulum-v5")
+    x0 = np.stack([_random_state("InvertedDoublePendulum-v5", dyn, rng) for _ in range(6)])
+    U = rng.uniform(-1, 1, (6, 12, 1))
+    U[:3] *= 0.01  # these stay up, the others fall within the horizon
+    x0[:3, 1:] *= 0.1
+    fused, ref = dyn.rollout(x0, U, cost), Dynamics.rollout(dyn, x0, U, cost)
+    assert ref.terminated.any() and not ref.terminated.all()
+    np.testing.assert_allclose(fused.states, ref.states, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fused.costs, ref.costs, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(fused.terminated, ref.terminated)
