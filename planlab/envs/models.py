@@ -22,6 +22,9 @@ from ..dynamics.systems.cartpole import CartPole, CartPoleGymCost, CartPoleParam
 from ..core.cost import SourceCost
 from ..dynamics.systems.mountain_car import MountainCar, MountainCarGymCost, MountainCarParams
 from ..dynamics.systems.pendulum import Pendulum, PendulumGymCost
+# gymnasium's MuJoCo v5 envs (optional extra planlab[mujoco]: the module imports without MuJoCo, its
+# factories need it); kept apart from GYM_MODELS, the analytic models with numba/torch/casadi backends
+from .mujoco_models import MUJOCO_MODELS
 
 __all__ = ["model_for", "GYM_MODELS", "MUJOCO_MODELS", "GymPendulum", "GymCartPole", "GymAcrobot",
            "GymMountainCarContinuous", "GymMountainCar", "MountainCarStepCost"]
@@ -136,10 +139,6 @@ GYM_MODELS = {
     "MountainCar-v0": _mountaincar,
 }
 
-# MuJoCo (optional extra ``planlab[mujoco]``): gymnasium's MuJoCo v5 envs, see planlab.envs.mujoco_models.
-# Kept apart from GYM_MODELS (analytic models with numba/torch/casadi backends).
-from .mujoco_models import MUJOCO_MODELS  # noqa: E402  (imports without MuJoCo; its factories need it)
-
 
 def _env_id(env_or_id) -> str:
     if isinstance(env_or_id, str):
@@ -156,8 +155,8 @@ def model_for(env) -> tuple[Dynamics, Cost]:
     Parameters
     ----------
     env : str or gymnasium.Env
-        One of :data:`GYM_MODELS` (gymnasium's own envs), of
-        :data:`~planlab.envs.mujoco_models.MUJOCO_MODELS` (gymnasium's MuJoCo envs) or a planlab id; an env instance of a
+        One of :data:`GYM_MODELS` (gymnasium's own envs), of :data:`MUJOCO_MODELS` (gymnasium's
+        MuJoCo envs, optional extra ``planlab[mujoco]``) or a planlab id; an env instance of a
         planlab id returns that env's own model objects.
 
     Raises
