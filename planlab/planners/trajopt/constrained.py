@@ -91,6 +91,9 @@ class ConstrainedILQR(Planner):
         Initial penalty ``ρ``, its growth on violated constraints, and its ceiling.
     tol, grad_tol : float
         Convergence tolerances of the inner box-DDP (see :class:`~planlab.planners.trajopt.ilqr.ILQR`).
+    compiled : bool or None
+        None: numba-compiled loops over casadi's generated code (compiled on the first solve, then
+        cached on disk) unless numba is disabled; False: casadi's own evaluation (no compilation).
     seed : unused (deterministic)
 
     Examples
@@ -113,7 +116,7 @@ class ConstrainedILQR(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int | None = None, constraints: Constraints | None = None,
                  *, max_outer: int = 30, max_iterations: int = 100, constraint_tol: float = 1e-6,
                  penalty_init: float = 1.0, penalty_factor: float = 10.0, penalty_max: float = 1e9,
-                 tol: float = 1e-9, grad_tol: float = 1e-7, seed: SeedLike = None):
+                 tol: float = 1e-9, grad_tol: float = 1e-7, compiled: bool | None = None, seed: SeedLike = None):
         if horizon is None:
             if not isinstance(cost, TimeVaryingCost):
                 raise ValueError("horizon: required when the cost is not a TimeVaryingCost")
@@ -144,13 +147,17 @@ class ConstrainedILQR(Planner):
         # the inner solver: box-DDP on the augmented Lagrangian (its own model is replaced by ours)
         self.inner = ILQR(dynamics, _NoCost(nx, nu), self.horizon, max_iterations=self.max_iterations, tol=tol,
                           grad_tol=check_nonnegative("grad_tol", grad_tol), derivatives="fd")
-        self.model = AugmentedLagrangianModel(dynamics, cost, constraints, self.horizon)
+        self.model = AugmentedLagrangianModel(dynamics, cost, constraints, self.horizon, compiled=compiled)
         self.inner.model = self.model
         self._multipliers = None  # (lam, rho, lam_t, rho_t, nu_e, rho_e) carried to the next plan
 
     def set_params(self, **values) -> None:
         """Set cost/constraint parameters by name for the following plans (no rebuild)."""
         set_problem_params(self.cost, self.constraints, values)
+
+    def warmup(self) -> None:
+        """Compile (or load) the kernels now by a 2-iteration solve from zeros."""
+        self.inner.solve(np.zeros(self.dynamics.state_dim), max_iterations=2)
 
     def advance(self, steps: int) -> None:
         """Shift the stored stage multipliers by ``steps`` (the MPC loop executed them)."""

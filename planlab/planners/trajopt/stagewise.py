@@ -98,6 +98,9 @@ def _terms(l, g, lam, rho, x, u, eq=None, nu_eq=None, rho_eq=None):
 class StagewiseFunctions:
     """The casadi functions of one (system, cost, constraints, horizon) problem (module docstring).
 
+    ``compiled``: None (default) compiles the functions with numba unless it is disabled
+    (``PLANLAB_DISABLE_NUMBA``); False keeps casadi's own evaluation (no compilation, slower solves).
+
     Attributes
     ----------
     ncp, ngp : int
@@ -106,7 +109,7 @@ class StagewiseFunctions:
         Stage inequalities, terminal inequalities, terminal equalities.
     """
 
-    def __init__(self, dynamics, cost, constraints: Constraints | None, horizon: int):
+    def __init__(self, dynamics, cost, constraints: Constraints | None, horizon: int, *, compiled: bool | None = None):
         _BUILDS[0] += 1
         nx, nu, T = dynamics.state_dim, dynamics.action_dim, int(horizon)
         self.nx, self.nu, self.T = nx, nu, T
@@ -162,7 +165,8 @@ class StagewiseFunctions:
                           "tval": ["x", "pc", "pg", "lt", "rt", "le", "re"],
                           "fstep": ["x", "xb", "ub", "K", "k", "a", "pc", "pg", "lam", "rho"],
                           "gstage": ["x", "u", "pg"], "gterm": ["x", "pg"]}
-        self.kernels = self._compile() if numba_enabled() else None
+        use = numba_enabled() if compiled is None else bool(compiled) and numba_enabled()
+        self.kernels = self._compile() if use else None
         if self.kernels is None:
             self._casadi_functions()
 
@@ -218,9 +222,9 @@ class AugmentedLagrangianModel(TrajectoryModel):
 
     method = "casadi"
 
-    def __init__(self, dynamics, cost, constraints, horizon):
+    def __init__(self, dynamics, cost, constraints, horizon, *, compiled: bool | None = None):
         super().__init__(dynamics, cost)
-        self.fns = F = StagewiseFunctions(dynamics, cost, constraints, horizon)
+        self.fns = F = StagewiseFunctions(dynamics, cost, constraints, horizon, compiled=compiled)
         self.compiled = F.kernels is not None
         T = F.T
         self.PC = np.zeros((T + 1, F.ncp))
