@@ -265,6 +265,7 @@ class TrackingCost(TimeVaryingCost):
         if u_ref is not None:
             values["u_ref"] = u_ref
         super().__init__(nx, nu, T, tracking_running, tracking_terminal, fields=fields, values=values)
-        for name in ("q", "r", "qf"):
-            if np.any(self.table.get(self.params, name) < 0):
-                raise ValueError(f"{name}: expected non-negative weights, got min {self.table.get(self.params, name).min()}")
+        for name, arg in (("q", "Q"), ("r", "R"), ("qf", "Qf")):
+            w = self.table.get(self.params, name)
+            if np.any(w < 0):
+                raise ValueError(f"{arg}: expected non-negative weights, got min {w.min()}")
