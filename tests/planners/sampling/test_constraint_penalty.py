@@ -30,7 +30,9 @@ def test_penalty_adds_weighted_squared_violation_and_filter_adds_a_constant_per_
 
 def test_cem_with_feasibility_filter_plans_around_the_obstacle():
     system, cost, disc, x0 = _setup()
-    plain = CEM(system, cost, horizon=25, population=300, elites=30, iterations=6, seed=0).plan(x0)
+    far = circle_obstacles(3, 2, 1, [[50.0, 50.0]], [0.3])  # the same (numpy) evaluation path, no active disc
+    plain = CEM(system, ConstraintPenaltyCost(cost, far, mode="filter"), horizon=25, population=300, elites=30,
+                iterations=6, seed=0).plan(x0)
     g = lambda S: 0.3 ** 2 - (S[:, 0] + 0.6) ** 2 - S[:, 1] ** 2  # noqa: E731
     assert g(plain.states).max() > 0  # the unconstrained plan crosses the disc
     safe = CEM(system, ConstraintPenaltyCost(cost, disc, mode="filter"), horizon=25, population=300, elites=30,

@@ -145,6 +145,13 @@ def test_compiled_kernels_equal_casadi_evaluation(monkeypatch):
     a, b = compiled.plan(np.zeros(2)), plain.plan(np.zeros(2))
     np.testing.assert_allclose(a.actions, b.actions, atol=1e-9)
     assert a.diagnostics["iterations"] == b.diagnostics["iterations"]
+    # new parameters (and a warm start) reuse the compiled code: no new numba specialisation, no new build
+    k = compiled.model.fns.kernels
+    sigs = {n: len(getattr(k, n).signatures) for n in ("derivatives", "forward", "line_search", "constraint_values")}
+    builds = build_count()
+    c = compiled.plan(np.zeros(2), a.actions, params={"x_ref": [0.5, 0.0], "high": [0.1]})
+    assert c.diagnostics["violation"] <= 1e-6 and not np.allclose(c.actions, a.actions)
+    assert {n: len(getattr(k, n).signatures) for n in sigs} == sigs and build_count() == builds
 
 
 def test_bad_inputs_raise_clear_errors(casadi_path):
@@ -165,3 +172,29 @@ def test_bad_inputs_raise_clear_errors(casadi_path):
         planner.plan(np.zeros(2), params={"target": [1.0, 0.0]})
     with pytest.raises(ValueError, match="constraints: expected horizon 15, got 5"):
         ConstrainedILQR(system, cost, constraints=state_box(2, 1, 5, [1], low=[-1.0], high=[1.0]))
+
+
+def _reach(x, p, out):
+    out[0] = x[0] - p[0]
+    out[1] = x[1] - p[1]
+
+
+def test_terminal_equality_equals_the_kkt_solution(casadi_path):
+    system = _system()
+    cost = TrackingCost(T, Q=Q, R=R, x_ref=[0.0, 0.0])  # no terminal weight: the equality decides x_T
+    reach = Constraints(2, 1, T, terminal_equality=_reach, n_equality=2, fields=(("goal", 2),),
+                        values={"goal": [1.0, 0.0]})
+    x0 = np.array([0.2, 0.0])
+    plan = ConstrainedILQR(system, cost, constraints=reach).plan(x0)
+    # KKT system of min 1/2 u'Hu + h'u s.t. C u = d (the condensed problem)
+    base, G = _linear_map(system, x0)
+    W = np.vstack([np.tile(Q, (T, 1)), np.zeros((1, 2))])
+    Hm = np.einsum("ti,tij,tik->jk", W, G, G) + R[0] * np.eye(T)
+    hv = np.einsum("ti,ti,tij->j", W, base, G)
+    C, d = G[T], np.array([1.0, 0.0]) - base[T]
+    kkt = np.block([[Hm, C.T], [C, np.zeros((2, 2))]])
+    u_ref = np.linalg.solve(kkt, np.concatenate([-hv, d]))[:T]
+    assert plan.status == "converged" and plan.diagnostics["violation"] <= 1e-6
+    np.testing.assert_allclose(plan.actions[:, 0], u_ref, atol=1e-5)
+    np.testing.assert_allclose(plan.states[-1], [1.0, 0.0], atol=1e-6)
+    assert np.all(plan.diagnostics["multipliers"]["equality"] != 0.0)
