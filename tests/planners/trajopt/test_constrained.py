@@ -198,3 +198,9 @@ def test_terminal_equality_equals_the_kkt_solution(casadi_path):
     np.testing.assert_allclose(plan.actions[:, 0], u_ref, atol=1e-5)
     np.testing.assert_allclose(plan.states[-1], [1.0, 0.0], atol=1e-6)
     assert np.all(plan.diagnostics["multipliers"]["equality"] != 0.0)
+
+
+def test_constrained_ilqr_meets_the_planner_contract():
+    from planlab.testing import check_planner
+
+    check_planner(lambda d, c, h, s: ConstrainedILQR(d, c, h, compiled=False, seed=s), max_examples=5)
