@@ -101,6 +101,17 @@ class Constraints:
         p.setflags(write=False)
         self._params = p
 
+    def stage_at(self, x, u, t: int = 0):
+        """Stage inequality values ``g(x, u, p_t)``: ``x`` (..., nx), ``u`` (..., nu) -> (..., n_stage)."""
+        x = np.asarray(x, dtype=np.float64)
+        u = np.asarray(u, dtype=np.float64)
+        batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        if self.stage is None:
+            return np.zeros(batch + (0,))
+        if not 0 <= int(t) < self.horizon:
+            raise ValueError(f"t: expected a step in [0, {self.horizon}), got {t}")
+        return self._eval(self.stage, self.n_stage, (components(x), components(u), self._params[int(t)]), batch)
+
     def _eval(self, fn, n, args, batch):
         vals = check_constraint_outputs("constraint", fn, args, n)
         out = np.empty(batch + (n,))

@@ -22,7 +22,6 @@ import numpy as np
 
 from .constraints import Constraints
 from .contracts import Cost
-from .source import components
 from .validation import check_in, check_positive
 
 __all__ = ["ConstraintPenaltyCost"]
@@ -73,14 +72,9 @@ class ConstraintPenaltyCost(Cost):
 
     def running(self, x, u, x_next=None):
         c = np.asarray(self.cost.running(x, u, x_next), dtype=np.float64)
-        con = self.constraints
-        if con.stage is None:
+        if self.constraints.stage is None:
             return c
-        x = np.asarray(x, dtype=np.float64)
-        u = np.asarray(u, dtype=np.float64)
-        batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-        g = con._eval(con.stage, con.n_stage, (components(x), components(u), con.params[0]), batch)
-        return c + self._penalty(g)
+        return c + self._penalty(self.constraints.stage_at(x, u))
 
     def terminal(self, x):
         c = np.asarray(self.cost.terminal(x), dtype=np.float64)
