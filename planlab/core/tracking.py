@@ -25,11 +25,12 @@ from collections import namedtuple
 import numpy as np
 
 from .contracts import Cost
-from .ops import wrap_angle
+from .ops import exp, wrap_angle
 from .source import components, eval_scalar_source
-from .validation import as_float_array, check_positive_int
+from .validation import as_float_array, check_positive, check_positive_int
 
-__all__ = ["ParamTable", "TimeVaryingCost", "TrackingCost", "tracking_running", "tracking_terminal"]
+__all__ = ["ParamTable", "TimeVaryingCost", "TrackingCost", "tracking_running", "tracking_terminal", "SumCost",
+           "DiscPenaltyCost"]
 
 
 class ParamTable:
@@ -269,3 +270,80 @@ class TrackingCost(TimeVaryingCost):
             w = self.table.get(self.params, name)
             if np.any(w < 0):
                 raise ValueError(f"{arg}: expected non-negative weights, got min {w.min()}")
+
+
+class SumCost(TimeVaryingCost):
+    """The sum of time-varying costs of the same sizes and horizon.
+
+    The parameter table is the parts' tables side by side; field ``name`` of part ``i`` becomes
+    ``f"{name}{i}"`` (e.g. ``x_ref0``, ``discs1``), so parameters stay settable by name at plan time.
+    """
+
+    def __init__(self, *costs):
+        if not costs or not all(isinstance(c, TimeVaryingCost) for c in costs):
+            raise TypeError(f"costs: expected TimeVaryingCost objects, got {[type(c).__name__ for c in costs]}")
+        c0 = costs[0]
+        for c in costs[1:]:
+            if (c.state_dim, c.action_dim, c.horizon) != (c0.state_dim, c0.action_dim, c0.horizon):
+                raise ValueError(f"costs: expected equal (nx, nu, horizon) = {(c0.state_dim, c0.action_dim, c0.horizon)}"
+                                 f", got {(c.state_dim, c.action_dim, c.horizon)}")
+        self.parts = costs
+        offsets, fields, values, off = [], [], {}, 0
+        for i, c in enumerate(costs):
+            offsets.append((off, off + c.table.size))
+            if c.table.names:
+                pad = c.table.size - sum(c.table.widths.values())
+                for n in c.table.names:
+                    fields.append((f"{n}{i}", c.table.widths[n]))
+                    values[f"{n}{i}"] = c.table.get(c.params, n)
+            else:
+                pad = c.table.size
+            if pad:
+                fields.append((f"_unused{i}", pad))
+            off += c.table.size
+        sources = [(c.running_source, c.terminal_source, a, b) for c, (a, b) in zip(costs, offsets)]
+
+        def running(x, u, p):
+            return sum(r(x, u, p[a:b]) for r, _, a, b in sources)
+
+        def terminal(x, p):
+            return sum(f(x, p[a:b]) for _, f, a, b in sources)
+
+        super().__init__(c0.state_dim, c0.action_dim, c0.horizon, running, terminal, fields=fields, values=values)
+
+
+class DiscPenaltyCost(TimeVaryingCost):
+    r"""Smooth penalty of discs: ``w sum_j exp((r_j^2 - |p - c_j|^2) / s)`` at every step and at the end.
+
+    Equal to ``w`` on a disc's boundary, growing inside it and vanishing away from it; infinitely
+    differentiable (a soft alternative to :func:`~planlab.core.constraints.circle_obstacles`).
+    Plan-time parameters: ``discs`` (``cx, cy, r`` per disc) and ``weight`` (``w, s``).
+    """
+
+    def __init__(self, state_dim, action_dim, horizon, centres, radii, *, weight=1.0, softness=0.05,
+                 position_indices=(0, 1)):
+        c = as_float_array("centres", centres, ndim=2)
+        if c.shape[1] != 2:
+            raise ValueError(f"centres: expected shape (k, 2), got {c.shape}")
+        r = as_float_array("radii", radii, shape=(c.shape[0],))
+        i, j = (int(v) for v in position_indices)
+        if not (0 <= i < state_dim and 0 <= j < state_dim):
+            raise ValueError(f"position_indices: expected state components in [0, {state_dim}), got {position_indices}")
+        k = c.shape[0]
+
+        def terminal(x, p):
+            total = 0.0
+            for d in range(k):
+                dx = x[i] - p[2 + 3 * d]
+                dy = x[j] - p[3 + 3 * d]
+                rad = p[4 + 3 * d]
+                total = total + exp((rad * rad - dx * dx - dy * dy) / p[1])
+            return p[0] * total
+
+        def running(x, u, p):
+            return terminal(x, p)
+
+        super().__init__(state_dim, action_dim, horizon, running, terminal, fields=(("weight", 2), ("discs", 3 * k)),
+                         values={"weight": [check_positive("weight", weight), check_positive("softness", softness)],
+                                 "discs": np.column_stack([c, r]).ravel()})
+

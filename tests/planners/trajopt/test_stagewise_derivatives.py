@@ -94,3 +94,22 @@ def test_augmented_lagrangian_terms_match_central_differences(rng):
     F = StagewiseFunctions(Unicycle(), cost, disc, T, compiled=False)
     _check_row(F, _al_value(cost, disc, 0, np.array([0.4]), np.array([20.0])), np.array([0.1, 0.3, 0.0]), u,
                cost.params[0], disc.params[0], np.array([0.4]), np.array([20.0]), hessian=False)
+
+
+def test_disc_penalty_in_a_sum_cost_matches_central_differences(rng):
+    from planlab.core.tracking import DiscPenaltyCost, SumCost
+
+    T = 3
+    track = TrackingCost(T, Q=[1.0, 1.0, 0.1], R=[0.1, 0.1], x_ref=[1.0, 0.0, 0.0])
+    soft = DiscPenaltyCost(3, 2, T, [[0.2, 0.1], [0.5, -0.3]], [0.3, 0.2], weight=2.0, softness=0.1)
+    both = SumCost(track, soft)
+    x, u = np.array([0.3, 0.05, 0.1]), rng.normal(size=2)
+    assert float(both.running(x, u, t=1)) == pytest.approx(float(track.running(x, u, t=1) + soft.running(x, u, t=1)))
+    d = np.hypot(x[0] - 0.2, x[1] - 0.1)
+    assert float(soft.terminal(x)) == pytest.approx(2.0 * (np.exp((0.09 - d ** 2) / 0.1)
+                                                           + np.exp((0.04 - np.hypot(x[0] - 0.5, x[1] + 0.3) ** 2) / 0.1)))
+    F = StagewiseFunctions(Unicycle(), both, None, T, compiled=False)
+    _check_row(F, lambda a, b: float(both.running(a, b, t=1)), x, u, both.params[1], np.zeros(1), np.zeros(0),
+               np.zeros(0))
+    both.set_params(discs1=[5.0, 5.0, 0.3, 6.0, 6.0, 0.2])  # moved away: only tracking remains
+    assert float(both.running(x, u, t=0)) == pytest.approx(float(track.running(x, u, t=0)), abs=1e-12)
