@@ -150,10 +150,25 @@ class TimeVaryingCost(Cost):
         p.setflags(write=False)
         self._params = p
 
-    def running(self, x, u, x_next=None, *, t: int = 0):
-        """Running cost of step ``t``: ``x`` (..., nx), ``u`` (..., nu) -> (...)."""
+    @property
+    def time_invariant(self) -> bool:
+        """Whether every running step has the same parameter row (then ``t`` may be omitted)."""
+        p = self._params[:self.horizon]
+        return bool(np.all(p == p[0]))
+
+    def running(self, x, u, x_next=None, *, t: int | None = None):
+        """Running cost of step ``t``: ``x`` (..., nx), ``u`` (..., nu) -> (...).
+
+        ``t`` may be omitted only when the running rows are all equal (:attr:`time_invariant`);
+        callers without a time index (``Dynamics.rollout``, the sampling planners) get a
+        ``ValueError`` for a time-varying table instead of a silently wrong cost.
+        """
         x = np.asarray(x, dtype=np.float64)
         u = np.asarray(u, dtype=np.float64)
+        if t is None:
+            if not self.time_invariant:
+                raise ValueError("t: this cost varies with the time step; pass t= or use trajectory_cost")
+            t = 0
         if not 0 <= int(t) < self.horizon:
             raise ValueError(f"t: expected a step in [0, {self.horizon}), got {t}")
         batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])

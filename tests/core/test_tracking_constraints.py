@@ -30,6 +30,8 @@ def test_tracking_cost_equals_weighted_squared_error_per_step(rng):
     expected = sum(0.5 * Q[t] @ (X[t] - xr[t]) ** 2 + 0.5 * R[t] @ (U[t] - ur[t]) ** 2 for t in range(T))
     expected += 0.5 * np.array([3.0, 4.0]) @ (X[T] - xr[T]) ** 2
     assert float(c.trajectory_cost(X, U)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="t: this cost varies with the time step"):
+        c.running(X[0], U[0])  # no time index: refused, not evaluated at the wrong step
     with pytest.raises(ValueError, match="Q: expected non-negative weights"):
         TrackingCost(T, Q=[-1.0, 1.0], R=[1.0])
 
