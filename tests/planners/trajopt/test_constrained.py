@@ -200,7 +200,8 @@ def test_terminal_equality_equals_the_kkt_solution(casadi_path):
     assert np.all(plan.diagnostics["multipliers"]["equality"] != 0.0)
 
 
-def test_constrained_ilqr_meets_the_planner_contract():
+def test_constrained_ilqr_meets_the_planner_contract_and_is_lq_optimal():
     from planlab.testing import check_planner
 
-    check_planner(lambda d, c, h, s: ConstrainedILQR(d, c, h, compiled=False, seed=s), max_examples=5)
+    check_planner(lambda d, c, h, s: ConstrainedILQR(d, c, h, compiled=False, seed=s), lq_factor=1 + 1e-6,
+                  max_examples=5)
