@@ -4,7 +4,8 @@ Plain code over the six generated functions imported on the marked line (casadi'
 straight-line code, :func:`planlab.planners.trajopt.codegen.function_source`); planlab compiles a copy
 per problem structure with that line importing the real ones
 (:func:`planlab.dynamics.compiled.specialise`). Every number that changes between plans (parameter
-tables ``PC`` (T + 1, ncp) and ``PG`` (T + 1, ngp), multipliers and penalties) is an argument.
+tables ``PC`` (T + 1, ncp) and ``PG`` (T + 1, ngp), multipliers and penalties, the system's parameter
+vector ``sp`` and the control box ``lo``/``hi`` (nu,)) is an argument.
 
 Shapes: ``X`` (T + 1, nx), ``U`` (T, nu), ``K`` (T, nu * nx) (row-major gains), ``k`` (T, nu),
 ``LAM``/``RHO`` (T, ng), ``lt``/``rt`` (nt,), ``le``/``re`` (ne,), ``O`` (T, n_packed), ``OT``
@@ -31,14 +32,14 @@ _gt = jit(_gt_py)
 
 
 @jit
-def derivatives(X, U, lo, hi, PC, PG, LAM, RHO, lt, rt, le, re, O, OT):
+def derivatives(X, U, lo, hi, sp, PC, PG, LAM, RHO, lt, rt, le, re, O, OT):
     """Packed derivative rows at the controls clamped to ``[lo, hi]``; whether all are finite."""
     T, nu = U.shape
     u = np.empty(nu)
     for t in range(T):
         for j in range(nu):
             u[j] = min(max(U[t, j], lo[j]), hi[j])
-        _row(X[t], u, PC[t], PG[t], LAM[t], RHO[t], O[t])
+        _row(X[t], u, sp, PC[t], PG[t], LAM[t], RHO[t], O[t])
     _trow(X[T], PC[T], PG[T], lt, rt, le, re, OT)
     for v in O.flat:
         if not math.isfinite(v):
@@ -50,7 +51,7 @@ def derivatives(X, U, lo, hi, PC, PG, LAM, RHO, lt, rt, le, re, O, OT):
 
 
 @jit
-def forward(x0, Xb, Ub, K, k, a, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un):
+def forward(x0, Xb, Ub, K, k, a, lo, hi, sp, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un):
     """Roll ``u_t = clip(Ub_t + a k_t + K_t (x_t - Xb_t))`` out from ``x0`` into ``Xn``, ``Un``.
 
     Returns ``(augmented-Lagrangian value, cost)``.
@@ -65,7 +66,7 @@ def forward(x0, Xb, Ub, K, k, a, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un):
     L = 0.0
     c = 0.0
     for t in range(T):
-        _fstep(Xn[t], Xb[t], Ub[t], K[t], k[t], av, PC[t], PG[t], LAM[t], RHO[t], w)
+        _fstep(Xn[t], Xb[t], Ub[t], K[t], k[t], av, lo, hi, sp, PC[t], PG[t], LAM[t], RHO[t], w)
         for i in range(nx):
             Xn[t + 1, i] = w[i]
         for j in range(nu):
@@ -78,14 +79,14 @@ def forward(x0, Xb, Ub, K, k, a, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un):
 
 
 @jit
-def line_search(x0, X, U, K, k, alphas, PC, PG, LAM, RHO, lt, rt, le, re, J0, dV1, dV2, zmin, Xn, Un):
+def line_search(x0, X, U, K, k, alphas, lo, hi, sp, PC, PG, LAM, RHO, lt, rt, le, re, J0, dV1, dV2, zmin, Xn, Un):
     """Backtracking forward passes (Tassa, Erez & Todorov 2012): the first acceptable step size.
 
     Returns ``(index, value, cost)``, or ``(-1, J0, nan)`` when no step size passes.
     """
     for ia in range(alphas.shape[0]):
         a = alphas[ia]
-        J, c = forward(x0, X, U, K, k, a, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un)
+        J, c = forward(x0, X, U, K, k, a, lo, hi, sp, PC, PG, LAM, RHO, lt, rt, le, re, Xn, Un)
         if not math.isfinite(J):
             continue
         expected = a * dV1 + a * a * dV2

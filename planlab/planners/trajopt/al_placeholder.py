@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["row", "trow", "tval", "fstep", "gstage", "gterm"]
 
 
-def row(x, u, pc, pg, lam, rho, o):
+def row(x, u, sp, pc, pg, lam, rho, o):
     """Packed derivative row ``[A, B, lx, lu, lxx, luu, lux]`` of the augmented Lagrangian."""
     o[0] = 1.0
     o[1] = 1.0
@@ -33,9 +33,9 @@ def tval(x, pc, pg, lt, rt, le, re, o):
     o[1] = 0.0
 
 
-def fstep(x, xb, ub, K, k, a, pc, pg, lam, rho, o):
+def fstep(x, xb, ub, K, k, a, lo, hi, sp, pc, pg, lam, rho, o):
     """One forward-pass step: ``[x_next, u, augmented-Lagrangian value, cost]``."""
-    u = ub[0] + a[0] * k[0] + K[0] * (x[0] - xb[0])
+    u = min(max(ub[0] + a[0] * k[0] + K[0] * (x[0] - xb[0]), lo[0]), hi[0])
     o[0] = x[0] + u
     o[1] = u
     o[2] = x[0] * x[0] + u * u

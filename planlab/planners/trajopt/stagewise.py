@@ -38,10 +38,9 @@ import numpy as np
 from ...core.constraints import Constraints, check_constraint_outputs
 from ...core.cost import SourceCost
 from ...core.tracking import TimeVaryingCost
-from ...dynamics.symbolic import symbolic_step
 from ...dynamics.compiled import load_module, numba_enabled, specialise
 from . import al_kernels as _al_kernels
-from .codegen import UnsupportedOperation, function_source
+from .codegen import UnsupportedOperation, _dynamics_expression, function_source
 from .derivatives import TrajectoryModel
 
 __all__ = ["StagewiseFunctions", "AugmentedLagrangianModel", "build_count"]
@@ -124,7 +123,14 @@ class StagewiseFunctions:
         lam, rho = ca.SX.sym("lam", self.ng), ca.SX.sym("rho", self.ng)
         lt, rt = ca.SX.sym("lamT", self.nt), ca.SX.sym("rhoT", self.nt)
         le, re = ca.SX.sym("nuT", self.ne), ca.SX.sym("rhoE", self.ne)
-        f = symbolic_step(dynamics, x, u)
+        # the system's parameters are inputs too (unless its source branches on them), so a new dt or
+        # new physical constants reuse the compiled code
+        sp = ca.SX.sym("sp", max(1, len(dynamics.param_vector)))
+        f, _ = _dynamics_expression(dynamics, x, u, sp)
+        self.nsp = sp.numel()
+        #: the system's parameter vector (the default value of the ``sp`` inputs)
+        self.param_vector = np.asarray(dynamics.param_vector, dtype=np.float64) if self.nsp == len(
+            dynamics.param_vector) else np.zeros(1)
         xs, us = [x[i] for i in range(nx)], [u[i] for i in range(nu)]
         pcs, pgs = [pc[i] for i in range(self.ncp)], [pg[i] for i in range(self.ngp)]
         if isinstance(cost, TimeVaryingCost):
@@ -146,24 +152,23 @@ class StagewiseFunctions:
         fin = _terms(lf, gT, lt, rt, x, None, hT, le, re)
         xb, ub = ca.SX.sym("xb", nx), ca.SX.sym("ub", nu)
         Kf, kf, a = ca.SX.sym("K", nu * nx), ca.SX.sym("k", nu), ca.SX.sym("a", 1)
-        lo = np.where(np.isfinite(dynamics.action_low), dynamics.action_low, -1e300)
-        hi = np.where(np.isfinite(dynamics.action_high), dynamics.action_high, 1e300)
+        lo, hi = ca.SX.sym("lo", nu), ca.SX.sym("hi", nu)  # the control box, an input as well
         uu = ub + a * kf + ca.mtimes(ca.reshape(Kf, nx, nu).T, x - xb)
-        uu = ca.fmin(ca.fmax(uu, ca.DM(lo)), ca.DM(hi))
+        uu = ca.fmin(ca.fmax(uu, lo), hi)
         sub = ca.substitute(ca.vertcat(f, run["val"], l), u, uu)
         #: the SX functions (one column output each) that the compiled kernels and the casadi path evaluate
         self.sx = {
-            "row": ca.Function("row", [x, u, pc, pg, lam, rho], [row]),
+            "row": ca.Function("row", [x, u, sp, pc, pg, lam, rho], [row]),
             "trow": ca.Function("trow", [x, pc, pg, lt, rt, le, re], [ca.vertcat(fin["lx"], _rowmajor(fin["lxx"]))]),
             "tval": ca.Function("tval", [x, pc, pg, lt, rt, le, re], [ca.vertcat(fin["val"], lf)]),
-            "fstep": ca.Function("fstep", [x, xb, ub, Kf, kf, a, pc, pg, lam, rho],
+            "fstep": ca.Function("fstep", [x, xb, ub, Kf, kf, a, lo, hi, sp, pc, pg, lam, rho],
                                  [ca.vertcat(sub[:nx], uu, sub[nx], sub[nx + 1])]),
             "gstage": ca.Function("gstage", [x, u, pg], [g]),
             "gterm": ca.Function("gterm", [x, pg], [ca.vertcat(gT, hT)]),
         }
-        self.arg_names = {"row": ["x", "u", "pc", "pg", "lam", "rho"], "trow": ["x", "pc", "pg", "lt", "rt", "le", "re"],
+        self.arg_names = {"row": ["x", "u", "sp", "pc", "pg", "lam", "rho"], "trow": ["x", "pc", "pg", "lt", "rt", "le", "re"],
                           "tval": ["x", "pc", "pg", "lt", "rt", "le", "re"],
-                          "fstep": ["x", "xb", "ub", "K", "k", "a", "pc", "pg", "lam", "rho"],
+                          "fstep": ["x", "xb", "ub", "K", "k", "a", "lo", "hi", "sp", "pc", "pg", "lam", "rho"],
                           "gstage": ["x", "u", "pg"], "gterm": ["x", "pg"]}
         use = numba_enabled() if compiled is None else bool(compiled) and numba_enabled()
         self.kernels = self._compile() if use else None
@@ -196,6 +201,7 @@ class StagewiseFunctions:
         X0 = ca.MX.sym("x0", nx)
         Xb, Ub = ca.MX.sym("Xb", nx, T), ca.MX.sym("Ub", nu, T)
         KK, kk, A = ca.MX.sym("KK", nu * nx, T), ca.MX.sym("kk", nu, T), ca.MX.sym("a")
+        LO, HI, SP = ca.MX.sym("LO", nu), ca.MX.sym("HI", nu), ca.MX.sym("SP", self.nsp)
         PC, PG = ca.MX.sym("PC", self.ncp, T + 1), ca.MX.sym("PG", self.ngp, T + 1)
         LAM, RHO = ca.MX.sym("LAM", self.ng, T), ca.MX.sym("RHO", self.ng, T)
         LT, RT, LE, RE = (ca.MX.sym("LT", self.nt), ca.MX.sym("RT", self.nt), ca.MX.sym("LE", self.ne),
@@ -205,9 +211,10 @@ class StagewiseFunctions:
         out = S["fstep"](*ins)
         step = ca.Function("fp_step", ins, [out[:nx], out[nx:]])
         acc = step.mapaccum("fp", T)
-        Xs, rest = acc(X0, Xb, Ub, KK, kk, ca.repmat(A, 1, T), PC[:, :T], PG[:, :T], LAM, RHO)
+        Xs, rest = acc(X0, Xb, Ub, KK, kk, ca.repmat(A, 1, T), ca.repmat(LO, 1, T), ca.repmat(HI, 1, T),
+                       ca.repmat(SP, 1, T), PC[:, :T], PG[:, :T], LAM, RHO)
         v = S["tval"](Xs[:, T - 1], PC[:, T], PG[:, T], LT, RT, LE, RE)
-        self.forward = ca.Function("forward", [X0, Xb, Ub, KK, kk, A, PC, PG, LAM, RHO, LT, RT, LE, RE],
+        self.forward = ca.Function("forward", [X0, Xb, Ub, KK, kk, A, LO, HI, SP, PC, PG, LAM, RHO, LT, RT, LE, RE],
                                    [ca.horzcat(X0, Xs), rest[:nu, :], ca.sum2(rest[nu, :]) + v[0],
                                     ca.sum2(rest[nu + 1, :]) + v[1]])
 
@@ -232,8 +239,11 @@ class AugmentedLagrangianModel(TrajectoryModel):
         self.lam, self.rho = np.zeros((T, F.ng)), np.ones((T, F.ng))
         self.lam_t, self.rho_t = np.zeros(F.nt), np.ones(F.nt)
         self.nu_e, self.rho_e = np.zeros(F.ne), np.ones(F.ne)
-        self._clo = np.ascontiguousarray(self.lo)
-        self._chi = np.ascontiguousarray(self.hi)
+        big = 1e300  # an infinite side of the box as a finite number the generated code can compare with
+        self._clo = np.ascontiguousarray(np.where(np.isfinite(self.lo), self.lo, -big))
+        self._chi = np.ascontiguousarray(np.where(np.isfinite(self.hi), self.hi, big))
+        pv = np.asarray(dynamics.param_vector, dtype=np.float64)
+        self._sp = np.ascontiguousarray(pv if pv.size else np.zeros(1))
 
     def _mult(self):
         c = np.ascontiguousarray
@@ -247,10 +257,12 @@ class AugmentedLagrangianModel(TrajectoryModel):
             X = np.empty((T + 1, self.nx))
             U = np.empty((T, self.nu))
             L, c = self.fns.kernels.forward(x0, np.ascontiguousarray(Xb[:T]), np.ascontiguousarray(Ub), Kf,
-                                            np.ascontiguousarray(k), float(alpha), self.PC, self.PG, *self._mult(), X, U)
+                                            np.ascontiguousarray(k), float(alpha), self._clo, self._chi, self._sp, self.PC,
+                                            self.PG, *self._mult(), X, U)
             return X, U, float(L), float(c)
         lam, rho, lt, rt, le, re = self._mult()
-        X, U, L, c = self.fns.forward(x0, Xb[:T].T, Ub.T, Kf.T, k.T, alpha, self.PC.T, self.PG.T, lam.T, rho.T,
+        X, U, L, c = self.fns.forward(x0, Xb[:T].T, Ub.T, Kf.T, k.T, alpha, self._clo, self._chi, self._sp, self.PC.T,
+                                      self.PG.T, lam.T, rho.T,
                                       lt, rt, le, re)
         return np.asarray(X).T, np.asarray(U).T.reshape(T, self.nu), float(L), float(c)
 
@@ -264,7 +276,7 @@ class AugmentedLagrangianModel(TrajectoryModel):
         if self.compiled:
             T = U.shape[0]
             i, J, _ = self.fns.kernels.line_search(x0, X, U, np.ascontiguousarray(K.reshape(T, -1)), k, alphas,
-                                                   self.PC, self.PG, *self._mult(), J0, dV1, dV2, zmin, Xn, Un)
+                                                   self._clo, self._chi, self._sp, self.PC, self.PG, *self._mult(), J0, dV1, dV2, zmin, Xn, Un)
             return int(i), float(J)
         for i, a in enumerate(alphas):
             Xa, Ua, J, _ = self.evaluate(x0, X, U, K, k, float(a))
@@ -280,11 +292,13 @@ class AugmentedLagrangianModel(TrajectoryModel):
     def derivatives(self, X, U, O, OT):
         T = U.shape[0]
         if self.compiled:
-            return bool(self.fns.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.PC, self.PG, *self._mult(),
+            return bool(self.fns.kernels.derivatives(X, U, self._lo_in, self._hi_in, self._sp, self.PC, self.PG,
+                                                     *self._mult(),
                                                      O, OT))
         Ue = self.derivative_controls(U)
         lam, rho, lt, rt, le, re = self._mult()
-        O[:] = np.asarray(self.fns.stage_row(X[:T].T, Ue.T, self.PC[:T].T, self.PG[:T].T, lam.T, rho.T)).T
+        SP = np.repeat(self._sp[:, None], T, axis=1)
+        O[:] = np.asarray(self.fns.stage_row(X[:T].T, Ue.T, SP, self.PC[:T].T, self.PG[:T].T, lam.T, rho.T)).T
         OT[:] = np.asarray(self.fns.sx["trow"](X[T], self.PC[T], self.PG[T], lt, rt, le, re)).ravel()
         return bool(np.isfinite(O).all() and np.isfinite(OT).all())
 

@@ -152,6 +152,13 @@ def test_compiled_kernels_equal_casadi_evaluation(monkeypatch):
     c = compiled.plan(np.zeros(2), a.actions, params={"x_ref": [0.5, 0.0], "high": [0.1]})
     assert c.diagnostics["violation"] <= 1e-6 and not np.allclose(c.actions, a.actions)
     assert {n: len(getattr(k, n).signatures) for n in sigs} == sigs and build_count() == builds
+    # another time step and control box are inputs too: the same compiled module serves them
+    monkeypatch.delenv("PLANLAB_DISABLE_NUMBA")
+    other = ConstrainedILQR(DoubleIntegrator(dt=0.05, accel_max=0.5), TrackingCost(T, Q=Q, R=R, Qf=QF),
+                            constraints=state_box(2, 1, T, [1], low=[-10.0], high=[0.3]))
+    assert other.model.fns.kernels is k
+    p = other.plan(np.array([1.0, 0.0]))
+    assert np.all(np.abs(p.actions) <= 0.5) and p.status == "converged"
 
 
 def test_bad_inputs_raise_clear_errors(casadi_path):

@@ -38,7 +38,7 @@ def _fd_hess(f, z):
 def _check_row(F, value, x, u, pc, pg, lam, rho, *, hessian=True):
     """Compare the packed row at (x, u) with central differences of ``value(x, u)`` (numpy)."""
     nx = x.size
-    row = np.asarray(F.sx["row"](x, u, pc, pg, lam, rho)).ravel()
+    row = np.asarray(F.sx["row"](x, u, F.param_vector, pc, pg, lam, rho)).ravel()
     d = _unpack(F, row)
     z = np.concatenate([x, u])
     f = lambda zz: value(zz[:nx], zz[nx:])  # noqa: E731
