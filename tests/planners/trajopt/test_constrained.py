@@ -212,3 +212,23 @@ def test_constrained_ilqr_meets_the_planner_contract_and_is_lq_optimal():
 
     check_planner(lambda d, c, h, s: ConstrainedILQR(d, c, h, compiled=False, seed=s), lq_factor=1 + 1e-6,
                   max_examples=5)
+
+
+def test_mpc_follows_a_moving_reference_within_the_limit_without_rebuilding(casadi_path):
+    from planlab.planners.mpc import MPC
+
+    system = _system()
+    cost = TrackingCost(T, Q=[10.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    planner = ConstrainedILQR(system, cost, constraints=state_box(2, 1, T, [1], low=[-0.28], high=[0.28]))
+    mpc = MPC(planner)
+    x, builds, errors, speeds = np.zeros(2), build_count(), [], []
+    for k in range(40):
+        t = system.dt * (k + np.arange(T + 1))
+        ref = np.column_stack([0.5 * np.sin(0.5 * t), 0.25 * np.cos(0.5 * t)])  # speed <= 0.25 < 0.28
+        planner.set_params(x_ref=ref)
+        x = system.step(x, mpc.act(x))
+        speeds.append(abs(x[1]))
+        errors.append(abs(x[0] - 0.5 * np.sin(0.5 * system.dt * (k + 1))))
+    assert build_count() == builds
+    assert 0.28 - 1e-6 <= max(speeds) <= 0.28 + 1e-6  # catching up from rest runs into the limit
+    assert max(errors[20:]) < 1e-3  # then locked on the moving target
