@@ -32,7 +32,8 @@ Constrained problems (:mod:`planlab.benchmarks.robot_tasks`): ``unicycle-parking
 ``quadrotor-gap``, solved by ``al-ilqr`` (:class:`~planlab.planners.trajopt.constrained.ConstrainedILQR`,
 augmented-Lagrangian box-DDP) and ``ipopt`` (:class:`~planlab.planners.trajopt.constrained_nlp.ConstrainedNLP`)
 from the same initial guess, with ``violation`` the largest constraint violation of the re-rolled plan;
-and ``arm-figure-eight`` under MPC (``al-ilqr-mpc``: ``time_ms`` the median plan time per step,
+``cem-filter`` (CEM with the constraints as a feasibility filter, :class:`~planlab.core.penalty.ConstraintPenaltyCost`)
+on the parking task; and ``arm-figure-eight`` under MPC (``al-ilqr-mpc``: ``time_ms`` the median plan time per step,
 ``rms_tip_error``, ``builds_after_first``). ``--quick`` uses casadi's evaluation (no compilation).
 
 Rows are printed as a table and appended to the JSON-lines file as they complete:
@@ -155,6 +156,23 @@ def _constrained_rows(repeats, quick=False):
             yield {"solver": solver, "problem": problem, "time_ms": time_ms, "iterations": it, "cost": plan.cost,
                    "violation": float(plan.diagnostics["violation"]), "status": plan.status,
                    "ms_per_iteration": time_ms / max(it, 1), "build_ms": build_ms, "repeats": repeats}
+    # the sampling side: CEM on the parking task with the constraints as a feasibility filter
+    from ..core.penalty import ConstraintPenaltyCost
+    from ..planners.sampling import CEM
+
+    system, cost, cons, x0, _ = unicycle_parking()
+    size = dict(population=20, elites=5, iterations=1) if quick else dict(population=500, elites=50, iterations=10)
+    cem = CEM(system, ConstraintPenaltyCost(cost, cons, mode="filter"), horizon=cost.horizon, seed=0, **size)
+    times = []
+    for _ in range(repeats):
+        cem.reset(0)
+        t1 = time.perf_counter()
+        plan = cem.plan(x0)
+        times.append(time.perf_counter() - t1)
+    yield {"solver": "cem-filter", "problem": "unicycle-parking", "time_ms": float(np.median(times)) * 1e3,
+           "iterations": size["iterations"], "cost": float(cost.trajectory_cost(plan.states, plan.actions)),
+           "violation": float(cons.violation(plan.states, plan.actions)), "status": plan.status,
+           "repeats": repeats}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = run_arm_tracking(3 if quick else 300, compiled=False if quick else None)
@@ -177,7 +195,7 @@ def main(argv=None) -> int:
     if args.repeats < 1:
         parser.error(f"--repeats: expected an integer >= 1, got {args.repeats}")
     out = open(args.json, "a") if args.json else None
-    header = f"{'problem':<26} {'solver':<10} {'time_ms':>9} {'iters':>6} {'ms/iter':>8} {'cost':>14} {'status':<15} {'build_ms':>9}"
+    header = f"{'problem':<26} {'solver':<10} {'time_ms':>9} {'iters':>6} {'ms/iter':>8} {'cost':>14} {'status':<15} {'build_ms':>9} {'violation':>9}"
     print(header)
     print("-" * len(header))
     rows = []
@@ -189,7 +207,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"{row['problem']:<26} {row['solver']:<10} {row['time_ms']:>9.3f} {row['iterations']:>6d} "
                   f"{row.get('ms_per_iteration', float('nan')):>8.4f} {row['cost']:>14.8f} {row.get('status', ''):<15} "
-                  f"{row.get('build_ms', float('nan')):>9.1f}", flush=True)
+                  f"{row.get('build_ms', float('nan')):>9.1f} {row.get('violation', float('nan')):>9.1e}", flush=True)
             if out is not None:
                 write_row(out, row)
     finally:
@@ -210,6 +228,10 @@ def main(argv=None) -> int:
             print(f"{problem} al-ilqr: time {r['time_ms'] / ref['time_ms']:.3f} x IPOPT, cost "
                   f"{(r['cost'] - ref['cost']) / abs(ref['cost']):+.2e} relative to IPOPT, violation {r['violation']:.2e} "
                   f"(IPOPT {ref['violation']:.2e})")
+    r, ref = by.get(("unicycle-parking", "cem-filter")), by.get(("unicycle-parking", "al-ilqr"))
+    if r and ref:
+        print(f"unicycle-parking cem-filter: cost {r['cost'] / ref['cost']:.3f} x al-ilqr's, violation {r['violation']:.2e}, "
+              f"time {r['time_ms'] / ref['time_ms']:.1f} x al-ilqr's")
     r = by.get(("arm-figure-eight", "al-ilqr-mpc"))
     if r:
         print(f"arm-figure-eight MPC: RMS tip error {1e3 * r['rms_tip_error']:.2f} mm, plan {r['time_ms']:.3f} ms/step "
