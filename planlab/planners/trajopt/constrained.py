@@ -18,7 +18,8 @@ updates the multipliers ``λ <- max(0, λ + ρ g)``, ``ν <- ν + ρ h`` and mul
 the constraints still violated by ``penalty_factor``.
 
 Status: ``"converged"`` when the largest violation is at most ``constraint_tol`` and the last inner
-solve converged; ``"infeasible"`` when the penalty reached ``penalty_max`` with the constraints still
+solve converged; ``"stalled"`` when the plan was feasible but box-DDP stalled short of its tolerance
+in three outer iterations running; ``"infeasible"`` when the penalty reached ``penalty_max`` with the constraints still
 violated (the returned plan is the least-violating one found, finite); ``"max_iterations"`` when
 the outer iterations ran out; ``"failed"`` on non-finite numbers.
 
@@ -48,6 +49,8 @@ __all__ = ["ConstrainedILQR", "STATUS_INFEASIBLE", "set_problem_params"]
 
 #: Status of a constrained solve whose constraints stayed violated at the largest penalty.
 STATUS_INFEASIBLE = "infeasible"
+#: An iLQR status: stopped on a small improvement before its first-order tolerance.
+_STALLED = "stalled"
 
 
 def set_problem_params(cost, constraints, params) -> None:
@@ -208,7 +211,7 @@ class ConstrainedILQR(Planner):
             m.nu_e, m.rho_e = np.zeros(F.ne), np.full(F.ne, self.penalty_init)
         if U is None:
             U = np.zeros((T, m.nu))
-        history, total_it, best = [], 0, None
+        history, total_it, best, stalled = [], 0, None, 0
         status, reason = STATUS_MAX_ITERATIONS, "outer iteration limit"
         inner = None
         for outer in range(1, self.max_outer + 1):
@@ -232,6 +235,11 @@ class ConstrainedILQR(Planner):
                 best = (viol, U.copy(), X.copy(), cost, inner)
             if viol <= self.constraint_tol and inner.status == STATUS_CONVERGED:
                 status, reason, best = STATUS_CONVERGED, "feasible and stationary", (viol, U, X, cost, inner)
+                break
+            # feasible, but box-DDP stopped short of its first-order tolerance ("stalled") three times running
+            stalled = stalled + 1 if viol <= self.constraint_tol and inner.status == _STALLED else 0
+            if stalled >= 3:
+                status, reason, best = _STALLED, "feasible; the inner solves stalled", (viol, U, X, cost, inner)
                 break
             if pen >= self.penalty_max and viol > self.constraint_tol:
                 status, reason = STATUS_INFEASIBLE, f"violation {viol:.3g} at the largest penalty {pen:.3g}"
