@@ -119,7 +119,7 @@ class ConstrainedILQR(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int | None = None, constraints: Constraints | None = None,
                  *, max_outer: int = 30, max_iterations: int = 100, constraint_tol: float = 1e-6,
                  penalty_init: float = 1.0, penalty_factor: float = 10.0, penalty_max: float = 1e9,
-                 tol: float = 1e-9, grad_tol: float = 1e-7, compiled: bool | None = None, seed: SeedLike = None):
+                 tol: float = 1e-9, grad_tol: float = 1e-6, compiled: bool | None = None, seed: SeedLike = None):
         if horizon is None:
             if not isinstance(cost, TimeVaryingCost):
                 raise ValueError("horizon: required when the cost is not a TimeVaryingCost")
