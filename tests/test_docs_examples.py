@@ -46,3 +46,8 @@ def test_trajopt_doc_example_converges_to_the_documented_cost(tmp_path):
 def test_mcts_doc_example_balances_cartpole_for_500_steps(tmp_path):
     code = _block("docs/mcts.md", "UCT(dyn, cost") + "\nassert result.total_return == 500, result.total_return\n"
     _run(code, tmp_path)
+
+
+def test_constraints_doc_example_converges_within_the_constraint(tmp_path):
+    out = _run(_block("docs/constraints.md", "ConstrainedILQR(system, cost, constraints=speed)"), tmp_path)
+    assert out.splitlines()[0] == "converged True", out

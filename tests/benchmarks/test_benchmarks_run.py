@@ -40,7 +40,8 @@ EXPECTED = {
     "rollout": lambda rows: {r["backend"] for r in rows} == {"numba", "numpy", "torch"},
     "planners": lambda rows: ({r["planner"] for r in rows} == {"cem", "mppi"}
                               and {r["kind"] for r in rows} == {"speed", "episode"}),
-    "trajopt": lambda rows: {r["solver"] for r in rows} == {"ilqr", "ddp", "boxddp", "ipopt", "dlqr", "scipy-dare"},
+    "trajopt": lambda rows: {r["solver"] for r in rows} == {"ilqr", "ddp", "boxddp", "ipopt", "dlqr", "scipy-dare",
+                                                            "al-ilqr", "al-ilqr-mpc", "cem-filter"},
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),

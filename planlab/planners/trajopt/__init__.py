@@ -5,6 +5,8 @@
 * :mod:`.ilqr` — :class:`ILQR` (iLQR, Li & Todorov 2004; DDP, Jacobson & Mayne 1970; box-DDP,
   Tassa, Mansard & Todorov 2014).
 * :mod:`.nlp` — :class:`NLPPlanner`, casadi + IPOPT (Wächter & Biegler 2006).
+* :mod:`.constrained` — :class:`ConstrainedILQR`, augmented-Lagrangian box-DDP with time-varying costs,
+  constraints and plan-time parameters (:mod:`.stagewise`, :mod:`.al_kernels`).
 * :mod:`.riccati`, :mod:`.boxqp` — the compiled backward pass and box QP.
 * :mod:`.derivatives`, :mod:`.codegen`, :mod:`.kernels`, :mod:`.quadratic`, :mod:`.layout` — where
   derivatives come from (casadi translated to numba, torch autograd, finite differences) and the
@@ -12,10 +14,11 @@
 * :mod:`.policy` — :class:`TimeVaryingLinearPolicy`, what LQR and iLQR return.
 """
 
+from .constrained import ConstrainedILQR
 from .ilqr import ILQR
 from .lqr import LQR, LQRPlanner, dlqr, finite_horizon_lqr, lqr_tracking
 from .nlp import NLPPlanner
 from .policy import TimeVaryingLinearPolicy
 
-__all__ = ["ILQR", "LQR", "LQRPlanner", "NLPPlanner", "dlqr", "finite_horizon_lqr", "lqr_tracking",
+__all__ = ["ILQR", "ConstrainedILQR", "LQR", "LQRPlanner", "NLPPlanner", "dlqr", "finite_horizon_lqr", "lqr_tracking",
            "TimeVaryingLinearPolicy"]
