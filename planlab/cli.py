@@ -8,6 +8,8 @@
     Train a model-free baseline (:mod:`planlab.policies.cli`).
 ``planlab mbrl --env Pendulum-v1 --model ensemble --planner cem --episodes K``
     Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
+``planlab bench --planners cem,mppi --tasks Pendulum-v1 --seeds 10 --out DIR``
+    Planners x tasks x seeds, resumable, with report.md (:mod:`planlab.benchmarks.suite`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_mbrl_parser(sub)
+
+    # --- planlab bench (planlab.benchmarks.suite) ---
+    from .benchmarks.suite.cli import add_bench_parser
+
+    add_bench_parser(sub)
+    # --- end planlab bench ---
     return parser
 
 
