@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 import time
 from multiprocessing.connection import wait
 
@@ -167,6 +168,8 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, init_kwargs: dict | None = None):
+        if address is None:  # Ray reads this on import; it keeps a single-node instance on 127.0.0.1
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray  # noqa: F401
         except ImportError:
@@ -184,10 +187,12 @@ class RayExecutor:
         if self.address is not None:
             ray.init(address=self.address, **kw)
         else:
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
             kw.setdefault("num_cpus", self.num_cpus)
-            kw.setdefault("_node_ip_address", "127.0.0.1")
             ray.init(**kw)
+            off = [n["NodeManagerAddress"] for n in ray.nodes() if n["NodeManagerAddress"] != "127.0.0.1"]
+            if off:
+                print(f"planlab bench: warning: the local Ray instance is at {off[0]}, not 127.0.0.1 (ray was "
+                      "imported before RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 was set)", file=sys.stderr)
         return True
 
     def run(self, jobs, on_result) -> None:

@@ -143,7 +143,7 @@ def run_job(job: Job, on_start=None) -> dict:
     ``on_start()``, when given, is called once the planner is built and its kernels compiled, just
     before the episode (executors start a job's timeout there).
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row = {"task": job.task, "planner": job.key, "seed": job.seed, "config_hash": job.config_hash,
            "planner_class": job.planner, "options": _canonical(job.options)}
     try:
@@ -153,6 +153,7 @@ def run_job(job: Job, on_start=None) -> dict:
                    plan_ms_p50=None, plan_ms_p90=None,
                    traceback="".join(traceback.format_exception(exc))[-2000:])
     row["wall_s"] = time.perf_counter() - t0
+    row["cpu_s"] = time.process_time() - c0  # this process's CPU time: the job's cost on a busy machine too
     return row
 
 

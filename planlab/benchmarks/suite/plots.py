@@ -35,6 +35,20 @@ def _axes(plt, n, w=3.6, h=2.8):
     return fig, flat
 
 
+def _log_x(ax):
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _layout(fig):
+    # fixed margins: tight_layout measures every tick label and costs seconds per figure
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.92, wspace=0.4, hspace=0.65)
+
+
 def _colors(planners):
     import matplotlib
 
@@ -81,13 +95,13 @@ def write_plots(rows: list[dict], out) -> dict:
             tt, gg = np.array(pts).T
             f = pareto_front(tt, gg)
             ax.plot(tt[f], gg[f], "-", color="0.6", zorder=0, lw=1)
-        ax.set_xscale("log")
+        _log_x(ax)
         ax.set_title(task, fontsize=8)
         ax.set_xlabel("plan ms (p50)", fontsize=7)
         ax.set_ylabel("return", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6)
-    fig.tight_layout()
+    _layout(fig)
     paths["pareto"] = out / "pareto.png"
     fig.savefig(paths["pareto"], dpi=90)
     plt.close(fig)
@@ -102,13 +116,13 @@ def write_plots(rows: list[dict], out) -> dict:
             h = np.sum(hs, axis=0).astype(float)
             if h.sum() > 0:
                 ax.step(centers, h / h.sum(), where="mid", color=col[p], label=p)
-        ax.set_xscale("log")
+        _log_x(ax)
         ax.set_title(task, fontsize=8)
         ax.set_xlabel("plan ms", fontsize=7)
         ax.set_ylabel("fraction of steps", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6)
-    fig.tight_layout()
+    _layout(fig)
     paths["latency"] = out / "latency.png"
     fig.savefig(paths["latency"], dpi=90)
     plt.close(fig)
@@ -126,7 +140,7 @@ def write_plots(rows: list[dict], out) -> dict:
         ax.set_title(task, fontsize=8)
         ax.set_ylabel("return", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.tight_layout()
+    _layout(fig)
     paths["returns"] = out / "returns.png"
     fig.savefig(paths["returns"], dpi=90)
     plt.close(fig)
@@ -147,7 +161,7 @@ def write_plots(rows: list[dict], out) -> dict:
         ax.set_xlabel("step", fontsize=7)
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6)
-    fig.tight_layout()
+    _layout(fig)
     paths["trajectories"] = out / "trajectories.png"
     fig.savefig(paths["trajectories"], dpi=90)
     plt.close(fig)
@@ -155,6 +169,7 @@ def write_plots(rows: list[dict], out) -> dict:
     norm = normalized_scores({t: {p: [r["return"] for r in by.get((t, p), [])] for p in planners} for t in tasks})
     taus = np.linspace(0, 1, 101)
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    fig.subplots_adjust(left=0.15, bottom=0.15, right=0.97, top=0.95)
     for p in planners:
         pooled = [v for t in norm for v in norm[t].get(p, [])]
         if pooled:
@@ -162,7 +177,6 @@ def write_plots(rows: list[dict], out) -> dict:
     ax.set_xlabel("normalised score tau", fontsize=8)
     ax.set_ylabel("fraction of runs with score > tau", fontsize=8)
     ax.legend(fontsize=7)
-    fig.tight_layout()
     paths["profiles"] = out / "profiles.png"
     fig.savefig(paths["profiles"], dpi=90)
     plt.close(fig)

@@ -23,8 +23,10 @@ def suite_config(suite) -> dict:
 def estimate_seconds(jobs, rows, workers: int) -> tuple[float, int]:
     """Wall-time estimate of ``jobs`` on ``workers`` processes from measured ``rows``.
 
-    Each job costs the median ``wall_s`` of rows with its task and planner; without such rows,
-    the median of its task's rows; without those, the median of all rows.
+    Each job costs the median ``cpu_s`` (CPU seconds of the job's process; ``wall_s`` in rows
+    without it) of rows with its task and planner; without such rows, the median of its task's
+    rows; without those, the median of all rows. CPU time is used because it does not grow when
+    other work shares the machine; the estimate assumes one idle core per worker.
 
     Returns
     -------
@@ -34,7 +36,7 @@ def estimate_seconds(jobs, rows, workers: int) -> tuple[float, int]:
     """
     by_pair, by_task, every = {}, {}, []
     for r in rows:
-        w = r.get("wall_s")
+        w = r.get("cpu_s", r.get("wall_s"))
         if w is None or r.get("status") not in ("ok", "diverged"):
             continue
         by_pair.setdefault((r["task"], r.get("planner_class", r["planner"])), []).append(w)

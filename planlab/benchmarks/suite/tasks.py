@@ -124,7 +124,7 @@ def stock_suite(tier: str = "quick", *, seeds: int | None = None, planners=None,
     Parameters
     ----------
     tier : {"quick", "full"}
-        ``quick``: 3 seeds, the main planners; ``full``: 10 seeds, every planner, every task.
+        ``quick``: 2 seeds, the main planners; ``full``: 10 seeds, every planner, every task.
     seeds : int, optional
         Override the tier's seed count.
     planners, tasks : sequence of str, optional
@@ -136,5 +136,5 @@ def stock_suite(tier: str = "quick", *, seeds: int | None = None, planners=None,
         STOCK_TASKS.get(e) or Task(e) for e in tasks]
     names = STOCK_PLANNERS[tier] if planners is None else tuple(planners)
     return Suite(tuple(chosen), tuple(PlannerEntry(n) for n in names),
-                 seeds=seeds if seeds is not None else (3 if tier == "quick" else 10),
+                 seeds=seeds if seeds is not None else (2 if tier == "quick" else 10),
                  name=f"stock-{tier}", skip_inapplicable=planners is None)
