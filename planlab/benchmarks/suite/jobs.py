@@ -117,7 +117,7 @@ class _InfoRecorder:
         return obs, r, term, trunc, self.info
 
 
-def _resolve_options(options: dict) -> dict:
+def resolve_options(options: dict) -> dict:
     """Options whose values are ``{"import": "pkg.mod:Name", "kwargs": {...}}`` become the object built."""
     out = {}
     for k, v in options.items():
@@ -131,7 +131,7 @@ def _resolve_options(options: dict) -> dict:
 def build_planner(job: Job):
     """The planner of ``job`` on planlab's model of its task (``cost`` option: a planning cost)."""
     dynamics, cost = task_model(job.task)
-    opts = _resolve_options(job.options)
+    opts = resolve_options(job.options)
     cost = opts.pop("cost", cost)
     cls = resolve_planner(job.planner)
     return cls(dynamics, cost, seed=job.seed, **opts)

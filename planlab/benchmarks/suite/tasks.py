@@ -112,10 +112,18 @@ STOCK_PLANNERS = {
 }
 
 
-def task_settings(env_id: str, planner: str) -> dict:
-    """The stock task's settings for ``planner`` (empty when the env is not a stock task)."""
+def task_settings(env_id: str, planner: str, *, build: bool = False) -> dict:
+    """The stock task's settings for ``planner`` (empty when the env is not a stock task).
+
+    With ``build``, options given by import path (a planning ``cost``) are built into objects.
+    """
     task = STOCK_TASKS.get(env_id)
-    return task.settings_for(planner) if task is not None else {}
+    opts = task.settings_for(planner) if task is not None else {}
+    if build:
+        from .jobs import resolve_options
+
+        opts = resolve_options(opts)
+    return opts
 
 
 def stock_suite(tier: str = "quick", *, seeds: int | None = None, planners=None, tasks=None) -> Suite:

@@ -1,0 +1,32 @@
+"""``planlab bench`` and ``planlab run`` with the stock task settings, through the CLI entry point."""
+
+import json
+
+from planlab.benchmarks.suite import STOCK_TASKS
+from planlab.cli import main
+
+
+def test_bench_rejects_a_bad_entry_before_running_and_names_it(tmp_path, capsys):
+    code = main(["bench", "--planners", "ilqr", "--tasks", "CartPole-v1", "--seeds", "2", "--out", str(tmp_path)])
+    assert code == 2
+    assert "planner 'ilqr' on task 'CartPole-v1'" in capsys.readouterr().err
+    assert not (tmp_path / "results.jsonl").exists()
+    assert main(["bench", "--planners", "cem", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "--seeds: expected an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_bench_dry_run_counts_the_stock_grid(tmp_path, capsys):
+    assert main(["bench", "--dry-run", "--tier", "full", "--out", str(tmp_path / "none")]) == 0
+    err = capsys.readouterr().err
+    assert f"{len(STOCK_TASKS)} tasks, 7 planners" in err and "estimated time" in err
+
+
+def test_run_uses_the_stock_task_settings_unless_flags_override_them(capsys):
+    settings = STOCK_TASKS["MountainCarContinuous-v0"].settings_for("icem")
+    assert main(["run", "--env", "MountainCarContinuous-v0", "--planner", "icem", "--steps", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["horizon"] == settings["horizon"] and out["population"] == settings["population"]
+    assert main(["run", "--env", "MountainCarContinuous-v0", "--planner", "icem", "--steps", "2", "--json",
+                 "--horizon", "7", "--population", "40"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["horizon"] == 7 and out["population"] == 40 and out["iterations"] == settings["iterations"]
