@@ -29,6 +29,8 @@ CASES = {
                            ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
                            ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
                            ("summary", {"env", "seed", "reached_at_episode", "met"})]),
+    "sweeps": (["--quick"], [("rows", {"part", "rows", "wall_s", "cpu_s"}),
+                             ("executor", {"part", "executor", "workers", "jobs", "wall_s", "jobs_per_s"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -40,6 +42,8 @@ EXPECTED = {
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
+    "sweeps": lambda rows: {(r["part"], r.get("workers")) for r in rows} == {("report", None), ("throughput", 1),
+                                                                           ("throughput", 2)},
 }
 
 

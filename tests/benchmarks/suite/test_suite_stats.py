@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from planlab.benchmarks.suite.report import write_report
+from planlab.benchmarks.sweeps import synthetic_rows
 from planlab.benchmarks.suite.stats import (aggregate_iqm, bootstrap_ci, iqm, normalized_scores, pareto_front,
                                             performance_profile, probability_of_improvement)
 
@@ -77,25 +78,9 @@ def test_aggregate_iqm_matches_rliable():
     assert lo <= point <= hi
 
 
-def _rows(n_tasks=5, planners=("cem", "mppi", "ilqr", "uct"), seeds=50, seed=0):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for t in range(n_tasks):
-        for i, p in enumerate(planners):
-            for s in range(seeds):
-                ret = float(rng.normal(-100 + 10 * i, 5))
-                row = {"task": f"task{t}", "planner": p, "seed": s, "config_hash": f"{t}-{p}-{s}", "status": "ok",
-                       "success": ret > -85, "return": ret, "plan_ms_p50": 2.0 * (i + 1), "plan_ms_p90": 3.0 * (i + 1),
-                       "plan_ms_hist": np.bincount([10 + i], minlength=40).tolist(), "steps": 50}
-                if s == 0:
-                    row["states"] = np.cumsum(rng.normal(size=(51, 2)), axis=0).tolist()
-                rows.append(row)
-    rows[3].update(status="error", error="ValueError: boom", **{"return": None}, success=False)
-    return rows
-
-
 def test_report_is_regenerated_from_the_results_folder_alone(tmp_path):
-    rows = _rows(n_tasks=2, seeds=6)
+    rows = synthetic_rows(n_tasks=2, seeds=6)
+    rows[3].update(status="error", error="ValueError: boom", **{"return": None}, success=False)
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     path = write_report(tmp_path)
     text = path.read_text()
