@@ -16,7 +16,8 @@ __all__ = ["add_bench_parser", "cmd_bench"]
 def add_bench_parser(sub) -> None:
     """Add the ``bench`` subcommand to the ``planlab`` parser's subparsers."""
     b = sub.add_parser("bench", help="benchmark planners x tasks x seeds (resumable; results.jsonl + report.md)")
-    b.add_argument("--suite", default="stock", help="'stock' (default) or a suite TOML file")
+    b.add_argument("--suite", default="stock",
+                   help="'stock' (default), a packaged suite (planners, mcts: the benchmark scripts' grids) or a TOML file")
     b.add_argument("--tier", default="quick", choices=("quick", "full"), help="stock suite tier (default quick)")
     b.add_argument("--planners", default=None,
                    help="comma-separated planner names or 'pkg.mod:Class' import paths (default: the tier's)")
@@ -44,7 +45,10 @@ def _suite(args):
 
     if args.suite == "stock":
         return stock_suite(args.tier, seeds=args.seeds, planners=_split(args.planners), tasks=_split(args.tasks))
-    suite = load_suite(args.suite)
+    from pathlib import Path
+
+    packaged = Path(__file__).parent / "suites" / f"{args.suite}.toml"
+    suite = load_suite(packaged if packaged.exists() and "/" not in args.suite else args.suite)
     if args.planners or args.tasks or args.seeds is not None:
         from .tasks import STOCK_TASKS
         from .spec import Task

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from planlab.benchmarks.suite import STOCK_TASKS
 from planlab.cli import main
 
@@ -19,6 +21,12 @@ def test_bench_dry_run_counts_the_stock_grid(tmp_path, capsys):
     assert main(["bench", "--dry-run", "--tier", "full", "--out", str(tmp_path / "none")]) == 0
     err = capsys.readouterr().err
     assert f"{len(STOCK_TASKS)} tasks, 7 planners" in err and "estimated time" in err
+
+
+@pytest.mark.parametrize("name, jobs", [("planners", 3 * 4 * 5), ("mcts", 2 * 5)])
+def test_packaged_suites_of_the_benchmark_scripts_validate(name, jobs, tmp_path, capsys):
+    assert main(["bench", "--suite", name, "--dry-run", "--out", str(tmp_path / "none")]) == 0
+    assert f"= {jobs} jobs" in capsys.readouterr().err
 
 
 def test_run_uses_the_stock_task_settings_unless_flags_override_them(capsys):
