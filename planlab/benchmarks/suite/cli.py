@@ -1,7 +1,7 @@
 """``planlab bench``: planners x tasks x seeds, resumable, with a Markdown report.
 
 ``planlab bench [--suite stock|FILE.toml] [--tier quick|full] [--planners cem,mppi] [--tasks ID,...]
-[--seeds N] [--out DIR] [--executor local|ray] [--address ADDR] [--workers N] [--timeout S]
+[--seeds N] [--budget-ms X] [--out DIR] [--executor local|ray] [--address ADDR] [--workers N] [--timeout S]
 [--retry-failed] [--estimate-from DIR] [--dry-run] [--report-only]``
 """
 
@@ -28,6 +28,8 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--address", default=None, help="Ray cluster address ('auto', 'host:6379', 'ray://host:10001')")
     b.add_argument("--workers", type=int, default=None, help="local processes / CPUs of a Ray instance started here")
     b.add_argument("--timeout", type=float, default=None, help="seconds per job before it is killed (local)")
+    b.add_argument("--budget-ms", type=float, default=None,
+                   help="equal compute: scale each planner's size option to this many CPU ms per plan")
     b.add_argument("--retry-failed", action="store_true", help="run failed jobs of the results folder again")
     b.add_argument("--estimate-from", default=None, help="results folder whose wall times estimate this sweep")
     b.add_argument("--dry-run", action="store_true", help="validate, list the job count and estimate; run nothing")
@@ -93,6 +95,10 @@ def cmd_bench(args) -> int:
         return 0
     try:
         suite = _suite(args)
+        if args.budget_ms is not None:
+            from .budget import equal_compute_suite
+
+            suite = equal_compute_suite(suite, args.budget_ms, args.out)
         jobs = make_jobs(suite)
     except (SuiteError, ValueError, TypeError) as exc:
         return fail(str(exc))

@@ -38,3 +38,20 @@ def test_run_uses_the_stock_task_settings_unless_flags_override_them(capsys):
                  "--horizon", "7", "--population", "40"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["horizon"] == 7 and out["population"] == 40 and out["iterations"] == settings["iterations"]
+
+
+def test_equal_compute_scales_the_size_option_and_reuses_its_calibration(tmp_path):
+    from planlab.benchmarks.suite import PlannerEntry, Suite, Task
+    from planlab.benchmarks.suite.budget import calibrate, equal_compute_suite
+
+    suite = Suite([Task("planlab/DoubleIntegrator-v0", "env", {"cem": {"horizon": 5, "population": 64}})],
+                  [PlannerEntry("cem")], seeds=1)
+    small = equal_compute_suite(suite, 1e-3, tmp_path)  # far below one plan's cost: the smallest population
+    assert small.tasks[0].settings["cem"]["population"] == 16
+    stored = json.loads((tmp_path / "calibration.json").read_text())["0.001"]
+    entry = stored["planlab/DoubleIntegrator-v0|cem"]
+    assert entry["from_size"] == 64 and entry["measured_ms"] > 0
+    # a rerun reuses the stored calibration instead of timing again (so resumed jobs keep their hashes)
+    entry["options"]["population"] = 99
+    (tmp_path / "calibration.json").write_text(json.dumps({"0.001": stored}))
+    assert calibrate(suite, 1e-3, tmp_path)["planlab/DoubleIntegrator-v0|cem"]["population"] == 99
