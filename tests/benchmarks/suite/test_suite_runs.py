@@ -116,6 +116,7 @@ def test_same_job_gives_the_same_row_in_a_worker_process_and_in_this_one(tmp_pat
     assert np.allclose(obs, next(r for r in a if r["seed"] == 0)["states"][0])
 
 
+@pytest.mark.slow
 def test_killed_sweep_reruns_no_finished_job_and_loses_none(tmp_path):
     toml = tmp_path / "suite.toml"
     toml.write_text(f'seeds = 10\n[[tasks]]\nenv = "{TASK}"\nsteps = 3\n'
