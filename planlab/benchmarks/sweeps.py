@@ -106,7 +106,8 @@ def main(argv=None) -> int:
                 row["load"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
                 write_row(fh, row)
                 res[w] = row
-                print(f"{ex:<6} {w} worker(s): {args.jobs} jobs in {row['wall_s']:.1f} s ({row['jobs_per_s']:.3f} jobs/s)")
+                print(f"{ex:<6} {w} worker(s): {args.jobs} jobs in {row['wall_s']:.1f} s "
+                      f"({row['jobs_per_s']:.3f} jobs/s)")
             print(f"{ex:<6} 2 vs 1: {res[2]['jobs_per_s'] / res[1]['jobs_per_s']:.2f}x")
     finally:
         if fh:

@@ -17,11 +17,13 @@ def add_bench_parser(sub) -> None:
     """Add the ``bench`` subcommand to the ``planlab`` parser's subparsers."""
     b = sub.add_parser("bench", help="benchmark planners x tasks x seeds (resumable; results.jsonl + report.md)")
     b.add_argument("--suite", default="stock",
-                   help="'stock' (default), a packaged suite (planners, mcts: the benchmark scripts' grids) or a TOML file")
+                   help="'stock' (default), a packaged suite (planners, mcts: the benchmark scripts' grids) "
+                        "or a TOML file")
     b.add_argument("--tier", default="quick", choices=("quick", "full"), help="stock suite tier (default quick)")
     b.add_argument("--planners", default=None,
                    help="comma-separated planner names or 'pkg.mod:Class' import paths (default: the tier's)")
-    b.add_argument("--tasks", default=None, help="comma-separated env ids or 'pkg.mod:EnvClass' (default: the tier's)")
+    b.add_argument("--tasks", default=None,
+                   help="comma-separated env ids or 'pkg.mod:EnvClass' (default: the tier's)")
     b.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 per task and planner")
     b.add_argument("--out", default="bench-results", help="results folder (default ./bench-results)")
     b.add_argument("--executor", default="local", choices=("local", "ray"), help="where jobs run (default local)")
@@ -113,8 +115,9 @@ def cmd_bench(args) -> int:
     print(f"planlab bench: suite {suite.name!r}: {len(suite.tasks)} tasks, {len(suite.planners)} planners, "
           f"{pairs} task/planner pairs x {suite.seeds} seeds = {len(jobs)} jobs; {len(todo)} to run", file=sys.stderr)
     if todo:
-        basis = (f"from measured wall times of {measured} of {len(todo)} jobs' task/planner pairs"
-                 if math.isfinite(est) else "no measured rows; pass --estimate-from a quick-tier results folder")
+        basis = (f"from the CPU seconds of stored rows; {measured} of {len(todo)} jobs have their task/planner "
+                 "measured" if math.isfinite(est) else
+                 "no measured rows; pass --estimate-from a quick-tier results folder")
         print(f"planlab bench: estimated time on {workers} {'processes' if args.executor == 'local' else 'CPUs'}: "
               f"{_fmt_s(est)} ({basis})", file=sys.stderr)
     if args.dry_run:

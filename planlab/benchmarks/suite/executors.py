@@ -2,7 +2,8 @@
 
 * :class:`LocalExecutor` — worker processes on this machine (default one per core), started with
   ``spawn`` and reused across jobs. A job whose episode runs past ``timeout`` seconds (counted
-  once its planner is built and compiled) is killed and recorded (``status = "timeout"``); a worker that dies (a segfault, the OOM killer) is recorded
+  once its planner is built and compiled) is killed and recorded (``status = "timeout"``); a
+  worker that dies (a segfault, the OOM killer) is recorded
   (``status = "crashed"``) and replaced; the other jobs go on.
 * :class:`RayExecutor` — Ray tasks (``pip install planlab[distributed]``), one CPU each, on a running
   cluster (``address="auto"`` or ``"ray://host:10001"``) or on a single-node instance it starts

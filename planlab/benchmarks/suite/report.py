@@ -53,7 +53,8 @@ def render_report(rows: list[dict], meta: dict, figures: dict | None = None, *, 
                  "plan time: median over runs of each run's p50 / p90 per MPC step.\n")
     for task in tasks:
         lines.append(f"### {task}\n")
-        lines.append("| planner | runs | success | median return | IQM [95% CI] | plan ms p50 | plan ms p90 | failed |")
+        lines.append("| planner | runs | success | median return | IQM [95% CI] | plan ms p50 | plan ms p90 "
+                     "| failed |")
         lines.append("|---|---:|---:|---:|---|---:|---:|---:|")
         for p in planners:
             rs = by.get((task, p))
@@ -63,7 +64,8 @@ def render_report(rows: list[dict], meta: dict, figures: dict | None = None, *, 
             s = summarize([r["return"] for r in good], reps=reps)
             succ = sum(bool(r.get("success")) for r in rs)
             lines.append(f"| {p} | {len(rs)} | {succ}/{len(rs)} | {_f(s['median'])} | {_f(s['iqm'])} "
-                         f"[{_f(s['iqm_low'])}, {_f(s['iqm_high'])}] | {_f(_med(r.get('plan_ms_p50') for r in good), 3)} "
+                         f"[{_f(s['iqm_low'])}, {_f(s['iqm_high'])}] "
+                         f"| {_f(_med(r.get('plan_ms_p50') for r in good), 3)} "
                          f"| {_f(_med(r.get('plan_ms_p90') for r in good), 3)} | {len(rs) - len(good)} |")
         lines.append("")
 
