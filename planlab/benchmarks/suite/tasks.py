@@ -136,12 +136,15 @@ def stock_suite(tier: str = "quick", *, seeds: int | None = None, planners=None,
     seeds : int, optional
         Override the tier's seed count.
     planners, tasks : sequence of str, optional
-        Restrict to these planner names / env ids (stock settings still apply).
+        Restrict to these planner names / env ids (stock settings still apply). A task that is not
+        a stock task has no settings; its success test is the env's ``info["is_success"]`` for
+        planlab ids and import paths, else gymnasium's ``reward_threshold``.
     """
     if tier not in STOCK_PLANNERS:
         raise ValueError(f"tier: expected one of {', '.join(STOCK_PLANNERS)}, got {tier!r}")
     chosen = [t for t in STOCK_TASKS.values() if tier in t.tiers] if tasks is None else [
-        STOCK_TASKS.get(e) or Task(e) for e in tasks]
+        STOCK_TASKS.get(e) or Task(e, "env" if e.startswith("planlab/") or ":" in e else "reward_threshold")
+        for e in tasks]
     names = STOCK_PLANNERS[tier] if planners is None else tuple(planners)
     return Suite(tuple(chosen), tuple(PlannerEntry(n) for n in names),
                  seeds=seeds if seeds is not None else (2 if tier == "quick" else 10),
