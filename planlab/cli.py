@@ -8,6 +8,8 @@
     Train a model-free baseline (:mod:`planlab.policies.cli`).
 ``planlab mbrl --env Pendulum-v1 --model ensemble --planner cem --episodes K``
     Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
+``planlab bench --planners cem,mppi --tasks Pendulum-v1 --seeds 10 --out DIR``
+    Planners x tasks x seeds, resumable, with report.md (:mod:`planlab.benchmarks.suite`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one closed-loop MPC episode in an env")
     run.add_argument("--env", required=True, help="gymnasium id (planlab/... or a gymnasium env planlab models)")
     run.add_argument("--planner", default="shooting", help="planner name (see `planlab systems`)")
-    run.add_argument("--horizon", type=int, default=30, help="planning horizon H (default 30)")
+    run.add_argument("--horizon", type=int, default=None,
+                     help="planning horizon H (default: the stock task's setting for the planner, else 30)")
     run.add_argument("--steps", type=int, default=None, help="episode length (default: the env's time limit)")
     run.add_argument("--seed", type=int, default=0, help="seed of the env reset and the planner (default 0)")
     run.add_argument("--x0", type=str, default=None, help="start state, comma-separated (e.g. 3.14159,0)")
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_mbrl_parser(sub)
+
+    # --- planlab bench (planlab.benchmarks.suite) ---
+    from .benchmarks.suite.cli import add_bench_parser
+
+    add_bench_parser(sub)
+    # --- end planlab bench ---
     return parser
 
 
@@ -89,6 +98,15 @@ def _cmd_run(args) -> int:
 
     if args.planner not in PLANNERS:
         raise CLIError(f"--planner: expected one of {', '.join(sorted(PLANNERS))}, got {args.planner!r}")
+    # --- stock task settings (planlab.benchmarks.suite.tasks): defaults that the flags override ---
+    from .benchmarks.suite.tasks import task_settings
+
+    defaults = task_settings(args.env, args.planner, build=True)
+    if args.horizon is None:
+        args.horizon = defaults.pop("horizon", 30)
+    defaults.pop("horizon", None)
+    planning_cost = defaults.pop("cost", None)
+    # --- end stock task settings ---
     if args.horizon < 1:
         raise CLIError(f"--horizon: expected an integer >= 1, got {args.horizon}")
     if args.steps is not None and args.steps < 1:
@@ -99,7 +117,7 @@ def _cmd_run(args) -> int:
         raise CLIError(f"--env: {exc}".replace("--env: env: ", "--env: ")) from None
     cls = planner_class(args.planner)
     accepted = set(getattr(cls, "cli_options", ()))
-    options = {}
+    options = dict(defaults)
     for flag in PLANNER_FLAGS:
         val = getattr(args, flag)
         if val is None:
@@ -115,7 +133,8 @@ def _cmd_run(args) -> int:
             raise CLIError(f"--x0: expected {dynamics.state_dim} numbers ({', '.join(dynamics.state_names)}), "
                            f"got {len(x0)}")
     try:
-        planner = make_planner(args.planner, dynamics, cost, horizon=args.horizon, seed=args.seed, **options)
+        planner = make_planner(args.planner, dynamics, planning_cost or cost, horizon=args.horizon, seed=args.seed,
+                               **options)
         mpc = mpc_for_env(args.env, planner, mpc_options={"replan_every": args.replan_every})
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None

@@ -52,7 +52,11 @@ class GridWorldEnv(SystemEnv):
         cost = float(self.cost.running(x, u, xn))
         terminated = bool(self.dynamics.terminated(xn))
         self.state = xn
-        return xn.copy(), -cost, terminated, False, {"cost": cost}
+        return xn.copy(), -cost, terminated, False, self._success_info(xn, {"cost": cost})
+
+    def in_goal(self, x):
+        """Success: the episode ends in an exit of positive reward."""
+        return any(int(x[0]) == r and int(x[1]) == c and v > 0 for r, c, v in self.dynamics.exits)
 
     def draw(self, size, x):
         w = self.dynamics

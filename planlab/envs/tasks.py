@@ -4,6 +4,11 @@ Every env exposes its model on ``env.unwrapped.dynamics`` and ``env.unwrapped.co
 observation is the system state (float64), the reward is ``-cost.running(x, u, x_next)`` (the one
 place cost becomes reward), the action is clipped to the system's box, and ``render()`` returns
 ``rgb_array`` frames drawn with numpy. ``reset(options={"x0": state})`` starts from a given state.
+
+Success (gymnasium/Stable-Baselines3 convention): every step's ``info["is_success"]`` says whether
+the task is solved at that step — the state has been in the task's goal region (:meth:`SystemEnv.in_goal`)
+for the last ``success_hold`` steps (e.g. a swing-up held upright for 1-2 s), so the last step's
+value is the episode's success. Goal regions are listed in each env's docstring.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ _RED = (210, 60, 50)
 _GREEN = (60, 160, 80)
 
 
+def _wrap(a: float) -> float:
+    return math.atan2(math.sin(a), math.cos(a))
+
+
 class SystemEnv(gymnasium.Env):
     """Base class: a gymnasium env stepping a planlab :class:`~planlab.core.Dynamics` with a :class:`~planlab.core.Cost`.
 
@@ -47,6 +56,8 @@ class SystemEnv(gymnasium.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    #: consecutive steps in the goal region that count as success
+    success_hold: int = 1
 
     def __init__(self, dynamics: Dynamics, cost: Cost, *, render_mode: str | None = None, render_size: int = 128):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -69,12 +80,24 @@ class SystemEnv(gymnasium.Env):
         """Render state ``x`` as an ``(size, size, 3)`` uint8 image."""
         raise NotImplementedError
 
+    def in_goal(self, x: np.ndarray) -> bool | None:
+        """Whether state ``x`` is in the task's goal region (None: the task defines no success)."""
+        return None
+
+    def _success_info(self, xn: np.ndarray, info: dict) -> dict:
+        g = self.in_goal(xn)
+        if g is not None:
+            self._held = self._held + 1 if g else 0
+            info["is_success"] = bool(self._held >= self.success_hold)
+        return info
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if options and options.get("x0") is not None:
             self.state = as_float_array("options['x0']", options["x0"], shape=(self.dynamics.state_dim,)).copy()
         else:
             self.state = np.asarray(self.sample_start(), dtype=np.float64)
+        self._held = 0
         return self.state.copy(), {}
 
     def step(self, action):
@@ -87,7 +110,7 @@ class SystemEnv(gymnasium.Env):
         cost = float(self.cost.running(x, u, xn))
         terminated = bool(self.dynamics.terminated(xn))
         self.state = xn
-        return xn.copy(), -cost, terminated, False, {"cost": cost}
+        return xn.copy(), -cost, terminated, False, self._success_info(xn, {"cost": cost})
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -96,7 +119,15 @@ class SystemEnv(gymnasium.Env):
 
 
 class PendulumSwingupEnv(SystemEnv):
-    """Pendulum-v1's system and cost, starting hanging down (theta = pi) with a small perturbation."""
+    """Pendulum-v1's system and cost, starting hanging down (theta = pi) with a small perturbation.
+
+    Success: upright (``|theta| < 0.1``, wrapped) for the last 20 steps (1 s).
+    """
+
+    success_hold = 20
+
+    def in_goal(self, x):
+        return abs(_wrap(x[0])) < 0.1
 
     def __init__(self, render_mode=None, render_size=128):
         sys_ = Pendulum()
@@ -113,7 +144,15 @@ class PendulumSwingupEnv(SystemEnv):
 
 
 class CartPoleSwingupEnv(SystemEnv):
-    """Cart-pole swing-up: gymnasium's cart-pole, dt = 0.05, |force| <= 10, no termination, pole starts down."""
+    """Cart-pole swing-up: gymnasium's cart-pole, dt = 0.05, |force| <= 10, no termination, pole starts down.
+
+    Success: pole upright (``|theta| < 0.2``, wrapped) for the last 40 steps (2 s).
+    """
+
+    success_hold = 40
+
+    def in_goal(self, x):
+        return abs(_wrap(x[2])) < 0.2
 
     def __init__(self, render_mode=None, render_size=128, force_max: float = 10.0):
         sys_ = CartPole(dt=0.05, force_max=force_max)
@@ -132,7 +171,16 @@ class CartPoleSwingupEnv(SystemEnv):
 
 
 class AcrobotSwingupEnv(SystemEnv):
-    """Acrobot swing-up with continuous torque (|u| <= 2 by default): bring both links upright."""
+    """Acrobot swing-up with continuous torque (|u| <= 2 by default): bring both links upright.
+
+    Success: the tip within 0.1 of its highest point (height ``-cos t1 - cos(t1 + t2) > 1.9``, links
+    of length 1) for the last 10 steps (2 s).
+    """
+
+    success_hold = 10
+
+    def in_goal(self, x):
+        return -math.cos(x[0]) - math.cos(x[0] + x[1]) > 1.9
 
     def __init__(self, render_mode=None, render_size=128, torque_max: float = 2.0):
         sys_ = Acrobot(torque_max=torque_max)
@@ -151,7 +199,13 @@ class AcrobotSwingupEnv(SystemEnv):
 
 
 class MountainCarEnv(SystemEnv):
-    """gymnasium's MountainCarContinuous-v0 dynamics and reward, planlab's rendering."""
+    """gymnasium's MountainCarContinuous-v0 dynamics and reward, planlab's rendering.
+
+    Success: the flag reached (``position >= 0.45``, which also ends the episode).
+    """
+
+    def in_goal(self, x):
+        return bool(x[0] >= self.dynamics.params.goal_position)
 
     def __init__(self, render_mode=None, render_size=128):
         sys_ = MountainCar()
@@ -173,7 +227,15 @@ class MountainCarEnv(SystemEnv):
 
 
 class DoubleIntegratorEnv(SystemEnv):
-    """Point mass in the plane (n = 2): drive position and velocity to zero."""
+    """Point mass in the plane (n = 2): drive position and velocity to zero.
+
+    Success: ``||(p, v)|| < 0.1`` for the last 10 steps (1 s).
+    """
+
+    success_hold = 10
+
+    def in_goal(self, x):
+        return float(np.linalg.norm(x)) < 0.1
 
     def __init__(self, render_mode=None, render_size=128, n: int = 2):
         sys_ = DoubleIntegrator(n=n)
@@ -192,7 +254,17 @@ class DoubleIntegratorEnv(SystemEnv):
 
 
 class Reacher2LinkEnv(SystemEnv):
-    """Two-link arm reaching a target point (default (1, 1)) from a random configuration."""
+    """Two-link arm reaching a target point (default (1, 1)) from a random configuration.
+
+    Success: fingertip within 0.05 of the target for the last 10 steps (0.2 s).
+    """
+
+    success_hold = 10
+
+    def in_goal(self, x):
+        l1, l2 = self.dynamics.params.l1, self.dynamics.params.l2
+        tip = (l1 * math.cos(x[0]) + l2 * math.cos(x[0] + x[1]), l1 * math.sin(x[0]) + l2 * math.sin(x[0] + x[1]))
+        return math.hypot(tip[0] - self.cost.target[0], tip[1] - self.cost.target[1]) < 0.05
 
     def __init__(self, render_mode=None, render_size=128, target=(1.0, 1.0)):
         sys_ = TwoLinkArm()
@@ -213,7 +285,15 @@ class Reacher2LinkEnv(SystemEnv):
 
 
 class UnicycleParkingEnv(SystemEnv):
-    """Park a unicycle at the origin facing +x from a random pose."""
+    """Park a unicycle at the origin facing +x from a random pose.
+
+    Success: within 0.1 of the origin, heading within 0.2 rad of +x, for the last 10 steps (1 s).
+    """
+
+    success_hold = 10
+
+    def in_goal(self, x):
+        return math.hypot(x[0], x[1]) < 0.1 and abs(_wrap(x[2])) < 0.2
 
     def __init__(self, render_mode=None, render_size=128):
         sys_ = Unicycle()
@@ -231,7 +311,15 @@ class UnicycleParkingEnv(SystemEnv):
 
 
 class Quadrotor2DHoverEnv(SystemEnv):
-    """Hover a planar quadrotor at the origin from a random nearby pose."""
+    """Hover a planar quadrotor at the origin from a random nearby pose.
+
+    Success: within 0.1 of the origin for the last 10 steps (0.2 s).
+    """
+
+    success_hold = 10
+
+    def in_goal(self, x):
+        return math.hypot(x[0], x[1]) < 0.1
 
     def __init__(self, render_mode=None, render_size=128):
         sys_ = Quadrotor2D()

@@ -33,6 +33,8 @@ CASES = {
     "mujoco": (["--quick", "--envs", "InvertedDoublePendulum-v5", "--planners", "mppi"],
                [("steps_per_s", {"kind", "env", "backend", "threads", "batch", "steps_per_s"}),
                 ("seed", {"env", "planner", "seed", "return", "steps", "plan_ms_median", "success"})]),
+    "sweeps": (["--quick"], [("rows", {"part", "rows", "wall_s", "cpu_s"}),
+                             ("executor", {"part", "executor", "workers", "jobs", "wall_s", "jobs_per_s"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -46,6 +48,8 @@ EXPECTED = {
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
     "mujoco": lambda rows: {r.get("backend") for r in rows} == {"planlab", "mujoco.rollout", "python-loop", None},
+    "sweeps": lambda rows: {(r["part"], r.get("workers")) for r in rows} == {("report", None), ("throughput", 1),
+                                                                           ("throughput", 2)},
 }
 
 
