@@ -8,6 +8,8 @@
     Train a model-free baseline (:mod:`planlab.policies.cli`).
 ``planlab mbrl --env Pendulum-v1 --model ensemble --planner cem --episodes K``
     Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
+``planlab latent --env planlab/PendulumSwingup-v0 --episodes K``
+    Model-based RL from pixels: a latent model and planning in latent space (:mod:`planlab.mbrl.latent_cli`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_mbrl_parser(sub)
+
+    # --- latent: model-based RL from pixels (planlab.mbrl.latent_cli) ---
+    from .mbrl.latent_cli import add_latent_parser
+
+    add_latent_parser(sub)
+    # --- end latent ---
     return parser
 
 

@@ -29,6 +29,10 @@ CASES = {
                            ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
                            ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
                            ("summary", {"env", "seed", "reached_at_episode", "met"})]),
+    # latent: pixels -> latent model -> planning in latent space
+    "latent": (["--quick", "--seeds", "0"], [("observation", {"env", "seed", "episode", "observation", "return", "wall_s",
+                                                             "plan_ms_median"}),
+                                            ("config", {"kind", "config", "plan_ms_median"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -40,6 +44,8 @@ EXPECTED = {
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
+    "latent": lambda rows: ({r["observation"] for r in rows if "observation" in r} == {"pixels", "state"}
+                            and any("plain_torch_ms_median" in r for r in rows)),
 }
 
 

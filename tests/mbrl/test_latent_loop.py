@@ -62,3 +62,21 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
     run_latent_loop(_config(episodes=1), out_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="out_dir: .* another configuration"):
         run_latent_loop(_config(episodes=1, seed=3), out_dir=tmp_path, progress=False)
+
+
+def test_latent_command_writes_rows_curve_and_strips_and_rejects_bad_input(tmp_path, capsys):
+    from planlab.cli import main
+
+    out = tmp_path / "run"
+    argv = ["latent", "--steps", "8", "--episodes", "1", "--random-episodes", "1", "--deter", "8", "--stoch", "4",
+            "--updates", "1", "--batch", "2", "--length", "3", "--horizon", "2", "--population", "10",
+            "--iterations", "1", "--json", "--out", str(out)]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["phase"] for r in rows] == ["random", "mpc"] and rows[0]["observation"] == "pixels"
+    assert (out / "rows.jsonl").exists() and (out / "learning_curve.png").exists()
+    assert (out / "strip-ep0001.png").exists()
+    assert main(["latent", "--size", "48", "--json", "--out", str(tmp_path / "x")]) == 2
+    assert "--size: expected one of (32, 64), got 48" in capsys.readouterr().err
+    assert main(["latent", "--model", "vae", "--json", "--out", str(tmp_path / "y")]) == 2
+    assert "--model: expected" in capsys.readouterr().err
