@@ -110,3 +110,47 @@ def test_save_load_round_trips_with_weights_only(kind, members, tmp_path):
     U = np.random.default_rng(1).uniform(-2, 2, (4, 3, 1))
     np.testing.assert_array_equal(m.rollout_cost(x, U, m.reward_cost(), rng=0),
                                   m2.rollout_cost(x2, U, m2.reward_cost(), rng=0))
+
+
+def test_deterministic_overshooting_term_equals_the_two_step_prediction_error_by_hand():
+    m = LatentDynamics(LatentConfig(kind="deterministic", overshooting=1, **TINY), -2.0, 2.0, 0.1, seed=2)
+    rng = np.random.default_rng(1)
+    imgs = torch.tensor(rng.uniform(-0.5, 0.5, (2, 5, 1, 32, 32)), dtype=torch.float32)
+    acts = torch.tensor(rng.uniform(-2, 2, (2, 4, 1)), dtype=torch.float32)
+    net = m.net
+    with torch.no_grad():
+        terms = net.loss(imgs, acts, torch.zeros(2, 4))
+        s = net.encoder(imgs.reshape(10, 1, 32, 32)).view(2, 5, -1)
+        errs = []
+        for b in range(2):
+            for t in range(3):
+                p = net.imagine(s[b, t][None], acts[b, t][None])
+                p = net.imagine(p, acts[b, t + 1][None])
+                errs.append(0.5 * float(((p[0] - s[b, t + 2]) ** 2).sum()))
+    assert float(terms["overshooting"]) == pytest.approx(np.mean(errs), rel=1e-5)
+    rest = terms["recon"] + terms["reward"] + terms["transition"]
+    assert float(terms["loss"]) == pytest.approx(float(rest + terms["overshooting"]), rel=1e-6)
+
+
+def test_rssm_overshooting_kl_respects_the_free_nats_floor():
+    m = LatentDynamics(LatentConfig(kind="rssm", overshooting=2, free_nats=2.0, **TINY), -2.0, 2.0, 0.1, seed=0)
+    rng = np.random.default_rng(0)
+    imgs = torch.tensor(rng.uniform(-0.5, 0.5, (2, 5, 1, 32, 32)), dtype=torch.float32)
+    with torch.no_grad():
+        terms = m.net.loss(imgs, torch.zeros(2, 4, 1), torch.zeros(2, 4))
+    assert float(terms["kl"]) >= 2.0 and float(terms["overshooting"]) >= 2.0
+
+
+def test_ensemble_heads_are_distinct_and_a_head_index_selects_one_head_per_row():
+    m = LatentDynamics(LatentConfig(kind="rssm", members=3, **TINY), -2.0, 2.0, 0.1, seed=0)
+    x = torch.tensor(m.observe(np.zeros((1, 32, 32), dtype=np.uint8)), dtype=torch.float32).expand(3, -1)
+    u = torch.ones(3, 1)
+    with torch.no_grad():
+        each = m.net.imagine(x, u, torch.arange(3))
+        single = [m.net.imagine(x[:1], u[:1], torch.tensor([k])) for k in range(3)]
+        mean = m.net.imagine(x[:1], u[:1])
+    for k in range(3):
+        assert torch.allclose(each[k], single[k][0])
+    assert not torch.allclose(each[0], each[1])
+    h = m.net.split(mean)[0]
+    assert torch.allclose(m.net.split(each)[0][0], h[0])  # the recurrent path is shared
