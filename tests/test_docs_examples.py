@@ -46,3 +46,9 @@ def test_trajopt_doc_example_converges_to_the_documented_cost(tmp_path):
 def test_mcts_doc_example_balances_cartpole_for_500_steps(tmp_path):
     code = _block("docs/mcts.md", "UCT(dyn, cost") + "\nassert result.total_return == 500, result.total_return\n"
     _run(code, tmp_path)
+
+
+def test_latent_doc_example_plans_in_latent_space_within_bounds(tmp_path):
+    code = _block("docs/latent.md", "model.reward_cost()") + (
+        "\nassert plan.actions.shape == (12, 1) and abs(plan.actions).max() <= 2.0\nprint('ok')\n")
+    assert _run(code, tmp_path).strip().endswith("ok")
