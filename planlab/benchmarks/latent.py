@@ -9,6 +9,9 @@ Rows (JSON lines, ``kind`` says which):
   return, wall_s (cumulative), plan_ms_median, recon_mse, pred_mse, copy_mse, update_ms}`` and of
   the same planner (CEM, same population/iterations/elites, the same horizon in seconds, replanning
   at the same rate) on the true state and planlab's exact model, ``observation: "state"``.
+  ``wall_s`` counts from the start of this invocation; ``episode_wall_s`` is the episode's own time
+  (refit, acting, planning). With ``--out`` a run resumes where an earlier invocation stopped, so a
+  long run can be made of several shorter ones.
 * ``plan_step``: the time of one MPC plan step in latent space: PlaNet's planner settings (CEM
   population 1000, horizon 12, 10 iterations, 100 elites) over an RSSM of PlaNet's size (200-unit
   GRU, 30-dim latent, 200-unit layers) through planlab's CEM, next to the same computation written
@@ -167,11 +170,13 @@ def main(argv=None) -> int:
 
                 def on_row(row, env_id=env_id, seed=seed, start=start):
                     emit({"kind": "episode", "env": env_id, "seed": seed, "observation": "pixels",
-                          **{k: v for k, v in row.items() if k != "wall_s"}, "wall_s": time.perf_counter() - start})
+                          **{k: v for k, v in row.items() if k != "wall_s"}, "episode_wall_s": row["wall_s"],
+                          "wall_s": time.perf_counter() - start})
 
                 run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
                                 stop_when=lambda rows, start=start: time.perf_counter() - start > budget)
-                _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
+                if args.reference_episodes > 0:
+                    _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
     finally:
         if fh is not None:
             fh.close()
