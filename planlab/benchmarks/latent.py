@@ -131,6 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--episodes", type=int, default=30, help="MPC episodes per seed at most")
     ap.add_argument("--minutes", type=float, default=9.0, help="wall-time budget per seed and env")
     ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
+    ap.add_argument("--action-repeat", type=int, default=2, help="env steps per decision")
+    ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
     ap.add_argument("--out", default=None, help="checkpoint directory root (resumes runs found there)")
     ap.add_argument("--skip-loop", action="store_true", help="only the plan-step timings")
     ap.add_argument("--skip-plan-step", action="store_true", help="only the learning runs")
@@ -162,7 +164,9 @@ def main(argv=None) -> int:
                                            prediction_steps=3)
                 else:
                     cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed,
-                                           train=LatentTrainConfig(steps=50, batch=16, length=16, progress=False),
+                                           action_repeat=args.action_repeat,
+                                           train=LatentTrainConfig(steps=args.updates, batch=16, length=16,
+                                                                   progress=False),
                                            planner_options={"population": 200, "elites": 20, "iterations": 4})
                 start = time.perf_counter()
                 budget = 60.0 * args.minutes
