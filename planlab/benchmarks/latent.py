@@ -123,6 +123,8 @@ def main(argv=None) -> int:
     from ..dynamics.latent import LatentConfig, LatentTrainConfig
     from ..mbrl.latent import LatentLoopConfig, run_latent_loop
 
+    SMALL = LatentConfig(depth=8, deter=32, stoch=8, embed=64, hidden=64)  # noqa: N806
+
     ap = argparse.ArgumentParser(prog="python -m planlab.benchmarks.latent", description=__doc__.splitlines()[0])
     ap.add_argument("--json", default=None, help="write JSON lines here")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; the numbers mean nothing)")
@@ -133,6 +135,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
     ap.add_argument("--action-repeat", type=int, default=2, help="env steps per decision")
     ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    ap.add_argument("--model-size", default="default", choices=["default", "small"],
+                    help="default: planlab's LatentConfig(); small: depth 8, GRU 32, latent 8, 64-unit layers")
+    ap.add_argument("--population", type=int, default=200)
+    ap.add_argument("--iterations", type=int, default=4)
     ap.add_argument("--out", default=None, help="checkpoint directory root (resumes runs found there)")
     ap.add_argument("--skip-loop", action="store_true", help="only the plan-step timings")
     ap.add_argument("--skip-plan-step", action="store_true", help="only the learning runs")
@@ -165,9 +172,12 @@ def main(argv=None) -> int:
                 else:
                     cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed,
                                            action_repeat=args.action_repeat,
+                                           model=LatentConfig() if args.model_size == "default" else SMALL,
                                            train=LatentTrainConfig(steps=args.updates, batch=16, length=16,
-                                                                   progress=False),
-                                           planner_options={"population": 200, "elites": 20, "iterations": 4})
+                                                                   lr=args.lr, progress=False),
+                                           planner_options={"population": args.population,
+                                                            "elites": max(2, args.population // 10),
+                                                            "iterations": args.iterations})
                 start = time.perf_counter()
                 budget = 60.0 * args.minutes
                 out = None if args.out is None else f"{args.out}/{name}-seed{seed}"

@@ -165,7 +165,7 @@ class RSSM(LatentNet):
     def __init__(self, config: LatentConfig):
         super().__init__(config, config.embed)
         c = config
-        self.inp = nn.Sequential(nn.Linear(c.stoch + c.action_dim, c.hidden), nn.ELU())
+        self.inp = nn.Sequential(nn.Linear(c.stoch + c.action_dim, c.hidden), nn.ReLU())
         self.gru = nn.GRUCell(c.hidden, c.deter)
         self.priors = nn.ModuleList(mlp(c.deter, c.hidden, 2 * c.stoch, layers=1) for _ in range(c.members))
         self.posterior = mlp(c.deter + c.embed, c.hidden, 2 * c.stoch, layers=1)

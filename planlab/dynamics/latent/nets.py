@@ -21,10 +21,14 @@ _ENC_LAYERS = {32: 3, 64: 4}
 
 
 def mlp(n_in: int, hidden: int, n_out: int, layers: int = 2) -> nn.Sequential:
-    """``layers`` hidden ELU layers of ``hidden`` units, then a linear output."""
+    """``layers`` hidden ReLU layers of ``hidden`` units, then a linear output.
+
+    (ReLU rather than PlaNet's ELU: on a 300 x 64 batch here torch's ELU took ~116 us against ReLU's
+    ~6 us, as long as the linear layer itself, and planning calls these layers H x iterations times.)
+    """
     mods, d = [], n_in
     for _ in range(layers):
-        mods += [nn.Linear(d, hidden), nn.ELU()]
+        mods += [nn.Linear(d, hidden), nn.ReLU()]
         d = hidden
     mods.append(nn.Linear(d, n_out))
     return nn.Sequential(*mods)
