@@ -18,8 +18,8 @@ Rows (JSON lines, ``kind`` says which):
   as a plain batched torch loop; and planlab's default (smaller) model and planner. Wall and process
   CPU milliseconds (on a shared machine the CPU time is the closer figure to an idle machine's wall time).
 
-Each seed's pixel run stops after ``--episodes`` episodes or ``--minutes`` of wall time, whichever
-comes first (checked between episodes). Figures are measured, not extrapolated.
+Each seed's pixel run stops after ``--episodes`` episodes or before an episode that would end past
+``--minutes`` of wall time if it lasted as long as the previous one. Figures are measured, not extrapolated.
 """
 
 from __future__ import annotations
@@ -193,7 +193,8 @@ def main(argv=None) -> int:
                           "wall_s": time.perf_counter() - start})
 
                 run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
-                                stop_when=lambda rows, start=start: time.perf_counter() - start > budget)
+                                stop_when=lambda rows, start=start: (time.perf_counter() - start
+                                                                     + rows[-1]["wall_s"] > budget))
                 if args.reference_episodes > 0:
                     _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
     finally:
