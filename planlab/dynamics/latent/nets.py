@@ -6,8 +6,8 @@
 * :class:`Decoder`: a linear layer to a 4x4 map and stride-2, 4x4 transposed convolutions (padding
   1) that double it back to the image (3 layers at 32x32, 4 at 64x64), the mean of a unit-variance
   Gaussian over pixels. ``(B, feat) -> (B, C, S, S)``. (PlaNet starts from a 1x1 map with 5x5 and
-  6x6 kernels; on a CPU torch's transposed convolutions with large kernels were several times
-  slower for the same image size.)
+  6x6 kernels; on this CPU torch's transposed convolutions with those kernels took about twice as
+  long forward for the same image size.)
 """
 
 from __future__ import annotations
