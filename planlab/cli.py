@@ -10,6 +10,8 @@
     Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
 ``planlab bench --planners cem,mppi --tasks Pendulum-v1 --seeds 10 --out DIR``
     Planners x tasks x seeds, resumable, with report.md (:mod:`planlab.benchmarks.suite`).
+``planlab latent --env planlab/PendulumSwingup-v0 --episodes K``
+    Model-based RL from pixels: a latent model and planning in latent space (:mod:`planlab.mbrl.latent_cli`).
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parser(sub)
     # --- end planlab bench ---
+    # --- latent: model-based RL from pixels (planlab.mbrl.latent_cli) ---
+    from .mbrl.latent_cli import add_latent_parser
+
+    add_latent_parser(sub)
+    # --- end latent ---
     return parser
 
 

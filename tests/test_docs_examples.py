@@ -51,3 +51,9 @@ def test_mcts_doc_example_balances_cartpole_for_500_steps(tmp_path):
 def test_constraints_doc_example_converges_within_the_constraint(tmp_path):
     out = _run(_block("docs/constraints.md", "ConstrainedILQR(system, cost, constraints=speed)"), tmp_path)
     assert out.splitlines()[0] == "converged True", out
+
+
+def test_latent_doc_example_plans_in_latent_space_within_bounds(tmp_path):
+    code = _block("docs/latent.md", "model.reward_cost()") + (
+        "\nassert plan.actions.shape == (12, 1) and abs(plan.actions).max() <= 2.0\nprint('ok')\n")
+    assert _run(code, tmp_path).strip().endswith("ok")

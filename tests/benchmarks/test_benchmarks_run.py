@@ -35,6 +35,10 @@ CASES = {
                 ("seed", {"env", "planner", "seed", "return", "steps", "plan_ms_median", "success"})]),
     "sweeps": (["--quick"], [("rows", {"part", "rows", "wall_s", "cpu_s"}),
                              ("executor", {"part", "executor", "workers", "jobs", "wall_s", "jobs_per_s"})]),
+    # latent: pixels -> latent model -> planning in latent space
+    "latent": (["--quick", "--seeds", "0"], [("observation", {"env", "seed", "episode", "observation", "return", "wall_s",
+                                                             "plan_ms_median"}),
+                                            ("config", {"kind", "config", "plan_ms_median"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -50,6 +54,8 @@ EXPECTED = {
     "mujoco": lambda rows: {r.get("backend") for r in rows} == {"planlab", "mujoco.rollout", "python-loop", None},
     "sweeps": lambda rows: {(r["part"], r.get("workers")) for r in rows} == {("report", None), ("throughput", 1),
                                                                            ("throughput", 2)},
+    "latent": lambda rows: ({r["observation"] for r in rows if "observation" in r} == {"pixels", "state"}
+                            and any("plain_torch_ms_median" in r for r in rows)),
 }
 
 

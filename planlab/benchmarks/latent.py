@@ -1,0 +1,207 @@
+"""Benchmark: planning in latent space from pixels (the latent-model loop, Algorithm 26 / PlaNet).
+
+``python -m planlab.benchmarks.latent [--json PATH] [--quick] [--seeds 0 1 2] [--envs pendulum cartpole]
+[--minutes M] [--episodes K]``
+
+Rows (JSON lines, ``kind`` says which):
+
+* ``episode``: per episode of the pixel loop ``{env, seed, episode, observation: "pixels", phase,
+  return, wall_s (cumulative), plan_ms_median, recon_mse, pred_mse, copy_mse, update_ms}`` and of
+  the same planner (CEM, same population/iterations/elites, the same horizon in seconds, replanning
+  at the same rate) on the true state and planlab's exact model, ``observation: "state"``.
+  ``wall_s`` counts from the start of this invocation; ``episode_wall_s`` is the episode's own time
+  (refit, acting, planning). With ``--out`` a run resumes where an earlier invocation stopped, so a
+  long run can be made of several shorter ones.
+* ``plan_step``: the time of one MPC plan step in latent space: PlaNet's planner settings (CEM
+  population 1000, horizon 12, 10 iterations, 100 elites) over an RSSM of PlaNet's size (200-unit
+  GRU, 30-dim latent, 200-unit layers) through planlab's CEM, next to the same computation written
+  as a plain batched torch loop; and planlab's default (smaller) model and planner. Wall and process
+  CPU milliseconds (on a shared machine the CPU time is the closer figure to an idle machine's wall time).
+
+Each seed's pixel run stops after ``--episodes`` episodes or before an episode that would end past
+``--minutes`` of wall time if it lasted as long as the previous one. Figures are measured, not extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from .common import write_row
+
+__all__ = ["main", "plan_step_rows", "ENVS"]
+
+#: short name -> gymnasium id
+ENVS = {"pendulum": "planlab/PendulumSwingup-v0", "cartpole": "planlab/CartPoleSwingup-v0"}
+
+
+def _torch_cem(model, x0, H, N, M, iters, seed):
+    """CEM over a latent model's network written as plain batched torch (the reference computation)."""
+    import torch
+
+    net = model.net
+    lo = torch.tensor(model.action_low, dtype=torch.float32)
+    hi = torch.tensor(model.action_high, dtype=torch.float32)
+    g = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        s0 = torch.tensor(x0, dtype=torch.float32).expand(N, -1)
+        mean = ((lo + hi) / 2).expand(H, -1).clone()
+        std = ((hi - lo) / 2).expand(H, -1).clone()
+        for _ in range(iters):
+            A = torch.maximum(torch.minimum(mean + std * torch.randn(N, H, len(lo), generator=g), hi), lo)
+            s, R = s0, torch.zeros(N)
+            for t in range(H):
+                R += net.reward(s, A[:, t])
+                s = net.imagine(s, A[:, t])
+            elite = A[torch.topk(R, M).indices]
+            mean, std = elite.mean(0), elite.std(0)
+    return mean.numpy()
+
+
+def plan_step_rows(quick: bool, repeats: int):
+    """Plan-step timings: PlaNet-size RSSM + PlaNet's CEM via planlab and via plain torch; planlab's default."""
+    from ..dynamics.latent import LatentConfig, LatentDynamics
+    from ..planners import make_planner
+
+    planet = LatentConfig(deter=200, stoch=30, hidden=200, embed=256, depth=8) if not quick else \
+        LatentConfig(deter=16, stoch=4, hidden=16, embed=16, depth=4)
+    N, H, M, iters = (1000, 12, 100, 10) if not quick else (50, 4, 5, 2)
+    small = LatentConfig() if not quick else planet
+    dflt = {"population": 300, "elites": 30, "iterations": 5} if not quick else {"population": 20, "elites": 4,
+                                                                               "iterations": 2}
+    frame = np.random.default_rng(0).integers(0, 256, (1, 32, 32), dtype=np.uint8)
+    rows = []
+    for label, cfg, opts, h in (("planet-size", planet, {"population": N, "elites": M, "iterations": iters}, H),
+                                ("planlab-default", small, dflt, 12 if not quick else 4)):
+        model = LatentDynamics(cfg, [-2.0], [2.0], 0.1, seed=0)
+        x0 = model.observe(frame)
+        planner = make_planner("cem", model, model.reward_cost(), horizon=h, seed=0, **opts)
+        planner.plan(x0)
+        times, cpu = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            planner.plan(x0)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        row = {"kind": "plan_step", "config": label, "deter": cfg.deter, "stoch": cfg.stoch, "hidden": cfg.hidden,
+               "horizon": h, **opts, "plan_ms_median": 1e3 * float(np.median(times)),
+               "plan_cpu_ms_median": 1e3 * float(np.median(cpu))}
+        if label == "planet-size":
+            _torch_cem(model, x0, h, opts["population"], opts["elites"], opts["iterations"], 0)
+            tt, tc = [], []
+            for r in range(repeats):
+                t0, c0 = time.perf_counter(), time.process_time()
+                _torch_cem(model, x0, h, opts["population"], opts["elites"], opts["iterations"], r)
+                tt.append(time.perf_counter() - t0)
+                tc.append(time.process_time() - c0)
+            row["plain_torch_ms_median"] = 1e3 * float(np.median(tt))
+            row["plain_torch_cpu_ms_median"] = 1e3 * float(np.median(tc))
+            row["ratio_planlab_over_torch"] = row["plan_ms_median"] / row["plain_torch_ms_median"]
+        rows.append(row)
+    return rows
+
+
+def _state_reference(env_id, seed, episodes, loop_cfg, emit):
+    """The same planner on the true state (planlab's exact model), ``episodes`` episodes."""
+    import gymnasium
+
+    from ..episodes import mpc_for_env, run_episode
+
+    ar = loop_cfg.action_repeat
+    kw = {"max_episode_steps": loop_cfg.steps} if loop_cfg.steps is not None else {}
+    elapsed = 0.0
+    for ep in range(episodes):
+        mpc = mpc_for_env(env_id, "cem", horizon=loop_cfg.horizon * ar, seed=seed * 1000 + ep,
+                          mpc_options={"replan_every": ar}, **loop_cfg.planner_options)
+        env = gymnasium.make(env_id, **kw)
+        t0 = time.perf_counter()
+        res = run_episode(env, mpc, seed=seed * 1000 + ep, progress=False)
+        elapsed += time.perf_counter() - t0
+        emit({"kind": "episode", "env": env_id, "seed": seed, "episode": ep, "observation": "state",
+              "phase": "mpc", "return": res.total_return, "wall_s": elapsed, "plan_ms_median": res.plan_ms(50)})
+
+
+def main(argv=None) -> int:
+    from ..dynamics.latent import LatentConfig, LatentTrainConfig
+    from ..mbrl.latent import LatentLoopConfig, run_latent_loop
+
+    SMALL = LatentConfig(depth=8, deter=32, stoch=8, embed=64, hidden=64)  # noqa: N806
+
+    ap = argparse.ArgumentParser(prog="python -m planlab.benchmarks.latent", description=__doc__.splitlines()[0])
+    ap.add_argument("--json", default=None, help="write JSON lines here")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; the numbers mean nothing)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--envs", nargs="+", default=["pendulum"], choices=sorted(ENVS))
+    ap.add_argument("--episodes", type=int, default=30, help="MPC episodes per seed at most")
+    ap.add_argument("--minutes", type=float, default=9.0, help="wall-time budget per seed and env")
+    ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
+    ap.add_argument("--action-repeat", type=int, default=2, help="env steps per decision")
+    ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    ap.add_argument("--model-size", default="default", choices=["default", "small"],
+                    help="default: planlab's LatentConfig(); small: depth 8, GRU 32, latent 8, 64-unit layers")
+    ap.add_argument("--population", type=int, default=200)
+    ap.add_argument("--iterations", type=int, default=4)
+    ap.add_argument("--out", default=None, help="checkpoint directory root (resumes runs found there)")
+    ap.add_argument("--skip-loop", action="store_true", help="only the plan-step timings")
+    ap.add_argument("--skip-plan-step", action="store_true", help="only the learning runs")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats of each plan step")
+    args = ap.parse_args(argv)
+    fh = open(args.json, "a") if args.json else None
+
+    def emit(row):
+        write_row(fh, row)
+        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "plan_ms_median",
+                            "plan_cpu_ms_median", "plain_torch_ms_median", "plain_torch_cpu_ms_median", "pred_mse", "copy_mse", "wall_s") if row.get(k) is not None]
+        print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
+              flush=True)
+
+    try:
+        if not args.skip_plan_step:
+            for row in plan_step_rows(args.quick, 2 if args.quick else args.repeats):
+                emit(row)
+        if args.skip_loop:
+            return 0
+        for name in args.envs:
+            env_id = ENVS[name]
+            for seed in args.seeds:
+                if args.quick:
+                    cfg = LatentLoopConfig(env_id=env_id, steps=10, episodes=1, random_episodes=1, seed=seed,
+                                           model=LatentConfig(depth=4, deter=8, stoch=4, embed=16, hidden=16),
+                                           train=LatentTrainConfig(steps=2, batch=2, length=4, progress=False),
+                                           horizon=3, planner_options={"population": 16, "elites": 4, "iterations": 2},
+                                           prediction_steps=3)
+                else:
+                    cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed,
+                                           action_repeat=args.action_repeat,
+                                           model=LatentConfig() if args.model_size == "default" else SMALL,
+                                           train=LatentTrainConfig(steps=args.updates, batch=16, length=16,
+                                                                   lr=args.lr, progress=False),
+                                           planner_options={"population": args.population,
+                                                            "elites": max(2, args.population // 10),
+                                                            "iterations": args.iterations})
+                start = time.perf_counter()
+                budget = 60.0 * args.minutes
+                out = None if args.out is None else f"{args.out}/{name}-seed{seed}"
+
+                def on_row(row, env_id=env_id, seed=seed, start=start):
+                    emit({"kind": "episode", "env": env_id, "seed": seed, "observation": "pixels",
+                          **{k: v for k, v in row.items() if k != "wall_s"}, "episode_wall_s": row["wall_s"],
+                          "wall_s": time.perf_counter() - start})
+
+                run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
+                                stop_when=lambda rows, start=start: (time.perf_counter() - start
+                                                                     + rows[-1]["wall_s"] > budget))
+                if args.reference_episodes > 0:
+                    _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
+    finally:
+        if fh is not None:
+            fh.close()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Settings of latent models and their training: :class:`LatentConfig`, :class:`LatentTrainConfig`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ...core.validation import check_in, check_nonnegative, check_positive, check_positive_int
+
+__all__ = ["LatentConfig", "LatentTrainConfig", "KINDS", "IMAGE_SIZES"]
+
+#: ``"rssm"``: PlaNet's recurrent state-space model; ``"deterministic"``: the encoder g(o) = s
+KINDS = ("rssm", "deterministic")
+IMAGE_SIZES = (32, 64)
+
+
+@dataclass(frozen=True)
+class LatentConfig:
+    """Architecture of a latent model (see :mod:`planlab.dynamics.latent.models`).
+
+    Parameters
+    ----------
+    kind : {"rssm", "deterministic"}
+    image_size : {32, 64}
+        Frames are (channels, image_size, image_size) uint8.
+    channels : int
+        Image channels (1 gray, 3 RGB, times the frame stack).
+    action_dim : int
+    depth : int
+        Channels of the first convolution (doubled per layer, as in PlaNet's encoder).
+    deter : int
+        RSSM: units of the deterministic recurrent state h (a GRU).
+    stoch : int
+        RSSM: size of the stochastic latent z; deterministic model: size of s = g(o).
+    embed : int
+        Size of the image embedding fed to the posterior (RSSM).
+    hidden : int
+        Width of the MLPs (transition, posterior, reward).
+    min_std : float
+        Lower bound of the latent standard deviations (PlaNet: 0.1).
+    free_nats : float
+        KL below this many nats per step is not penalised (PlaNet: 3).
+    overshooting : int
+        Extra prediction distance D >= 0 of the multi-step loss (0: one-step only). RSSM: latent
+        overshooting (KL of the d-step prior, d = 2..D+1); deterministic: squared error of the
+        d-step prediction of g(o_{t+d}).
+    members : int
+        Transition heads (an ensemble for uncertainty; 1 = one head). Each planning sequence uses
+        one head for its whole horizon; training averages the heads' losses.
+    """
+
+    kind: str = "rssm"
+    image_size: int = 32
+    channels: int = 1
+    action_dim: int = 1
+    depth: int = 16
+    deter: int = 64
+    stoch: int = 16
+    embed: int = 128
+    hidden: int = 64
+    min_std: float = 0.1
+    free_nats: float = 3.0
+    overshooting: int = 0
+    members: int = 1
+
+    def __post_init__(self):
+        check_in("kind", self.kind, set(KINDS))
+        if self.image_size not in IMAGE_SIZES:
+            raise ValueError(f"image_size: expected one of {IMAGE_SIZES}, got {self.image_size!r}")
+        for name in ("channels", "action_dim", "depth", "deter", "stoch", "embed", "hidden", "members"):
+            check_positive_int(name, getattr(self, name))
+        check_nonnegative("min_std", self.min_std)
+        check_nonnegative("free_nats", self.free_nats)
+        check_positive_int("overshooting", self.overshooting, minimum=0)
+
+    @property
+    def state_dim(self) -> int:
+        """Size of the latent state the planners see: ``deter + stoch`` (RSSM) or ``stoch``."""
+        return self.deter + self.stoch if self.kind == "rssm" else self.stoch
+
+
+@dataclass(frozen=True)
+class LatentTrainConfig:
+    """Training of a latent model on sequences (see :func:`planlab.dynamics.latent.fit_latent`).
+
+    Parameters
+    ----------
+    steps : int
+        Gradient updates per call.
+    batch : int
+        Sequences per update.
+    length : int
+        Transitions per sequence (frames: length + 1).
+    lr : float
+        Adam learning rate (PlaNet: 1e-3, eps 1e-4).
+    grad_clip : float
+        Global gradient-norm clip (PlaNet: 1000).
+    progress : bool
+    """
+
+    steps: int = 100
+    batch: int = 16
+    length: int = 16
+    lr: float = 1e-3
+    grad_clip: float = 1000.0
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "batch", "length"):
+            check_positive_int(name, getattr(self, name))
+        check_positive("lr", self.lr)
+        check_positive("grad_clip", self.grad_clip)
+        if not math.isfinite(self.lr):
+            raise ValueError(f"lr: expected a finite number, got {self.lr}")

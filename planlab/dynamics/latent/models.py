@@ -1,0 +1,252 @@
+r"""The two latent models as torch modules, with their training losses.
+
+Both share one interface over a flat latent state ``s`` of size ``config.state_dim`` (float32 torch):
+
+* ``observe(state, prev_action, embed) -> state``: the filter: the latent of the newest frame given
+  the previous latent and action (``embed = self.encoder(image)``).
+* ``imagine(state, action, head=None) -> state``: one open-loop transition, what planners roll out
+  (``head``: (B,) long, the ensemble head of each row; None: the heads' mean).
+* ``reward(state, action) -> (B,)`` and ``decode(state) -> image``.
+* ``loss(images, actions, rewards) -> dict``: the training objective on sequences
+  ``images`` (B, T + 1, C, S, S) float, ``actions`` (B, T, nu), ``rewards`` (B, T), where
+  ``rewards[:, t]`` is the reward of the transition ``(o_t, a_t, o_{t+1})``.
+
+:class:`DeterministicLatent` is the deterministic encoder ``s_t = g_psi(o_t)`` trained on the
+objective (5.3.6) of the reference notes (maximum likelihood of the encoded next state under the
+latent dynamics plus the likelihood of the frame under the decoder; Watter et al. 2015 for the
+idea), here with unit-variance Gaussians and the reward model of Algorithm 26 added::
+
+    L = mean_{b,t} [ 1/2 ||f(g(o_t), a_t) - g(o_{t+1})||^2 + 1/2 (r_hat(g(o_t), a_t) - r_t)^2 ]
+      + mean_{b,t} 1/2 ||d(g(o_t)) - o_t||^2
+
+with ``f(s, a) = s + mlp([s, a])``; gradients flow through both encodings (as written in (5.3.6)).
+
+:class:`RSSM` is PlaNet's recurrent state-space model (Hafner et al. 2019, "Learning Latent Dynamics
+for Planning from Pixels"): ``h_t = GRU(h_{t-1}, [z_{t-1}, a_{t-1}])``, prior
+``p(z_t | h_t) = N(mu, sigma)``, posterior ``q(z_t | h_t, o_t)``, decoder and reward from
+``(h_t, z_t)``, trained on the evidence lower bound with free nats::
+
+    L = mean_{b,t} [ 1/2 ||dec(s_t) - o_t||^2 + 1/2 (r_hat(s_t, a_t) - r_t)^2
+                     + max(free_nats, KL(q(z_t | h_t, o_t) || p(z_t | h_t))) ]
+
+Options: overshooting (multi-step KL / prediction losses, PlaNet's latent overshooting) and an
+ensemble of transition heads.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.distributions import Normal, kl_divergence
+from torch.nn import functional as F
+
+from .config import LatentConfig
+from .nets import Decoder, Encoder, mlp
+
+__all__ = ["LatentNet", "RSSM", "DeterministicLatent", "kl_free_nats", "build_net"]
+
+
+def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float):
+    """``max(free_nats, KL(q || p))`` per row, the KL summed over the last (latent) dimension.
+
+    Parameters
+    ----------
+    post_mean, post_std, prior_mean, prior_std : tensor (..., z)
+    free_nats : float
+
+    Returns
+    -------
+    tensor (...)
+        Below the floor the value is the constant ``free_nats`` (no gradient).
+    """
+    kl = kl_divergence(Normal(post_mean, post_std), Normal(prior_mean, prior_std)).sum(-1)
+    return torch.clamp(kl, min=free_nats)
+
+
+def _gauss(stats: torch.Tensor, min_std: float):
+    mean, raw = stats.chunk(2, dim=-1)
+    return mean, F.softplus(raw) + min_std
+
+
+def _sq(x: torch.Tensor, dims: int) -> torch.Tensor:
+    """1/2 squared norm over the last ``dims`` dimensions."""
+    return 0.5 * x.pow(2).flatten(-dims).sum(-1) if dims else 0.5 * x.pow(2)
+
+
+class LatentNet(nn.Module):
+    """What both models share: the encoder, the decoder and the reward model."""
+
+    def __init__(self, config: LatentConfig, enc_out: int):
+        super().__init__()
+        c = config
+        self.config = c
+        self.state_dim = c.state_dim
+        self.encoder = Encoder(c.channels, c.image_size, c.depth, enc_out)
+        self.decoder = Decoder(c.state_dim, c.channels, c.image_size, c.depth)
+        self.reward_head = mlp(c.state_dim + c.action_dim, c.hidden, 1)
+
+    def initial(self, batch: int) -> torch.Tensor:
+        """The latent before the first frame, zeros (batch, nx)."""
+        return torch.zeros(batch, self.state_dim)
+
+    def reward(self, state: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Predicted reward (B,) of taking ``action`` (B, nu) in ``state`` (B, nx)."""
+        return self.reward_head(torch.cat([state, action], -1)).squeeze(-1)
+
+    def decode(self, state: torch.Tensor) -> torch.Tensor:
+        """Mean frame (B, C, S, S) of ``state`` (B, nx)."""
+        return self.decoder(state)
+
+    def _recon_reward(self, states, images, actions, rewards):
+        B, T1 = images.shape[:2]
+        rec = self.decoder(states.reshape(B * T1, -1)).view_as(images)
+        recon = _sq(rec - images, 3).mean()
+        r_hat = self.reward(states[:, :-1].reshape(-1, self.state_dim), actions.reshape(-1, actions.shape[-1]))
+        reward = _sq(r_hat - rewards.reshape(-1), 0).mean()
+        return recon, reward
+
+
+class DeterministicLatent(LatentNet):
+    """The deterministic encoder ``s = g_psi(o)`` with latent dynamics, reward and decoder ((5.3.6))."""
+
+    def __init__(self, config: LatentConfig):
+        super().__init__(config, config.stoch)
+        c = config
+        self.heads = nn.ModuleList(mlp(c.stoch + c.action_dim, c.hidden, c.stoch) for _ in range(c.members))
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """``g_psi(o)``: images (B, C, S, S) float -> latents (B, nx)."""
+        return self.encoder(images)
+
+    def observe(self, state, prev_action, embed):
+        """The filter of this model ignores the past: the latent is the encoding itself."""
+        return embed
+
+    def imagine(self, state, action, head=None):
+        """``f(s, a) = s + mlp_k([s, a])`` with head ``k`` per row (heads' mean when ``head`` is None)."""
+        x = torch.cat([state, action], -1)
+        if len(self.heads) == 1:
+            return state + self.heads[0](x)
+        outs = torch.stack([h(x) for h in self.heads])  # (E, B, nx)
+        if head is None:
+            return state + outs.mean(0)
+        return state + outs.gather(0, head.view(1, -1, 1).expand(1, -1, outs.shape[-1]))[0]
+
+    def loss(self, images, actions, rewards) -> dict:
+        """The objective (5.3.6) with a reward term; see the module docstring. Terms averaged over heads."""
+        B, T1 = images.shape[:2]
+        s = self.encode(images.reshape(B * T1, *images.shape[2:])).view(B, T1, -1)
+        recon, reward = self._recon_reward(s, images, actions, rewards)
+        x = torch.cat([s[:, :-1], actions], -1)
+        trans = torch.stack([_sq(s[:, :-1] + h(x) - s[:, 1:], 1).mean() for h in self.heads]).mean()
+        total = recon + reward + trans
+        out = {"recon": recon, "reward": reward, "transition": trans}
+        D = self.config.overshooting
+        if D:
+            over = []
+            for k in range(len(self.heads)):
+                pred = s[:, :-1]
+                for d in range(1, min(D + 1, T1 - 1) + 1):
+                    pred = pred[:, :-1] if d > 1 else pred
+                    a = actions[:, d - 1:d - 1 + pred.shape[1]]
+                    pred = pred + self.heads[k](torch.cat([pred, a], -1))
+                    if d > 1:
+                        over.append(_sq(pred - s[:, d:], 1).mean())
+            if over:
+                out["overshooting"] = torch.stack(over).mean()
+                total = total + out["overshooting"]
+        out["loss"] = total
+        return out
+
+
+class RSSM(LatentNet):
+    """PlaNet's recurrent state-space model; the latent state is ``[h, z]`` (deter + stoch)."""
+
+    def __init__(self, config: LatentConfig):
+        super().__init__(config, config.embed)
+        c = config
+        self.inp = nn.Sequential(nn.Linear(c.stoch + c.action_dim, c.hidden), nn.ReLU())
+        self.gru = nn.GRUCell(c.hidden, c.deter)
+        self.priors = nn.ModuleList(mlp(c.deter, c.hidden, 2 * c.stoch, layers=1) for _ in range(c.members))
+        self.posterior = mlp(c.deter + c.embed, c.hidden, 2 * c.stoch, layers=1)
+
+    def split(self, state):
+        """``state`` (B, deter + stoch) -> (h, z)."""
+        return state[..., : self.config.deter], state[..., self.config.deter:]
+
+    def _deter(self, state, action):
+        h, z = self.split(state)
+        return self.gru(self.inp(torch.cat([z, action], -1)), h)
+
+    def prior_stats(self, h, head=None):
+        """Prior mean and std (B, z) of ``p(z | h)``: head ``k`` per row, or the heads' mean (None)."""
+        if len(self.priors) == 1:
+            return _gauss(self.priors[0](h), self.config.min_std)
+        stats = [_gauss(p(h), self.config.min_std) for p in self.priors]
+        means, stds = torch.stack([m for m, _ in stats]), torch.stack([s for _, s in stats])  # (E, B, z)
+        if head is None:
+            return means.mean(0), stds.mean(0)
+        idx = head.view(1, -1, 1).expand(1, -1, means.shape[-1])
+        return means.gather(0, idx)[0], stds.gather(0, idx)[0]
+
+    def post_stats(self, h, embed):
+        return _gauss(self.posterior(torch.cat([h, embed], -1)), self.config.min_std)
+
+    def observe(self, state, prev_action, embed):
+        """Filter step: ``h' = GRU(h, [z, a])``, ``z'`` = the posterior mean given the frame's embedding."""
+        h = self._deter(state, prev_action)
+        mean, _ = self.post_stats(h, embed)
+        return torch.cat([h, mean], -1)
+
+    def imagine(self, state, action, head=None):
+        """Open-loop step: ``h' = GRU(h, [z, a])``, ``z'`` = the prior mean (planning is deterministic
+        given the heads)."""
+        h = self._deter(state, action)
+        mean, _ = self.prior_stats(h, head)
+        return torch.cat([h, mean], -1)
+
+    def loss(self, images, actions, rewards) -> dict:
+        """The free-nats ELBO of the module docstring (plus latent overshooting when configured)."""
+        c = self.config
+        B, T1 = images.shape[:2]
+        embed = self.encoder(images.reshape(B * T1, *images.shape[2:])).view(B, T1, -1)
+        state = self.initial(B)
+        a_prev = torch.zeros(B, c.action_dim)
+        states, kls, posts = [], [], []
+        for t in range(T1):
+            h = self._deter(state, a_prev)
+            pm, ps = self.post_stats(h, embed[:, t])
+            z = pm + ps * torch.randn_like(ps)
+            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats) for p in self.priors])
+            kls.append(kl.mean(0))
+            state = torch.cat([h, z], -1)
+            states.append(state)
+            posts.append((pm, ps))
+            if t < T1 - 1:
+                a_prev = actions[:, t]
+        S = torch.stack(states, 1)  # (B, T + 1, nx)
+        recon, reward = self._recon_reward(S, images, actions, rewards)
+        kl = torch.stack(kls, 1).mean()
+        out = {"recon": recon, "reward": reward, "kl": kl}
+        total = recon + reward + kl
+        if c.overshooting and T1 > 2:
+            over = []
+            for t in range(T1 - 2):
+                s = S[:, t]
+                for d in range(1, min(c.overshooting + 1, T1 - 1 - t) + 1):
+                    h = self._deter(s, actions[:, t + d - 1])
+                    qm, qs = self.prior_stats(h)
+                    s = torch.cat([h, qm + qs * torch.randn_like(qs)], -1)
+                    if d > 1:
+                        pm, ps = posts[t + d]
+                        over.append(kl_free_nats(pm.detach(), ps.detach(), qm, qs, c.free_nats).mean())
+            if over:
+                out["overshooting"] = torch.stack(over).mean()
+                total = total + out["overshooting"]
+        out["loss"] = total
+        return out
+
+
+def build_net(config: LatentConfig) -> LatentNet:
+    """The torch module of ``config.kind``."""
+    return RSSM(config) if config.kind == "rssm" else DeterministicLatent(config)

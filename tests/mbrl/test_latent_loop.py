@@ -1,0 +1,82 @@
+"""The latent-model loop (Algorithm 26): rows, checkpoints, pictures, and resume without loss."""
+
+import json
+
+import numpy as np
+import pytest
+
+from planlab.dynamics.latent import LatentConfig, LatentDynamics, LatentTrainConfig
+from planlab.mbrl.latent import LatentLoopConfig, run_latent_loop
+
+TIMING = {"wall_s", "train_s", "update_ms", "plan_ms_median"}
+
+
+def _config(**kw):
+    base = dict(steps=12, episodes=2, random_episodes=1, model=LatentConfig(depth=4, deter=8, stoch=4, embed=16, hidden=16),
+                train=LatentTrainConfig(steps=2, batch=2, length=4, progress=False), horizon=3,
+                planner_options={"population": 16, "elites": 4, "iterations": 2}, prediction_steps=3)
+    return LatentLoopConfig(**{**base, **kw})
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _strip(rows):
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+def test_resume_after_an_interrupted_run_reproduces_the_uninterrupted_rows(tmp_path):
+    cfg = _config()
+    full = run_latent_loop(cfg, out_dir=tmp_path / "full", progress=False)
+    assert [r["phase"] for r in full.rows] == ["random", "mpc", "mpc"]
+
+    def stop_after_mpc_episode(row):
+        if row["episode"] == 1:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        run_latent_loop(cfg, out_dir=tmp_path / "cut", progress=False, callback=stop_after_mpc_episode)
+    resumed = run_latent_loop(cfg, out_dir=tmp_path / "cut", progress=False)
+    assert resumed.resumed_from == 2
+    assert _strip(resumed.rows) == _strip(full.rows)
+    for a, b in zip(resumed.model.net.state_dict().values(), full.model.net.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_checkpoint_holds_rows_model_data_and_picture_strips(tmp_path):
+    cfg = _config(episodes=1)
+    res = run_latent_loop(cfg, out_dir=tmp_path, progress=False)
+    saved = json.loads((tmp_path / "progress.json").read_text())
+    assert saved["rows"] == json.loads(json.dumps(res.rows))
+    model = LatentDynamics.load(tmp_path / saved["model"])
+    assert model.config.channels == 1 and model.config.image_size == 32
+    assert (tmp_path / "strip-ep0001.png").stat().st_size > 0
+    row = res.rows[-1]
+    for key in ("return", "recon_mse", "pred_mse", "copy_mse", "plan_ms_median", "loss", "kl"):
+        assert np.isfinite(row[key]), key
+    assert res.data.n_episodes == 2 and len(res.data) == 12
+
+
+def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
+    run_latent_loop(_config(episodes=1), out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="out_dir: .* another configuration"):
+        run_latent_loop(_config(episodes=1, seed=3), out_dir=tmp_path, progress=False)
+
+
+def test_latent_command_writes_rows_curve_and_strips_and_rejects_bad_input(tmp_path, capsys):
+    from planlab.cli import main
+
+    out = tmp_path / "run"
+    argv = ["latent", "--steps", "8", "--episodes", "1", "--random-episodes", "1", "--deter", "8", "--stoch", "4",
+            "--updates", "1", "--batch", "2", "--length", "3", "--horizon", "2", "--population", "10",
+            "--iterations", "1", "--json", "--out", str(out)]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["phase"] for r in rows] == ["random", "mpc"] and rows[0]["observation"] == "pixels"
+    assert (out / "rows.jsonl").exists() and (out / "learning_curve.png").exists()
+    assert (out / "strip-ep0001.png").exists()
+    assert main(["latent", "--size", "48", "--json", "--out", str(tmp_path / "x")]) == 2
+    assert "--size: expected one of (32, 64), got 48" in capsys.readouterr().err
+    assert main(["latent", "--model", "vae", "--json", "--out", str(tmp_path / "y")]) == 2
+    assert "--model: expected" in capsys.readouterr().err
