@@ -39,7 +39,7 @@ from .fast_mlp import FastMLP
 from .gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from .networks import mlp
 
-__all__ = ["DistillConfig", "soft_targets_from_logits", "soft_targets_from_visits", "distillation_loss",
+__all__ = ["PlannerTeacher", "DistillConfig", "soft_targets_from_logits", "soft_targets_from_visits", "distillation_loss",
            "gaussian_kl", "CategoricalStudent", "Distiller", "teacher_targets"]
 
 
@@ -82,6 +82,30 @@ class DistillConfig:
         if self.dagger_iterations < 0:
             raise ValueError(f"dagger_iterations: expected an integer >= 0, got {self.dagger_iterations}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
+
+class PlannerTeacher(Policy):
+    """A planner in an MPC loop as a teacher that reads env observations.
+
+    Maps each observation to the model's state (``dynamics.state_from_observation``), runs the MPC
+    step and exposes the last :class:`~planlab.core.Plan` (UCT's ``root_visits`` become soft targets).
+    """
+
+    def __init__(self, mpc: Policy):
+        if not hasattr(mpc, "planner"):
+            raise TypeError(f"mpc: expected an MPC loop around a planner, got {type(mpc).__name__}")
+        self.mpc = mpc
+        self.dynamics = mpc.planner.dynamics
+
+    @property
+    def last_plan(self):
+        return self.mpc.last_plan
+
+    def act(self, obs):
+        return self.mpc.act(self.dynamics.state_from_observation(np.asarray(obs)))
+
+    def reset(self) -> None:
+        self.mpc.reset()
 
 
 # ---------------------------------------------------------------------------------- targets and losses

@@ -29,6 +29,10 @@ CASES = {
                            ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
                            ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
                            ("summary", {"env", "seed", "reached_at_episode", "met"})]),
+    # --- guided policy search and distillation ---
+    "gps": (["--quick"], [("iteration", {"algo", "task", "seed", "iteration", "success_rate", "heldout", "wall_s",
+                                         "policy_us_per_action", "mpc_ms_per_step"}),
+                          ("teacher_return", {"algo", "task", "seed", "teacher_return", "student_return"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -40,6 +44,7 @@ EXPECTED = {
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
+    "gps": lambda rows: {r["algo"] for r in rows} == {"gps", "distill"} and sum(r.get("multitask", 0) > 0 for r in rows) == 3,
 }
 
 

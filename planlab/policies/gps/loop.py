@@ -357,8 +357,8 @@ class GPS:
             extra = None
             if cfg.augment:
                 traj = trajectory_distribution(ctrl, models[i], mus[i], covs[i])
-                S = traj.sigma[:, :nx, :nx] + cfg.augment_var * np.eye(nx)
-                L = np.linalg.cholesky(S)
+                w, V = np.linalg.eigh(traj.sigma[:, :nx, :nx])  # a square root that tolerates round-off
+                L = V * np.sqrt(np.maximum(w, 0.0) + cfg.augment_var)[:, None, :]
                 noise = rng.standard_normal((cfg.augment, X.shape[0], T, nx))
                 extra = X[None, :, :T] + np.einsum("tij,antj->anti", L, noise)
             for t in range(T):
