@@ -10,7 +10,7 @@
   the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
   the same process; the ratio is printed.
 * **distill** — UCT (200 simulations, horizon 50, in an MPC loop on planlab's model) distilled into a
-  2x64 student on gymnasium's ``CartPole-v1`` with one DAgger round; the student runs with no search on
+  2x64 student on gymnasium's ``CartPole-v1`` (3 teacher episodes, then ``--dagger`` rounds, default 1); the student runs with no search on
   10 evaluation seeds. Rows ``{algo: "distill", task, seed, teacher_return, student_return}``.
 * **multitask** — one student (task code appended) from three LQR teachers of the planar double
   integrator with three different goals; rows as for distill, one per task.
@@ -96,17 +96,17 @@ def run_gps(seed: int, iterations: int, quick: bool, fh) -> GPS:
     return gps
 
 
-def run_distill(seed: int, quick: bool, fh) -> dict:
+def run_distill(seed: int, quick: bool, fh, dagger: int = 1) -> dict:
     torch.set_num_threads(1)
     teacher = planner_teacher("CartPole-v1", seed)
     if quick:
         teacher.mpc.planner.simulations = 20
-    cfg = DistillConfig(dagger_iterations=0 if quick else 1, episodes=1 if quick else 3, max_steps=20 if quick else 500,
+    cfg = DistillConfig(dagger_iterations=0 if quick else dagger, episodes=1 if quick else 3, max_steps=20 if quick else 500,
                         epochs=2 if quick else 30, seed=seed)
     d = Distiller([(gym.make("CartPole-v1"), teacher)], cfg)
     d.run(progress=False)
     ev = d.evaluate(0, [10_000 + 100 * seed + j for j in range(2 if quick else 10)], max_steps=20 if quick else 500)
-    row = {"algo": "distill", "task": "CartPole-v1", "seed": seed, "teacher_return": float(np.mean(d.history[0]["returns"][0])),
+    row = {"algo": "distill", "task": "CartPole-v1", "seed": seed, "dagger_rounds": cfg.dagger_iterations, "teacher_return": float(np.mean(d.history[0]["returns"][0])),
            "student_return": float(ev.mean()), "student_min_return": float(ev.min()), "samples": d.history[-1]["samples"]}
     write_row(fh, row)
     print(f"distill CartPole-v1 seed {seed}: teacher {row['teacher_return']:.0f}  student mean {row['student_return']:.1f} "
@@ -168,6 +168,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--iterations", type=int, default=15)
     p.add_argument("--parts", default="gps,distill,multitask")
+    p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
+    p.add_argument("--first-seed", type=int, default=0)
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask"}
@@ -177,11 +179,11 @@ def main(argv=None) -> int:
     seeds = 1 if args.quick else args.seeds
     fh = open(args.json, "a") if args.json else None
     try:
-        for s in range(seeds):
+        for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh)
             if "distill" in parts:
-                run_distill(s, args.quick, fh)
+                run_distill(s, args.quick, fh, args.dagger)
             if "multitask" in parts:
                 run_multitask(s, args.quick, fh)
     finally:
