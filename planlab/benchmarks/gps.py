@@ -76,7 +76,8 @@ def bench_speed(policy, quick: bool) -> dict:
 def run_gps(seed: int, iterations: int, quick: bool, fh) -> GPS:
     torch.set_num_threads(1)
     prob = gps_problem(TASK, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
-    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, epochs=2 if quick else 100)
+    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
+                              epochs=2 if quick else prob.policy_epochs)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg)
     gps = GPS(prob.dynamics, prob.cost, prob.train, cfg, heldout=prob.heldout, success=prob.success)

@@ -58,7 +58,8 @@ def run_gps(args) -> int:
     if iterations < 1:
         return _fail(f"--iterations: expected an integer >= 1, got {iterations}")
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon, seed=args.seed,
-                    policy=GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=args.seed))
+                    policy=GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=args.seed,
+                                              optimizer=prob.policy_optimizer, epochs=prob.policy_epochs))
     gps = GPS(prob.dynamics, prob.cost, prob.train, cfg, heldout=prob.heldout, success=prob.success, out=args.out)
     t0 = time.perf_counter()
     gps.run(progress=None, stop_at=None)

@@ -2,7 +2,9 @@
 
 ``planlab/CartPoleSwingup-v0``: initial states drawn by the env (the pole down, ±0.05 on every
 component); success = the pole within 0.2 rad of upright for the last 2 s (40 steps) of a 5 s (100
-step) episode, run by the global policy alone.
+step) episode, run by the global policy alone. The policy is fitted by full-batch L-BFGS (300
+iterations): on this task's iLQR samples, 100 epochs of Adam left a policy that never swung up, while
+L-BFGS reproduced the swing-up from about half of the held-out starts before any GPS iteration.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class GPSProblem(NamedTuple):
     angle_indices: tuple
     horizon: int
     init_horizon: int
+    policy_optimizer: str = "lbfgs"  # full-batch L-BFGS imitated the swing-up far better than Adam here
+    policy_epochs: int = 300
 
 
 def _starts(env, n, seed):
