@@ -433,7 +433,7 @@ class GPS:
             ax2.plot(its, [r["heldout_success"] for r in self.curve], "s-", color="C1", label="global policy: held-out success")
             ax2.set_ylim(-0.05, 1.05)
             ax2.set_ylabel("held-out success rate")
-            ax2.legend(loc="upper right")
+            ax2.legend(loc="center right")
         ax.legend(loc="upper left")
         fig.tight_layout()
         fig.savefig(path, dpi=100)
