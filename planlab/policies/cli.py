@@ -27,7 +27,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                               description="Train a model-free baseline on a gymnasium environment.")
     p.add_argument("--algo", required=True, help=f"one of {', '.join(TRAIN_ALGOS)}")
     p.add_argument("--env", required=True, help="gymnasium id, e.g. CartPole-v1 or Pendulum-v1")
-    p.add_argument("--steps", required=True, type=int, help="environment steps to train for")
+    p.add_argument("--steps", type=int, default=None, help="environment steps to train for (model-free trainers)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=None, help="evaluate every this many env steps")
     p.add_argument("--eval-episodes", type=int, default=10)
@@ -35,6 +35,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="directory for progress.jsonl, learning_curve.png and the model")
     p.add_argument("--no-preset", action="store_true", help="use the algorithm's defaults, not the tuned preset")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    # --- guided policy search and distillation (registry.RUNNERS) ---
+    p.add_argument("--iterations", type=int, default=None, help="gps: GPS iterations (15); distill: rounds incl. DAgger (2)")
     p.set_defaults(func=run_train)
     return p
 
@@ -47,8 +49,17 @@ def _fail(msg: str) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Run ``planlab train`` for parsed ``args``; returns the process exit code (0 = success)."""
     algo = args.algo
+    # --- guided policy search and distillation: their own runners (registry.RUNNERS) ---
+    from .registry import RUNNERS
+
+    if algo in RUNNERS:
+        import importlib
+
+        module, fn = RUNNERS[algo].split(":")
+        return getattr(importlib.import_module(module), fn)(args)
+    # ---
     if algo not in TRAIN_ALGOS:
-        return _fail(f"--algo: expected one of {list(TRAIN_ALGOS)}, got {algo!r}")
+        return _fail(f"--algo: expected one of {list(TRAIN_ALGOS) + sorted(RUNNERS)}, got {algo!r}")
     if args.steps is None or args.steps < 1:
         return _fail(f"--steps: expected an integer >= 1, got {args.steps!r}")
     import gymnasium as gym

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["ALGORITHMS", "algorithm_class", "algorithms"]
+__all__ = ["ALGORITHMS", "algorithm_class", "algorithms", "RUNNERS"]
 
 #: Trainer name (its ``name`` class attribute, saved in ``config.json``) -> ``"module:Class"``.
 ALGORITHMS: dict[str, str] = {
@@ -45,3 +45,12 @@ def algorithm_class(name: str) -> type:
 def algorithms() -> dict[str, type]:
     """Every registered trainer class by name (imports all trainer modules)."""
     return {name: algorithm_class(name) for name in ALGORITHMS}
+
+
+# ---------------------------------------------------------------------------------- guided policy search, distillation
+#: ``planlab train --algo`` names that are not :class:`Trainer` subclasses (no ``learn(steps)``): name ->
+#: ``"module:function"`` of a runner ``run(args) -> exit code``, resolved on use like :data:`ALGORITHMS`.
+RUNNERS: dict[str, str] = {
+    "gps": "planlab.policies.gps.cli:run_gps",
+    "distill": "planlab.policies.gps.cli:run_distill",
+}

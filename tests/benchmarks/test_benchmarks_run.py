@@ -39,6 +39,10 @@ CASES = {
     "latent": (["--quick", "--seeds", "0"], [("observation", {"env", "seed", "episode", "observation", "return", "wall_s",
                                                              "plan_ms_median"}),
                                             ("config", {"kind", "config", "plan_ms_median"})]),
+    # --- guided policy search and distillation ---
+    "gps": (["--quick"], [("iteration", {"algo", "task", "seed", "iteration", "success_rate", "heldout", "wall_s",
+                                         "policy_us_per_action", "mpc_ms_per_step"}),
+                          ("teacher_return", {"algo", "task", "seed", "teacher_return", "student_return"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -56,6 +60,7 @@ EXPECTED = {
                                                                            ("throughput", 2)},
     "latent": lambda rows: ({r["observation"] for r in rows if "observation" in r} == {"pixels", "state"}
                             and any("plain_torch_ms_median" in r for r in rows)),
+    "gps": lambda rows: {r["algo"] for r in rows} == {"gps", "distill"} and sum(r.get("multitask", 0) > 0 for r in rows) == 3,
 }
 
 

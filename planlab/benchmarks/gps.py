@@ -1,0 +1,197 @@
+"""Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
+
+``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]``
+
+* **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
+  initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
+  global policy alone, no planner). One row per iteration and seed:
+  ``{algo: "gps", task, seed, iteration, success_rate, heldout, wall_s, policy_us_per_action, mpc_ms_per_step}``.
+* **speed** — one action of the trained 2x64 policy (compiled forward pass, one state, one thread;
+  the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
+  the same process; the ratio is printed.
+* **distill** — UCT (200 simulations, horizon 50, in an MPC loop on planlab's model) distilled into a
+  2x64 student on gymnasium's ``CartPole-v1`` (3 teacher episodes, then ``--dagger`` rounds, default 1); the student runs with no search on
+  10 evaluation seeds. Rows ``{algo: "distill", task, seed, teacher_return, student_return}``.
+* **multitask** — one student (task code appended) from three LQR teachers of the planar double
+  integrator with three different goals; rows as for distill, one per task.
+
+``--quick`` runs every part once on tiny sizes: it checks that the benchmark runs, not how well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ..core import QuadraticCost
+from ..core.contracts import Policy
+from ..envs.tasks import DoubleIntegratorEnv
+from ..planners.mpc import MPC
+from ..planners.trajopt import ILQR, dlqr
+from ..policies.distill import DistillConfig, Distiller
+from ..policies.gps.cli import planner_teacher
+from ..policies.gps.global_policy import GlobalPolicyConfig
+from ..policies.gps.local_dynamics import linearize_model
+from ..policies.gps.loop import GPS, GPSConfig
+from ..policies.gps.tasks import gps_problem
+from .common import write_row
+
+TASK = "planlab/CartPoleSwingup-v0"
+
+
+def _median_us(fn, x, number=2000, repeats=7):
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn(x)
+        ts.append((time.perf_counter() - t0) / number * 1e6)
+    return statistics.median(ts)
+
+
+def bench_speed(policy, quick: bool) -> dict:
+    """Median µs per action of the policy (compiled and numpy) and ms per iLQR MPC step, same process."""
+    prob = gps_problem(TASK, 0, n_train=1, n_heldout=1)
+    x = prob.heldout[0].copy()
+    policy.fast.warmup()
+    us = _median_us(policy.act_fast, x, number=200 if quick else 5000)
+    us_np = _median_us(policy.act, x, number=100 if quick else 2000)
+    mpc = MPC(ILQR(prob.dynamics, prob.cost, horizon=50, max_iterations=20))
+    xs = x.copy()
+    steps = 3 if quick else 30
+    mpc.act(xs)  # compile / warm start
+    for _ in range(steps):
+        u = mpc.act(xs)
+        xs = prob.dynamics.step(xs, u)
+    ms = 1e3 * statistics.median(mpc.plan_times[1:])
+    return {"policy_us_per_action": us, "policy_numpy_us_per_action": us_np, "mpc_ms_per_step": ms}
+
+
+def run_gps(seed: int, iterations: int, quick: bool, fh) -> GPS:
+    torch.set_num_threads(1)
+    prob = gps_problem(TASK, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
+    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
+                              epochs=2 if quick else prob.policy_epochs)
+    cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
+                    samples=2 if quick else 5, seed=seed, policy=pcfg)
+    gps = GPS(prob.dynamics, prob.cost, prob.train, cfg, heldout=prob.heldout, success=prob.success)
+    speed = None
+    for _ in range(iterations):
+        row = gps.step()
+        if speed is None or gps.iteration == iterations:
+            speed = bench_speed(gps.policy, quick)
+        out = {"algo": "gps", "task": TASK, "seed": seed, "iteration": gps.iteration,
+               "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
+               "sample_cost": row["sample_cost"], **speed}
+        write_row(fh, out)
+        print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  "
+              f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s  policy {speed['policy_us_per_action']:.1f} us  "
+              f"MPC {speed['mpc_ms_per_step']:.2f} ms  (x{1e3 * speed['mpc_ms_per_step'] / speed['policy_us_per_action']:.0f})",
+              flush=True)
+    return gps
+
+
+def run_distill(seed: int, quick: bool, fh, dagger: int = 1) -> dict:
+    torch.set_num_threads(1)
+    teacher = planner_teacher("CartPole-v1", seed)
+    if quick:
+        teacher.mpc.planner.simulations = 20
+    cfg = DistillConfig(dagger_iterations=0 if quick else dagger, episodes=1 if quick else 3, max_steps=20 if quick else 500,
+                        epochs=2 if quick else 30, seed=seed)
+    d = Distiller([(gym.make("CartPole-v1"), teacher)], cfg)
+    d.run(progress=False)
+    ev = d.evaluate(0, [10_000 + 100 * seed + j for j in range(2 if quick else 10)], max_steps=20 if quick else 500)
+    row = {"algo": "distill", "task": "CartPole-v1", "seed": seed, "dagger_rounds": cfg.dagger_iterations, "teacher_return": float(np.mean(d.history[0]["returns"][0])),
+           "student_return": float(ev.mean()), "student_min_return": float(ev.min()), "samples": d.history[-1]["samples"]}
+    write_row(fh, row)
+    print(f"distill CartPole-v1 seed {seed}: teacher {row['teacher_return']:.0f}  student mean {row['student_return']:.1f} "
+          f"min {row['student_min_return']:.0f}", flush=True)
+    return row
+
+
+class _GoalLQR(Policy):
+    def __init__(self, K, goal, lo, hi):
+        self.K, self.goal, self.lo, self.hi = K, goal, lo, hi
+
+    def act(self, obs):
+        return np.clip(self.K @ (np.asarray(obs, np.float64) - self.goal), self.lo, self.hi)
+
+
+def run_multitask(seed: int, quick: bool, fh) -> list[dict]:
+    torch.set_num_threads(1)
+    goals = [np.array([1.0, -1.0, 0, 0]), np.array([-1.0, 0.5, 0, 0]), np.array([0.0, 1.0, 0, 0])]
+    tasks, teachers = [], []
+    for g in goals:
+        env = DoubleIntegratorEnv(n=2)
+        Q, R = np.r_[1.0, 1.0, 0.1, 0.1], np.r_[0.1, 0.1]
+        env.cost = QuadraticCost(Q=Q, R=R, x_goal=g)
+        lin = linearize_model(env.dynamics, np.zeros((2, 4)), np.zeros((1, 2)), derivatives="fd")
+        K, _ = dlqr(lin.A[0], lin.B[0], np.diag(Q), np.diag(R))
+        teacher = _GoalLQR(K, g, env.dynamics.action_low, env.dynamics.action_high)
+        tasks.append((gym.wrappers.TimeLimit(env, 20 if quick else 100), teacher))
+        teachers.append(teacher)
+    cfg = DistillConfig(dagger_iterations=0 if quick else 2, episodes=1 if quick else 8, max_steps=20 if quick else 100,
+                        epochs=2 if quick else 40, seed=seed)
+    d = Distiller(tasks, cfg)
+    d.run(progress=False)
+    rows = []
+    seeds = [20_000 + 100 * seed + j for j in range(2 if quick else 10)]
+    for j, (env, teacher) in enumerate(tasks):
+        t_ret = []
+        for s in seeds:
+            obs, _ = env.reset(seed=s)
+            ret, done = 0.0, False
+            while not done:
+                obs, r, term, trunc, _ = env.step(teacher.act(obs))
+                ret += r
+                done = term or trunc
+            t_ret.append(ret)
+        s_ret = d.evaluate(j, seeds)
+        row = {"algo": "distill", "task": f"DoubleIntegrator-goal{j}", "seed": seed, "teacher_return": float(np.mean(t_ret)),
+               "student_return": float(s_ret.mean()), "multitask": len(tasks)}
+        rows.append(row)
+        write_row(fh, row)
+        print(f"multitask {row['task']} seed {seed}: teacher {row['teacher_return']:.2f}  student {row['student_return']:.2f}  "
+              f"(student cost / teacher cost {row['student_return'] / row['teacher_return']:.3f})", flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.gps", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", default=None, help="append JSON rows to this file")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=15)
+    p.add_argument("--parts", default="gps,distill,multitask")
+    p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
+    p.add_argument("--first-seed", type=int, default=0)
+    args = p.parse_args(argv)
+    parts = set(args.parts.split(","))
+    unknown = parts - {"gps", "distill", "multitask"}
+    if unknown:
+        print(f"--parts: expected gps, distill, multitask, got {sorted(unknown)}", file=sys.stderr)
+        return 2
+    seeds = 1 if args.quick else args.seeds
+    fh = open(args.json, "a") if args.json else None
+    try:
+        for s in range(args.first_seed, args.first_seed + seeds):
+            if "gps" in parts:
+                run_gps(s, 1 if args.quick else args.iterations, args.quick, fh)
+            if "distill" in parts:
+                run_distill(s, args.quick, fh, args.dagger)
+            if "multitask" in parts:
+                run_multitask(s, args.quick, fh)
+    finally:
+        if fh:
+            fh.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+r"""The global policy of guided policy search: a neural Gaussian policy fitted by precision-weighted regression.
+
+:class:`GaussianMLPPolicy` is ``π_θ(u|x) = N(μ_θ(x), Σ_π)`` with ``μ_θ`` an MLP (torch for training) and
+a state-independent covariance. :meth:`GaussianMLPPolicy.fit` minimises
+
+.. math::
+
+    \frac{1}{N}\sum_i \tfrac12 (\mu_\theta(x_i) - \mu_i)^\top P_i (\mu_\theta(x_i) - \mu_i),
+
+where ``μ_i`` and ``P_i = Σ_i⁻¹ = Q_uu`` are the mean and precision of the local controller that
+produced sample ``i`` (Levine & Abbeel 2014, eq. 4), and sets ``Σ_π`` to the inverse of the mean
+precision. Inference needs no torch: the weights are exported to float64 numpy arrays (input
+normalisation folded into the first layer) and :meth:`act` runs a numpy forward pass.
+
+Inputs may be featurised: state components listed in ``angle_indices`` enter as ``(sin, cos)``, extra
+inputs (a goal, a task code) are appended by the caller to the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...core.contracts import Policy
+from ...core.validation import as_float_array, check_bounds, check_positive, check_positive_int
+from ..fast_mlp import FastMLP
+from ..networks import mlp
+from .linear_gaussian import LinearGaussianController
+
+__all__ = ["GlobalPolicyConfig", "GaussianMLPPolicy", "weighted_regression_loss"]
+
+
+@dataclass(frozen=True)
+class GlobalPolicyConfig:
+    """Settings of :class:`GaussianMLPPolicy`.
+
+    Attributes
+    ----------
+    hidden : tuple of int
+        Hidden widths (``()`` = a linear policy).
+    activation : {"tanh", "relu"}
+    epochs : int
+        Passes over the data per :meth:`~GaussianMLPPolicy.fit`.
+    batch_size : int
+    lr : float
+        Adam learning rate.
+    weight_decay : float
+    angle_indices : tuple of int
+        State components fed to the network as ``(sin, cos)``.
+    optimizer : {"adam", "lbfgs"}
+        Minibatch Adam, or full-batch L-BFGS with ``epochs`` iterations (small or linear policies).
+    seed : int
+        Initial weights and minibatch order.
+    """
+
+    hidden: tuple = (64, 64)
+    activation: str = "tanh"
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    angle_indices: tuple = ()
+    optimizer: str = "adam"
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        object.__setattr__(self, "angle_indices", tuple(int(i) for i in self.angle_indices))
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden: expected positive widths, got {self.hidden}")
+        if self.activation not in ("tanh", "relu"):
+            raise ValueError(f"activation: expected 'tanh' or 'relu', got {self.activation!r}")
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer: expected 'adam' or 'lbfgs', got {self.optimizer!r}")
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive("lr", self.lr)
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay: expected a value >= 0, got {self.weight_decay}")
+
+
+def weighted_regression_loss(pred: torch.Tensor, target: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
+    """``mean_i ½ (pred_i - target_i)' P_i (pred_i - target_i)``; pred, target (N, nu), precision (N, nu, nu)."""
+    d = pred - target
+    return 0.5 * torch.einsum("ni,nij,nj->n", d, precision, d).mean()
+
+
+class GaussianMLPPolicy(Policy):
+    """``π(u|x) = N(μ_θ(x), Σ_π)``; trained in torch, run in numpy.
+
+    Parameters
+    ----------
+    obs_dim : int
+        Length of the policy input (the state, plus any goal or task code).
+    action_dim : int
+    config : GlobalPolicyConfig
+    action_low, action_high : float or array_like (nu,), optional
+        :meth:`act` clips to this box.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pi = GaussianMLPPolicy(3, 1, GlobalPolicyConfig(hidden=(8,), epochs=5))
+    >>> X = np.random.default_rng(0).standard_normal((64, 3))
+    >>> _ = pi.fit(X, X[:, :1], np.ones((64, 1, 1)))
+    >>> pi.act(X[0]).shape
+    (1,)
+    """
+
+    def __init__(self, obs_dim: int, action_dim: int, config: GlobalPolicyConfig = GlobalPolicyConfig(), *,
+                 action_low=None, action_high=None):
+        self.obs_dim = check_positive_int("obs_dim", obs_dim)
+        self.action_dim = check_positive_int("action_dim", action_dim)
+        if not isinstance(config, GlobalPolicyConfig):
+            raise TypeError(f"config: expected a GlobalPolicyConfig, got {type(config).__name__}")
+        if any(not 0 <= i < obs_dim for i in config.angle_indices):
+            raise ValueError(f"config.angle_indices: expected indices in [0, {obs_dim}), got {config.angle_indices}")
+        self.config = config
+        self.low = self.high = None
+        if action_low is not None or action_high is not None:
+            lo = -np.inf if action_low is None else action_low
+            hi = np.inf if action_high is None else action_high
+            self.low, self.high = check_bounds("action_low", lo, "action_high", hi, action_dim)
+        self._angles = np.array(config.angle_indices, dtype=np.int64)
+        self._plain = np.array([i for i in range(obs_dim) if i not in set(config.angle_indices)], dtype=np.int64)
+        self.feature_dim = obs_dim + len(config.angle_indices)
+        torch.manual_seed(config.seed)
+        self.net = mlp(self.feature_dim, action_dim, config.hidden, config.activation).double()
+        self.feat_mean = np.zeros(self.feature_dim)
+        self.feat_std = np.ones(self.feature_dim)
+        self.cov = np.eye(action_dim)
+        self.fitted = False
+        self._export()
+
+    # ------------------------------------------------------------------ features
+    def features(self, obs: np.ndarray) -> np.ndarray:
+        """``(..., obs_dim) -> (..., feature_dim)``: plain components, then sin and cos of the angles."""
+        if len(self._angles) == 0:
+            return obs
+        a = obs[..., self._angles]
+        return np.concatenate([obs[..., self._plain], np.sin(a), np.cos(a)], axis=-1)
+
+    def _check_obs(self, obs) -> np.ndarray:
+        x = as_float_array("obs", obs)
+        if x.ndim == 0 or x.shape[-1] != self.obs_dim:
+            raise ValueError(f"obs: expected shape (..., {self.obs_dim}), got {x.shape}")
+        return x
+
+    # ------------------------------------------------------------------ training
+    def fit(self, obs, target_mean, precision, *, epochs: int | None = None, seed: int | None = None) -> list[float]:
+        """Precision-weighted regression of the mean onto ``target_mean``; sets ``Σ_π = (mean P)⁻¹``.
+
+        Parameters
+        ----------
+        obs : array_like (N, obs_dim)
+        target_mean : array_like (N, nu)
+        precision : array_like (N, nu, nu)
+            Symmetric positive semidefinite weights (the local controllers' ``Σ⁻¹``).
+        epochs : int, optional
+            Overrides ``config.epochs``.
+        seed : int, optional
+            Minibatch order (default ``config.seed``).
+
+        Returns
+        -------
+        list of float
+            Mean loss of each epoch.
+        """
+        X = as_float_array("obs", obs, ndim=2)
+        N = X.shape[0]
+        if X.shape[1] != self.obs_dim or N < 1:
+            raise ValueError(f"obs: expected shape (N >= 1, {self.obs_dim}), got {X.shape}")
+        Y = as_float_array("target_mean", target_mean, shape=(N, self.action_dim))
+        P = as_float_array("precision", precision, shape=(N, self.action_dim, self.action_dim))
+        F = self.features(X)
+        if not self.fitted:
+            self.feat_mean = F.mean(axis=0)
+            self.feat_std = np.maximum(F.std(axis=0), 1e-6)
+        Fn = torch.as_tensor((F - self.feat_mean) / self.feat_std)
+        Yt, Pt = torch.as_tensor(Y), torch.as_tensor(P)
+        if self.config.optimizer == "lbfgs":
+            losses = self._fit_lbfgs(Fn, Yt, Pt, epochs or self.config.epochs)
+        else:
+            losses = self._fit_adam(Fn, Yt, Pt, epochs or self.config.epochs, seed)
+        Pm = 0.5 * (P.mean(axis=0) + P.mean(axis=0).T)
+        try:
+            self.cov = np.linalg.inv(Pm + 1e-12 * np.eye(self.action_dim))
+            np.linalg.cholesky(self.cov)
+        except np.linalg.LinAlgError:
+            raise ValueError("precision: the mean precision is singular; expected positive definite weights") from None
+        self.fitted = True
+        self._export()
+        return losses
+
+    def _fit_lbfgs(self, Fn, Yt, Pt, iterations):
+        opt = torch.optim.LBFGS(self.net.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe",
+                                tolerance_grad=1e-12, tolerance_change=1e-15, history_size=50)
+        losses = []
+
+        def closure():
+            opt.zero_grad()
+            loss = weighted_regression_loss(self.net(Fn), Yt, Pt)
+            if self.config.weight_decay:
+                loss = loss + 0.5 * self.config.weight_decay * sum((p ** 2).sum() for p in self.net.parameters())
+            loss.backward()
+            losses.append(float(loss.detach()))
+            return loss
+
+        opt.step(closure)
+        return losses
+
+    def _fit_adam(self, Fn, Yt, Pt, epochs, seed):
+        N = len(Fn)
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        gen = torch.Generator().manual_seed(self.config.seed if seed is None else int(seed))
+        bs = min(self.config.batch_size, N)
+        losses = []
+        for _ in range(epochs):
+            perm = torch.randperm(N, generator=gen)
+            total = 0.0
+            for s in range(0, N, bs):
+                idx = perm[s:s + bs]
+                loss = weighted_regression_loss(self.net(Fn[idx]), Yt[idx], Pt[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            losses.append(total / N)
+        return losses
+
+    # ------------------------------------------------------------------ numpy inference
+    def _export(self) -> None:
+        """Copy the torch weights to numpy (float64), folding the input normalisation into layer 1."""
+        lin = [m for m in self.net if isinstance(m, torch.nn.Linear)]
+        Ws = [m.weight.detach().cpu().numpy().astype(np.float64).copy() for m in lin]
+        bs = [m.bias.detach().cpu().numpy().astype(np.float64).copy() for m in lin]
+        bs[0] = bs[0] - Ws[0] @ (self.feat_mean / self.feat_std)
+        Ws[0] = Ws[0] / self.feat_std
+        self._Wt = [np.ascontiguousarray(W.T) for W in Ws]
+        self._b = bs
+        self._act = np.tanh if self.config.activation == "tanh" else (lambda h: np.maximum(h, 0.0))
+        self.fast = FastMLP(Ws, bs, self.config.activation, self.obs_dim, self.config.angle_indices,
+                            low=self.low, high=self.high)
+
+    def mean(self, obs) -> np.ndarray:
+        """``μ_θ(obs)``: (..., obs_dim) -> (..., nu), numpy only (no clipping)."""
+        h = self.features(self._check_obs(obs))
+        last = len(self._Wt) - 1
+        for i, (Wt, b) in enumerate(zip(self._Wt, self._b)):
+            h = h @ Wt + b
+            if i < last:
+                h = self._act(h)
+        return h
+
+    def act(self, obs) -> np.ndarray:
+        """Deterministic action ``μ_θ(obs)`` clipped to the action box; (..., obs_dim) -> (..., nu)."""
+        u = self.mean(obs)
+        return np.clip(u, self.low, self.high) if self.low is not None else u
+
+    def act_fast(self, x: np.ndarray) -> np.ndarray:
+        """One float64 state (obs_dim,) -> clipped action (nu,) by the compiled kernel, without validation
+        (the inner loop of a controller; :class:`~planlab.policies.fast_mlp.FastMLP`)."""
+        return self.fast(x)
+
+    def log_prob(self, obs, u) -> np.ndarray:
+        """``log π(u|obs)``: obs (..., obs_dim), u (..., nu) -> (...)."""
+        d = as_float_array("u", u) - self.mean(obs)
+        P = np.linalg.inv(self.cov)
+        _, logdet = np.linalg.slogdet(self.cov)
+        return -0.5 * (np.einsum("...i,ij,...j->...", d, P, d) + logdet + self.action_dim * math.log(2 * math.pi))
+
+    def linearize(self, X, *, step: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+        """Affine approximation ``μ_θ(x) ≈ K_t x + c_t`` at states ``X`` (T, obs_dim) (central differences).
+
+        Returns
+        -------
+        K : ndarray (T, nu, obs_dim)
+        c : ndarray (T, nu)
+        """
+        X = self._check_obs(X)
+        if X.ndim != 2:
+            raise ValueError(f"X: expected shape (T, {self.obs_dim}), got {X.shape}")
+        T, n = X.shape
+        E = step * np.eye(n)
+        up = self.mean(X[:, None, :] + E).reshape(T, n, -1)
+        dn = self.mean(X[:, None, :] - E).reshape(T, n, -1)
+        K = np.swapaxes((up - dn) / (2 * step), 1, 2)
+        c = self.mean(X) - np.einsum("tux,tx->tu", K, X)
+        return K, c
+
+    def as_controller(self, X) -> LinearGaussianController:
+        """The policy linearised along states ``X`` (T, nx) as a linear-Gaussian controller with ``Σ_π``."""
+        K, c = self.linearize(X)
+        return LinearGaussianController.from_affine(K, c, self.cov)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> Path:
+        """Write the weights, normalisation, covariance and config to ``path`` (a ``.pt`` file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {
+            "format": "planlab.gps.GaussianMLPPolicy/1",
+            "config": json.dumps({**dataclasses.asdict(self.config), "obs_dim": self.obs_dim,
+                                  "action_dim": self.action_dim, "fitted": self.fitted,
+                                  "action_low": None if self.low is None else self.low.tolist(),
+                                  "action_high": None if self.high is None else self.high.tolist()}),
+            "state_dict": self.net.state_dict(),
+            "feat_mean": torch.as_tensor(self.feat_mean), "feat_std": torch.as_tensor(self.feat_std),
+            "cov": torch.as_tensor(self.cov),
+        }
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(blob, tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "GaussianMLPPolicy":
+        """Read a policy written by :meth:`save` (``torch.load(weights_only=True)``: nothing is executed)."""
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if blob.get("format") != "planlab.gps.GaussianMLPPolicy/1":
+            raise ValueError(f"path: expected a GaussianMLPPolicy file, got format {blob.get('format')!r}")
+        cfg = json.loads(blob["config"])
+        obs_dim, action_dim, fitted = cfg.pop("obs_dim"), cfg.pop("action_dim"), cfg.pop("fitted")
+        low, high = cfg.pop("action_low"), cfg.pop("action_high")
+        pi = cls(obs_dim, action_dim, GlobalPolicyConfig(**cfg), action_low=low, action_high=high)
+        pi.net.load_state_dict(blob["state_dict"])
+        pi.feat_mean, pi.feat_std = blob["feat_mean"].numpy().copy(), blob["feat_std"].numpy().copy()
+        pi.cov = blob["cov"].numpy().copy()
+        pi.fitted = bool(fitted)
+        pi._export()
+        return pi
+
+    def __repr__(self) -> str:
+        return f"GaussianMLPPolicy(obs_dim={self.obs_dim}, action_dim={self.action_dim}, hidden={self.config.hidden})"

@@ -1,0 +1,440 @@
+r"""Guided policy search: local linear-Gaussian controllers trained into one neural policy.
+
+The loop (Levine & Koltun 2013; Levine & Abbeel 2014; mirror-descent GPS, Montgomery & Levine 2016),
+for ``M`` initial conditions ``x_0^i``, each iteration:
+
+1. run each local controller ``p_i`` ``N`` times on the system (its noise explores);
+2. fit each condition's time-varying linear-Gaussian dynamics: the linearisation of the known model
+   along the sample mean (``dynamics="known"``) or regression on the samples with a prior pooled over
+   neighbouring steps (``dynamics="sampled"``);
+3. S-step (first iteration only, before the C-step): fit the global policy to the samples;
+4. C-step: linearise the global policy along each condition's samples (``π̄_i``) and solve
+   ``min E_p[c]  s.t.  D_KL(p ‖ π̄_i) ≤ ε_i`` (:func:`~planlab.policies.gps.kl_trajopt.kl_step`);
+5. S-step: fit the global policy by precision-weighted regression onto the new controllers' means at
+   all sample states;
+6. adapt ``ε_i`` from predicted versus actual improvement; evaluate the global policy alone on
+   held-out initial states; write ``progress.jsonl``, a checkpoint and ``learning_curve.png``.
+
+The local controllers start from iLQR around each condition (``init="ilqr"``; needs the model; every
+condition after the first is warm-started from the first one's plan, so that all demonstrations take
+the same route — a swing-up to the left and one to the right from nearby states would average into
+neither) or from zero gains with noise ``init_var`` (``init="zero"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ...core.contracts import Cost, Dynamics
+from ...core.ops import wrap_angle
+from ...core.seeding import make_rng
+from ...core.validation import as_float_array, check_in, check_positive, check_positive_int
+from ...planners.trajopt.ilqr import ILQR
+from .global_policy import GaussianMLPPolicy, GlobalPolicyConfig
+from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
+from .linear_gaussian import LinearGaussianController, trajectory_distribution
+from .local_dynamics import DynamicsPrior, fit_linear_gaussian_dynamics, linearize_model
+
+__all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]
+
+
+@dataclass(frozen=True)
+class GPSConfig:
+    """Settings of :class:`GPS`.
+
+    Attributes
+    ----------
+    iterations : int
+    horizon : int
+        ``T`` steps per trajectory (training and evaluation).
+    samples : int
+        Trajectories per condition per iteration.
+    dynamics : {"known", "sampled"}
+        Linearise the given model, or fit the local dynamics from the samples alone.
+    init : {"ilqr", "zero"}
+    init_var : float
+        Action variance of the initial controllers.
+    kl_step : float
+        Base KL bound per time step; ``ε = kl_step · T`` nats per trajectory.
+    min_step_mult, max_step_mult : float
+        Bounds of ``ε / (kl_step · T)`` under adaptation.
+    prior_window, prior_strength : int, float
+        Sampled dynamics: the prior of step ``t`` pools the samples of steps ``t ± prior_window``, with this
+        pseudo-count.
+    augment : int
+        S-step: for every sampled state, this many extra states drawn around it from
+        ``N(0, Σ_x,t + augment_var I)`` (``Σ_x,t`` the state marginal of the condition's trajectory
+        distribution), labelled by the local controller — the S-step objective is an expectation under
+        that distribution, and the extra states teach the policy the controller's feedback gains.
+    augment_var : float
+    ilqr_iterations : int
+    init_horizon : int or None
+        ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
+        (padded with zeros), which steers iLQR away from poor local minima of long swing-up horizons.
+    policy : GlobalPolicyConfig
+    seed : int
+    """
+
+    iterations: int = 15
+    horizon: int = 100
+    samples: int = 5
+    dynamics: str = "known"
+    init: str = "ilqr"
+    init_var: float = 0.1
+    kl_step: float = 0.5
+    min_step_mult: float = 0.1
+    max_step_mult: float = 10.0
+    prior_window: int = 3
+    prior_strength: float = 1.0
+    augment: int = 0
+    augment_var: float = 0.01
+    ilqr_iterations: int = 200
+    init_horizon: int | None = None
+    policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("iterations", "horizon", "samples", "ilqr_iterations"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("init_var", "kl_step", "min_step_mult", "max_step_mult", "prior_strength"):
+            check_positive(name, getattr(self, name))
+        check_in("dynamics", self.dynamics, {"known", "sampled"})
+        check_in("init", self.init, {"ilqr", "zero"})
+        if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
+            raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
+        if self.augment < 0:
+            raise ValueError(f"augment: expected an integer >= 0, got {self.augment}")
+        check_positive("augment_var", self.augment_var)
+        if self.prior_window < 0:
+            raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
+        if isinstance(self.policy, dict):
+            object.__setattr__(self, "policy", GlobalPolicyConfig(**self.policy))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def hold_success(index: int = 2, tol: float = 0.2, steps: int = 40, *, angle: bool = True) -> Callable:
+    """``success(states (N, T + 1, nx)) -> (N,) bool``: ``|x[index]| < tol`` (wrapped) for the last ``steps`` states."""
+    def success(states, inputs=None):
+        v = states[:, -steps:, index]
+        v = wrap_angle(v) if angle else v
+        return np.all(np.abs(v) < tol, axis=1)
+    return success
+
+
+def window_prior(X, U, window: int, strength: float) -> DynamicsPrior:
+    """Per-step Gaussian over ``(x, u, x')`` pooled over steps ``t - window .. t + window`` of all samples."""
+    Z = np.concatenate([X[:, :-1], U, X[:, 1:]], axis=2)
+    T, nz = Z.shape[1], Z.shape[2]
+    mu = np.empty((T, nz))
+    sig = np.empty((T, nz, nz))
+    for t in range(T):
+        z = Z[:, max(0, t - window):t + window + 1].reshape(-1, nz)
+        mu[t] = z.mean(axis=0)
+        d = z - mu[t]
+        sig[t] = d.T @ d / max(len(z) - 1, 1) + 1e-6 * np.eye(nz)
+    return DynamicsPrior(mu, sig, float(strength))
+
+
+class GPS:
+    """Mirror-descent guided policy search over ``M`` initial conditions (see the module docstring).
+
+    Parameters
+    ----------
+    dynamics : Dynamics
+        The system the samples run on (and, with ``dynamics="known"`` or ``init="ilqr"``, the model).
+    cost : Cost or sequence of M Costs
+        One cost, or one per condition (goal-conditioned tasks).
+    conditions : array_like (M, nx)
+        Training initial states.
+    config : GPSConfig
+    inputs : array_like (M, k), optional
+        Extra policy inputs per condition (a goal), appended to the state.
+    heldout : array_like (H, nx), optional
+        Initial states the global policy is evaluated on each iteration.
+    heldout_costs, heldout_inputs : optional
+        Their costs (default: ``cost``) and extra inputs.
+    success : callable, optional
+        ``success(states (N, T + 1, nx), inputs (N, k) or None) -> (N,) bool``.
+    out : str or Path, optional
+        Directory for ``progress.jsonl``, the checkpoint and ``learning_curve.png``; an existing
+        checkpoint of the same configuration is resumed.
+    """
+
+    def __init__(self, dynamics: Dynamics, cost, conditions, config: GPSConfig = GPSConfig(), *, inputs=None,
+                 heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None):
+        if not isinstance(config, GPSConfig):
+            raise TypeError(f"config: expected a GPSConfig, got {type(config).__name__}")
+        if dynamics.is_discrete:
+            raise TypeError("dynamics: GPS needs continuous actions, got a discrete model")
+        self.dynamics, self.config = dynamics, config
+        nx, nu = dynamics.state_dim, dynamics.action_dim
+        self.conditions = as_float_array("conditions", conditions, ndim=2)
+        if self.conditions.shape[1] != nx or len(self.conditions) < 1:
+            raise ValueError(f"conditions: expected shape (M >= 1, {nx}), got {self.conditions.shape}")
+        M = len(self.conditions)
+        self.costs = self._costs("cost", cost, M)
+        self.inputs = None if inputs is None else as_float_array("inputs", inputs, ndim=2)
+        if self.inputs is not None and len(self.inputs) != M:
+            raise ValueError(f"inputs: expected {M} rows (one per condition), got {len(self.inputs)}")
+        k = 0 if self.inputs is None else self.inputs.shape[1]
+        self.heldout = None if heldout is None else as_float_array("heldout", heldout, ndim=2)
+        if self.heldout is not None and self.heldout.shape[1] != nx:
+            raise ValueError(f"heldout: expected shape (H, {nx}), got {self.heldout.shape}")
+        H = 0 if self.heldout is None else len(self.heldout)
+        self.heldout_costs = self._costs("heldout_costs", heldout_costs if heldout_costs is not None else
+                                         (cost if isinstance(cost, Cost) else None), H) if H else []
+        self.heldout_inputs = None if heldout_inputs is None else as_float_array("heldout_inputs", heldout_inputs, shape=(H, k))
+        if k and H and self.heldout_inputs is None:
+            raise ValueError("heldout_inputs: expected the held-out conditions' extra inputs, got None")
+        self.success = success
+        self.out = None if out is None else Path(out)
+        self.policy = GaussianMLPPolicy(nx + k, nu, config.policy, action_low=dynamics.action_low,
+                                        action_high=dynamics.action_high)
+        base = config.kl_step * config.horizon
+        self.epsilon = np.full(M, base)
+        self.controllers: list[LinearGaussianController] = []
+        self.iteration = 0
+        self.curve: list[dict] = []
+        self._prev = [None] * M  # (expected cost of the previous controller, predicted cost of the current one)
+        if self.out is not None and (self.out / "checkpoint.npz").exists():
+            self._resume()
+        else:
+            self._first_plan = None
+            self.controllers = [self._initial_controller(i) for i in range(M)]
+
+    @staticmethod
+    def _costs(name, cost, n):
+        if isinstance(cost, Cost):
+            return [cost] * n
+        if cost is None or len(cost) != n or not all(isinstance(c, Cost) for c in cost):
+            raise ValueError(f"{name}: expected a Cost or a sequence of {n} Costs, got {cost!r}")
+        return list(cost)
+
+    # ------------------------------------------------------------------ pieces
+    def _initial_controller(self, i: int) -> LinearGaussianController:
+        cfg, nx, nu = self.config, self.dynamics.state_dim, self.dynamics.action_dim
+        cov = cfg.init_var * np.eye(nu)
+        if cfg.init == "zero":
+            return LinearGaussianController(np.zeros((cfg.horizon, nu, nx)), cov=cov)
+        warm = None
+        short = cfg.init_horizon or cfg.horizon
+        if i > 0 and self._first_plan is not None:
+            warm = self._first_plan  # one homotopy class for all conditions: the demonstrations agree
+        elif short < cfg.horizon:
+            first = ILQR(self.dynamics, self.costs[i], short, max_iterations=cfg.ilqr_iterations).plan(self.conditions[i])
+            warm = np.concatenate([first.actions, np.zeros((cfg.horizon - short, nu))])
+        planner = ILQR(self.dynamics, self.costs[i], cfg.horizon, max_iterations=cfg.ilqr_iterations)
+        plan = planner.plan(self.conditions[i], warm_start=warm)
+        if i == 0:
+            self._first_plan = plan.actions.copy()
+        pol = plan.diagnostics["policy"]
+        if pol is None:
+            raise RuntimeError(f"conditions[{i}]: iLQR returned no controller (status {plan.status!r})")
+        return LinearGaussianController(pol.K, pol.k, pol.x_ref, pol.u_ref, cov=cov)
+
+    def _obs(self, X, inputs_row):
+        if inputs_row is None:
+            return X
+        return np.concatenate([X, np.broadcast_to(inputs_row, X.shape[:-1] + inputs_row.shape)], axis=-1)
+
+    def _sample(self, i: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        ctrl, T, N = self.controllers[i], self.config.horizon, self.config.samples
+        lo, hi = self.dynamics.action_low, self.dynamics.action_high
+        X = np.empty((N, T + 1, self.dynamics.state_dim))
+        U = np.empty((N, T, self.dynamics.action_dim))
+        X[:, 0] = self.conditions[i]
+        for t in range(T):
+            U[:, t] = np.clip(ctrl.sample(t, X[:, t], rng), lo, hi)
+            X[:, t + 1] = self.dynamics.step(X[:, t], U[:, t])
+        return X, U
+
+    def _local_model(self, X, U, i):
+        nx = self.dynamics.state_dim
+        if self.config.dynamics == "known":
+            Xm, Um = X.mean(axis=0), U.mean(axis=0)
+            return linearize_model(self.dynamics, Xm, Um, 1e-6 * np.eye(nx), cost=self.costs[i])
+        prior = window_prior(X, U, self.config.prior_window, self.config.prior_strength)
+        return fit_linear_gaussian_dynamics(X, U, prior)
+
+    def evaluate(self, starts=None, costs=None, inputs=None) -> dict:
+        """Run the global policy alone (its mean, no planner) from ``starts`` (default: the held-out states).
+
+        Returns
+        -------
+        dict with ``success_rate`` (None without a success function), ``mean_cost``, ``states`` (N, T + 1, nx).
+        """
+        starts = self.heldout if starts is None else as_float_array("starts", starts, ndim=2)
+        costs = self.heldout_costs if costs is None else costs
+        inputs = self.heldout_inputs if inputs is None else inputs
+        T = self.config.horizon
+        X = np.empty((len(starts), T + 1, self.dynamics.state_dim))
+        U = np.empty((len(starts), T, self.dynamics.action_dim))
+        X[:, 0] = starts
+        for t in range(T):
+            obs = X[:, t] if inputs is None else np.concatenate([X[:, t], inputs], axis=1)
+            U[:, t] = self.policy.act(obs)
+            X[:, t + 1] = self.dynamics.step(X[:, t], U[:, t])
+        c = np.array([float(costs[j].trajectory_cost(X[j], U[j])) for j in range(len(starts))])
+        rate = None
+        if self.success is not None:
+            rate = float(np.mean(self.success(X, inputs)))
+        return {"success_rate": rate, "mean_cost": float(c.mean()), "states": X}
+
+    # ------------------------------------------------------------------ the loop
+    def step(self) -> dict:
+        """One GPS iteration; returns its progress row."""
+        cfg, it = self.config, self.iteration
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([cfg.seed, it])
+        M, T = len(self.conditions), cfg.horizon
+        base = cfg.kl_step * T
+        samples, models, exps, mus, covs = [], [], [], [], []
+        for i in range(M):
+            X, U = self._sample(i, rng)
+            dyn = self._local_model(X, U, i)
+            exp = expand_cost(self.dynamics, self.costs[i], X.mean(axis=0), U.mean(axis=0))
+            samples.append((X, U))
+            models.append(dyn)
+            exps.append(exp)
+            mus.append(X[:, 0].mean(axis=0))
+            covs.append(np.cov(X[:, 0].T).reshape(len(mus[-1]), -1) + 1e-6 * np.eye(len(mus[-1])))
+        sample_cost = float(np.mean([self.costs[i].trajectory_cost(*samples[i]).mean() for i in range(M)]))
+        if it == 0 and not self.policy.fitted:
+            self._fit_policy(samples, it, models, mus, covs)
+        statuses, kls = [], []
+        for i in range(M):
+            dyn, exp = models[i], exps[i]
+            cur = expected_cost(trajectory_distribution(self.controllers[i], dyn, mus[i], covs[i]), exp)
+            if self._prev[i] is not None:
+                prev_cost, prev_pred = self._prev[i]
+                self.epsilon[i] = adapt_epsilon(self.epsilon[i], prev_cost - prev_pred, prev_cost - cur, base=base,
+                                                min_mult=cfg.min_step_mult, max_mult=cfg.max_step_mult)
+            ref = self._policy_controller(samples[i][0].mean(axis=0)[:T], None if self.inputs is None else self.inputs[i])
+            res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
+            self._prev[i] = (cur, res.predicted_cost)
+            self.controllers[i] = res.controller
+            statuses.append(res.status)
+            kls.append(res.kl)
+        self._fit_policy(samples, it, models, mus, covs)
+        ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
+        self.iteration += 1
+        row = {"iteration": self.iteration, "sample_cost": sample_cost, "heldout_success": ev["success_rate"],
+               "heldout_cost": ev["mean_cost"], "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
+               "statuses": statuses, "wall_s": time.perf_counter() - t0}
+        self.curve.append(row)
+        if self.out is not None:
+            self._checkpoint(row)
+        return row
+
+    def _policy_controller(self, Xbar, inputs_row) -> LinearGaussianController:
+        """The global policy linearised along ``Xbar`` (T, nx) as a controller of the state alone (the
+        extra inputs are constant within a condition, so their gains fold into the offset)."""
+        nx = self.dynamics.state_dim
+        K, c = self.policy.linearize(self._obs(Xbar, inputs_row))
+        if inputs_row is not None:
+            c = c + K[:, :, nx:] @ inputs_row
+        return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
+
+    def _fit_policy(self, samples, it, models, mus, covs):
+        obs, target, prec = [], [], []
+        cfg, T = self.config, self.config.horizon
+        rng = np.random.default_rng([cfg.seed, it, 1])
+        nx = self.dynamics.state_dim
+        for i, (X, U) in enumerate(samples):
+            ctrl = self.controllers[i]
+            extra = None
+            if cfg.augment:
+                traj = trajectory_distribution(ctrl, models[i], mus[i], covs[i])
+                w, V = np.linalg.eigh(traj.sigma[:, :nx, :nx])  # a square root that tolerates round-off
+                L = V * np.sqrt(np.maximum(w, 0.0) + cfg.augment_var)[:, None, :]
+                noise = rng.standard_normal((cfg.augment, X.shape[0], T, nx))
+                extra = X[None, :, :T] + np.einsum("tij,antj->anti", L, noise)
+            for t in range(T):
+                Xt = X[:, t] if extra is None else np.concatenate([X[:, t], extra[:, :, t].reshape(-1, nx)])
+                obs.append(self._obs(Xt, None if self.inputs is None else self.inputs[i]))
+                target.append(ctrl.mean(t, Xt))
+                prec.append(np.broadcast_to(ctrl.precision[t], (len(Xt),) + ctrl.precision[t].shape))
+        seed = cfg.seed * 7919 + it
+        torch.manual_seed(seed)
+        self.policy.fit(np.concatenate(obs), np.concatenate(target), np.concatenate(prec), seed=seed)
+
+    def run(self, iterations: int | None = None, *, progress: bool | None = None, stop_at: float | None = None) -> list[dict]:
+        """Iterate until ``config.iterations`` (or ``iterations`` more); stop early once the held-out
+        success rate reaches ``stop_at``. Returns :attr:`curve`."""
+        end = self.config.iterations if iterations is None else self.iteration + int(iterations)
+        show = sys.stderr.isatty() if progress is None else bool(progress)
+        bar = tqdm(total=end, initial=self.iteration, disable=not show, desc="GPS")
+        while self.iteration < end:
+            row = self.step()
+            bar.update(1)
+            bar.set_postfix(success=row["heldout_success"], cost=f"{row['sample_cost']:.1f}")
+            if stop_at is not None and row["heldout_success"] is not None and row["heldout_success"] >= stop_at:
+                break
+        bar.close()
+        return self.curve
+
+    # ------------------------------------------------------------------ files
+    def _checkpoint(self, row):
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "progress.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.policy.save(self.out / "policy.pt")
+        arrays = {"epsilon": self.epsilon, "iteration": np.array(self.iteration)}
+        for i, c in enumerate(self.controllers):
+            K, k = c.affine()
+            arrays[f"K{i}"], arrays[f"k{i}"], arrays[f"cov{i}"] = K, k, c.cov
+            arrays[f"prev{i}"] = np.array(self._prev[i] if self._prev[i] is not None else [np.nan, np.nan])
+        tmp = self.out / "checkpoint.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(self.out / "checkpoint.npz")
+        (self.out / "config.json").write_text(json.dumps(self.config.to_dict()))
+        self.plot(self.out / "learning_curve.png")
+
+    def _resume(self):
+        saved = json.loads((self.out / "config.json").read_text())
+        if saved != json.loads(json.dumps(self.config.to_dict())):
+            raise ValueError(f"out: {self.out} holds a run with another configuration; use a new directory")
+        data = np.load(self.out / "checkpoint.npz", allow_pickle=False)
+        self.iteration = int(data["iteration"])
+        self.epsilon = data["epsilon"].copy()
+        M = len(self.conditions)
+        self.controllers = [LinearGaussianController.from_affine(data[f"K{i}"], data[f"k{i}"], data[f"cov{i}"]) for i in range(M)]
+        self._prev = [None if np.isnan(data[f"prev{i}"][0]) else tuple(data[f"prev{i}"]) for i in range(M)]
+        self.policy = GaussianMLPPolicy.load(self.out / "policy.pt")
+        lines = (self.out / "progress.jsonl").read_text().splitlines()
+        self.curve = [json.loads(s) for s in lines][: self.iteration]
+
+    def plot(self, path) -> None:
+        """Held-out success rate and sample cost against iterations, as a PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        its = [r["iteration"] for r in self.curve]
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(its, [r["sample_cost"] for r in self.curve], "o-", label="local samples: mean cost")
+        ax.set_xlabel("GPS iteration")
+        ax.set_ylabel("cost")
+        if any(r["heldout_success"] is not None for r in self.curve):
+            ax2 = ax.twinx()
+            ax2.plot(its, [r["heldout_success"] for r in self.curve], "s-", color="C1", label="global policy: held-out success")
+            ax2.set_ylim(-0.05, 1.05)
+            ax2.set_ylabel("held-out success rate")
+            ax2.legend(loc="center right")
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)

@@ -1,0 +1,23 @@
+"""``planlab train --algo gps|distill`` is wired in and rejects bad input with a clear message."""
+
+import argparse
+
+from planlab.policies.cli import add_train_parser
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="planlab")
+    add_train_parser(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_train_cli_rejects_an_env_gps_has_no_problem_for(capsys):
+    args = _parse(["train", "--algo", "gps", "--env", "Pendulum-v1"])
+    assert args.func(args) == 2
+    assert "--env: expected one of ('planlab/CartPoleSwingup-v0',)" in capsys.readouterr().err
+
+
+def test_model_free_trainers_still_require_steps(capsys):
+    args = _parse(["train", "--algo", "ppo", "--env", "CartPole-v1"])
+    assert args.func(args) == 2
+    assert "--steps: expected an integer >= 1" in capsys.readouterr().err
