@@ -35,7 +35,7 @@ from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, 
 from ..envs.models import model_for
 from ..policies.config import TrainerConfig
 from ..policies.trainer import Trainer
-from .pathwise import (EnsembleStep, StateFeedbackPolicy, StateValue, exact_step, has_terminal_states, rollout_cost,
+from .pathwise import (EnsembleStep, ModelWeights, StateFeedbackPolicy, StateValue, exact_step, has_terminal_states, rollout_cost,
                        states_from_observations, unwrap_next)
 
 __all__ = ["BPTTConfig", "BPTT", "MODELS"]
@@ -168,7 +168,7 @@ class BPTT(Trainer):
         s = {"actor": self.actor, "actor_opt": self.actor_opt, "value": self.value,
              "value_target": self.value_target, "value_opt": self.value_opt}
         if self.learned is not None:
-            s["model"] = self.learned.net
+            s["model"] = ModelWeights(self.learned)
         return s
 
     def _act(self, obs, deterministic):

@@ -32,7 +32,7 @@ from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, 
 from ..envs.models import model_for
 from ..policies.buffers import ReplayBuffer
 from ..policies.offpolicy import SAC, SACConfig
-from .pathwise import has_terminal_states, observations_from_states, states_from_observations, unwrap_next
+from .pathwise import ModelWeights, has_terminal_states, observations_from_states, states_from_observations, unwrap_next
 
 __all__ = ["MBPOConfig", "MBPO", "MixedReplay", "branched_rollouts", "rollout_length"]
 
@@ -245,7 +245,7 @@ class MBPO(SAC):
         self.model_info: dict = {}
 
     def _state(self):
-        return {**super()._state(), "model": self.learned.net}
+        return {**super()._state(), "model": ModelWeights(self.learned)}
 
     def _iterate(self, max_steps: int):
         c = self.config

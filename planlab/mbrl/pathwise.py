@@ -40,7 +40,7 @@ from ..dynamics.learned import LearnedDynamics
 from ..policies.networks import mlp
 
 __all__ = ["StateFeedbackPolicy", "StateValue", "state_features", "exact_step", "EnsembleStep",
-           "rollout_cost", "states_from_observations", "observations_from_states", "unwrap_next", "has_terminal_states"]
+           "rollout_cost", "states_from_observations", "observations_from_states", "unwrap_next", "has_terminal_states", "ModelWeights"]
 
 
 def state_features(x: torch.Tensor, angle_indices: Sequence[int]) -> torch.Tensor:
@@ -96,6 +96,22 @@ def has_terminal_states(dynamics) -> bool:
     """Whether ``dynamics`` has terminal states (an analytic termination source other than 'never')."""
     src = getattr(type(dynamics), "termination_source", None)
     return src is not None and src is not never_terminates
+
+
+class ModelWeights:
+    """A learned model's weights as a trainer's saved state: ``state_dict`` / ``load_state_dict`` that
+    also restore the elite set (whose size the saved ``elite_idx`` carries)."""
+
+    def __init__(self, model: LearnedDynamics):
+        self.model = model
+
+    def state_dict(self) -> dict:
+        return self.model.net.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.set_elites(state["elite_idx"].numpy())
+        self.model.net.load_state_dict(state)
+        self.model.invalidate()
 
 
 class StateFeedbackPolicy(nn.Module, Policy):
