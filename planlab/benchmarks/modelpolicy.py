@@ -10,7 +10,8 @@ the first evaluation that solves or at its real-step budget.
     python -m planlab.benchmarks.modelpolicy [--json PATH] [--seeds 3] [--algos mbpo bptt bptt-ensemble] [--quick]
 
 Rows ``{algo, env, seed, solved, steps_to_solve, seconds_to_solve, final_return, ...}`` (the
-model-free benchmark's keys) are appended to ``PATH`` the moment each run finishes, and a rerun
+model-free benchmark's keys; ``cpu_seconds_to_solve`` is this process's CPU time, the figure that
+does not depend on how many other jobs share the machine) are appended to ``PATH`` the moment each run finishes, and a rerun
 skips runs already in the file (``--fresh`` starts over); a run is deterministic given its seed,
 so an interrupted benchmark resumed later gives the rows of an uninterrupted one (up to the wall
 times). Each run also times its policy: ``act_ms`` is the median wall time of one
@@ -78,11 +79,17 @@ def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = Fa
     if quick:
         overrides.update(QUICK_OVERRIDES[trainer_name])
         default_budget, eval_every, eval_episodes = 40, 20, 1
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer = cls(env_id, seed=seed, eval_every=eval_every, eval_episodes=eval_episodes, target_return=threshold,
                   **overrides)
     setup = time.perf_counter() - t0
-    trainer.learn(budget or default_budget)
+    cpu_at_solve = []
+
+    def note_cpu(tr, info):
+        if tr.solved_at is not None and not cpu_at_solve:
+            cpu_at_solve.append(time.process_time() - c0)
+
+    trainer.learn(budget or default_budget, callback=note_cpu)
     solved = trainer.solved_at is not None
     return {
         "algo": algo,
@@ -94,6 +101,8 @@ def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = Fa
         "final_return": round(trainer.curve[-1]["eval_mean"], 2) if trainer.curve else None,
         "steps_run": trainer.num_timesteps,
         "seconds_run": round(time.perf_counter() - t0, 2),
+        "cpu_seconds_to_solve": round(cpu_at_solve[0], 2) if cpu_at_solve else None,
+        "cpu_seconds_run": round(time.process_time() - c0, 2),
         "act_ms": round(_act_ms(trainer, 20 if quick else 200), 4),
     }
 
