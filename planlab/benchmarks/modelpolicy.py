@@ -11,8 +11,8 @@ the first evaluation that solves or at its real-step budget.
 
 Rows ``{algo, env, seed, solved, steps_to_solve, seconds_to_solve, final_return, ...}`` (the
 model-free benchmark's keys; ``cpu_seconds_to_solve`` is this process's CPU time, the figure that
-does not depend on how many other jobs share the machine) are appended to ``PATH`` the moment each run finishes, and a rerun
-skips runs already in the file (``--fresh`` starts over); a run is deterministic given its seed,
+does not depend on how many other jobs share the machine) are appended to ``PATH`` the moment
+each run finishes, and a rerun skips runs already in the file (``--fresh`` starts over); a run is deterministic given its seed,
 so an interrupted benchmark resumed later gives the rows of an uninterrupted one (up to the wall
 times). Each run also times its policy: ``act_ms`` is the median wall time of one
 ``predict(obs)`` call. Rows ``{kind: "act_vs_plan", env, pets_plan_ms, act_ms, speedup}`` put it

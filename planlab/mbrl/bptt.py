@@ -35,8 +35,8 @@ from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, 
 from ..envs.models import model_for
 from ..policies.config import TrainerConfig
 from ..policies.trainer import Trainer
-from .pathwise import (EnsembleStep, ModelWeights, StateFeedbackPolicy, StateValue, exact_step, has_terminal_states, rollout_cost,
-                       states_from_observations, unwrap_next)
+from .pathwise import (EnsembleStep, ModelWeights, StateFeedbackPolicy, StateValue, exact_step, has_terminal_states,
+                       rollout_cost, states_from_observations, unwrap_next)
 
 __all__ = ["BPTTConfig", "BPTT", "MODELS"]
 

@@ -40,7 +40,8 @@ from ..dynamics.learned import LearnedDynamics
 from ..policies.networks import mlp
 
 __all__ = ["StateFeedbackPolicy", "StateValue", "state_features", "exact_step", "EnsembleStep",
-           "rollout_cost", "states_from_observations", "observations_from_states", "unwrap_next", "has_terminal_states", "ModelWeights"]
+           "rollout_cost", "states_from_observations", "observations_from_states", "unwrap_next",
+           "has_terminal_states", "ModelWeights"]
 
 
 def state_features(x: torch.Tensor, angle_indices: Sequence[int]) -> torch.Tensor:

@@ -31,7 +31,11 @@ def test_interrupted_and_resumed_benchmark_reproduces_the_uninterrupted_rows(tmp
     with pytest.raises(KeyboardInterrupt):
         modelpolicy.main(args + ["--json", str(resumed)])
     assert len(resumed.read_text().splitlines()) == 1
-    monkeypatch.setattr(modelpolicy, "run_one", lambda algo, seed, **kw: (calls.append(seed), real(algo, seed, **kw))[1])
+    def counted(algo, seed, **kw):
+        calls.append(seed)
+        return real(algo, seed, **kw)
+
+    monkeypatch.setattr(modelpolicy, "run_one", counted)
     assert modelpolicy.main(args + ["--json", str(resumed)]) == 0
     assert calls == [0, 1, 1]  # the rerun skipped the finished seed 0
     assert _rows(resumed) == _rows(whole)

@@ -60,7 +60,8 @@ def test_minibatches_mix_real_and_model_data_at_the_configured_ratio():
     mixed.add_model(np.zeros((m, 3)), np.zeros((m, 1)), -np.ones(m), np.zeros((m, 3)), np.zeros(m, bool))
     for batch in (64, 200, 7):
         _, _, r, _, _ = mixed.sample(batch)
-        assert len(r) == batch and int((r == 1).sum()) == round(0.25 * batch) and int((r == -1).sum()) == batch - round(0.25 * batch)
+        n_real = round(0.25 * batch)
+        assert len(r) == batch and int((r == 1).sum()) == n_real and int((r == -1).sum()) == batch - n_real
     assert MixedReplay(real, 10, 3, 1, real_ratio=1.0).split(64) == (64, 0)
 
 
