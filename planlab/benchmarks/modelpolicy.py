@@ -41,8 +41,8 @@ TASKS = {
     "mbpo": ("mbpo", "Pendulum-v1", -200.0, 1_500, 100, {}),
     "bptt": ("bptt", "Pendulum-v1", -200.0, 3_000, 200, {"model": "exact"}),
     "bptt-ensemble": ("bptt", "Pendulum-v1", -200.0, 3_000, 200,
-                      {"model": "ensemble", "random_steps": 200, "horizon": 20, "batch_size": 128,
-                       "updates_per_iteration": 25}),
+                      {"model": "ensemble", "random_steps": 200, "horizon": 25, "batch_size": 64, "lr": 3e-3,
+                       "updates_per_iteration": 40}),
 }
 
 #: ``--quick``: tiny models and budgets per trainer (smoke sizes)
