@@ -33,6 +33,9 @@ PRESETS: dict[tuple[str, str], dict] = {
 def extend_train_parser(train_parser) -> None:
     """Add ``--model`` to the ``train`` parser and route ``--algo bptt|mbpo`` to :func:`run_model_train`."""
     previous = train_parser.get_default("func")
+    for action in train_parser._actions:  # name the model-based choices in `planlab train --help`
+        if action.dest == "algo" and action.help:
+            action.help += ", " + ", ".join(MODEL_TRAIN_ALGOS)
     train_parser.add_argument("--model", default=None,
                               help="bptt only: differentiate through the env's exact model (default) or a learned "
                                    "'ensemble'")
