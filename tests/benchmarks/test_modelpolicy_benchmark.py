@@ -6,7 +6,7 @@ import pytest
 
 from planlab.benchmarks import modelpolicy
 
-TIMES = {"seconds_to_solve", "seconds_run", "act_ms"}
+TIMES = {"seconds_to_solve", "seconds_run", "act_ms", "cpu_seconds_to_solve", "cpu_seconds_run"}
 
 
 def _rows(path):
