@@ -5,7 +5,8 @@
 ``planlab systems``
     List the analytic systems, the registered envs, gymnasium models and planners.
 ``planlab train --algo ppo --env CartPole-v1 --steps N``
-    Train a model-free baseline (:mod:`planlab.policies.cli`).
+    Train a model-free baseline (:mod:`planlab.policies.cli`); ``--algo bptt|mbpo`` trains a policy
+    from a model (:mod:`planlab.mbrl.train_cli`).
 ``planlab mbrl --env Pendulum-v1 --model ensemble --planner cem --episodes K``
     Model-based RL with a learned model (PETS; :mod:`planlab.mbrl.cli`).
 ``planlab bench --planners cem,mppi --tasks Pendulum-v1 --seeds 10 --out DIR``
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .mbrl.cli import add_mbrl_parser
     from .policies.cli import add_train_parser
 
-    add_train_parser(sub)
+    train = add_train_parser(sub)
     add_mbrl_parser(sub)
 
     # --- planlab bench (planlab.benchmarks.suite) ---
@@ -92,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_latent_parser(sub)
     # --- end latent ---
+    # --- policies learned from a model (planlab.mbrl): `planlab train --algo bptt|mbpo` ---
+    from .mbrl.train_cli import extend_train_parser
+
+    extend_train_parser(train)
+    # --- end of the model-based train block ---
     return parser
 
 

@@ -25,6 +25,11 @@ CASES = {
                                      "steps"})]),
     "modelfree": (["--seeds", "1", "--algos", "a2c", "--budget", "200"],
                   [(None, {"algo", "env", "seed", "solved", "steps_to_solve", "seconds_to_solve", "final_return"})]),
+    # --- policies learned from a model (planlab.benchmarks.modelpolicy) ---
+    "modelpolicy": (["--quick", "--algos", "bptt", "mbpo"],
+                    [("algo", {"algo", "env", "seed", "solved", "steps_to_solve", "seconds_to_solve", "final_return",
+                               "act_ms"}),
+                     ("kind", {"env", "pets_plan_ms", "act_ms", "speedup"})]),
     "mbrl": (["--quick"], [("network_ms", {"config", "threads", "plan_ms_median", "network_ms"}),
                            ("algorithm", {"algorithm", "seed", "steps_to_optimal"}),
                            ("phase", {"env", "seed", "episode", "phase", "return", "elapsed_s"}),
@@ -54,6 +59,8 @@ EXPECTED = {
                                                             "al-ilqr", "al-ilqr-mpc", "cem-filter"},
     "mcts": lambda rows: {r["task"] for r in rows} == {"chain", "gridworld", "CartPole-v1"},
     "modelfree": lambda rows: [(r["algo"], r["seed"]) for r in rows] == [("a2c", 0)],
+    "modelpolicy": lambda rows: ({r["algo"] for r in rows if "algo" in r} == {"bptt", "mbpo"}
+                                 and [r["kind"] for r in rows if "kind" in r] == ["act_vs_plan"]),
     "mbrl": lambda rows: any(r.get("reference") == "true-model" for r in rows),
     "mujoco": lambda rows: {r.get("backend") for r in rows} == {"planlab", "mujoco.rollout", "python-loop", None},
     "sweeps": lambda rows: {(r["part"], r.get("workers")) for r in rows} == {("report", None), ("throughput", 1),
