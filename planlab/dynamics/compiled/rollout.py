@@ -15,15 +15,15 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from planlab.dynamics.compiled.jit import jit, jit_parallel
+from planlab.dynamics.compiled.jit import jit, jit_parallel, jit_source
 from planlab.dynamics.compiled.placeholder import dynamics as _dyn_py, terminated as _term_py, running as _run_py, terminal as _fin_py  # noqa: E501  # planlab: sources
 
 __all__ = ["rollout_cost", "rollout_cost_parallel", "rollout_states"]
 
-_dyn = jit(_dyn_py)
-_term = jit(_term_py)
-_run = jit(_run_py)
-_fin = jit(_fin_py)
+_dyn = jit_source(_dyn_py)
+_term = jit_source(_term_py)
+_run = jit_source(_run_py)
+_fin = jit_source(_fin_py)
 
 
 @jit

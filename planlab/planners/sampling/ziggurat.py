@@ -85,7 +85,7 @@ def _uniform(key, pos, attempt):
 
 @jit
 def _slow(word, key, pos):
-    a = 0
+    a = np.int64(0)  # not a literal: one compiled signature of _uniform and _mix
     while True:
         idx = word & 255
         neg = (word >> 8) & 1
