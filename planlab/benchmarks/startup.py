@@ -21,9 +21,10 @@ and iLQR on a system and a cost defined in a user's own module, written to the t
 
 Each process reports seconds to import planlab, to build the planner, for the first ``plan`` call
 (``first_plan_s``) and in total (``total_s``: interpreter start to first plan, the figure a user
-waits for), and how many functions numba compiled (``numba_compiles``; loads from the disk cache do
-not count). ``--json`` writes one line per process: ``{case, mode, repeat, import_s, build_s,
-first_plan_s, total_s, numba_compiles}``.
+waits for), the CPU seconds the process used until then (``cpu_s``: on a machine shared with other
+work, the figure that load changes least), and how many functions numba compiled
+(``numba_compiles``; loads from the disk cache do not count). ``--json`` writes one line per
+process: ``{case, mode, repeat, import_s, build_s, first_plan_s, total_s, cpu_s, numba_compiles}``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ plan = planner.plan(np.asarray(x0, dtype=float))
 t3 = time.perf_counter()
 assert np.all(np.isfinite(plan.actions)), "non-finite plan"
 print(json.dumps(dict(import_s=t1 - t0, build_s=t2 - t1, first_plan_s=t3 - t2, total_s=t3 - t0,
-                      numba_compiles=_Count.n, status=plan.status)))
+                      cpu_s=time.process_time(), numba_compiles=_Count.n, status=plan.status)))
 '''
 
 #: case -> (imports, build code defining ``planner`` and ``x0``; ``alt`` is True for the other weights)
@@ -152,8 +153,10 @@ CASES = {
 MODES = ("cold", "warm", "new-weights")
 
 
-def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0) -> dict:
+def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: bool = True) -> dict:
     """Run ``case`` in a fresh process with kernel cache directory ``cache``; the child's timings.
+
+    ``numba=False`` runs the child with ``PLANLAB_DISABLE_NUMBA=1`` (the numpy paths).
 
     Raises
     ------
@@ -165,6 +168,8 @@ def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0) -> dict:
     env = dict(os.environ, PLANLAB_CACHE_DIR=str(cache / "planlab"), NUMBA_CACHE_DIR=str(cache / "numba"),
                PYTHONPATH=os.pathsep.join([str(cache / "user"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    if not numba:
+        env["PLANLAB_DISABLE_NUMBA"] = "1"
     (cache / "user").mkdir(parents=True, exist_ok=True)
     (cache / "user" / "user_spring.py").write_text(textwrap.dedent(USER_MODULE))
     t0 = time.perf_counter()
@@ -182,11 +187,13 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=str, default=None, help="write one JSON line per process to this file")
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=sorted(CASES))
     ap.add_argument("--repeats", type=int, default=1, help="fresh cache directories per case (medians reported)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: the cem case, cold and warm, once")
+    ap.add_argument("--disable-numba", action="store_true", help="children use the numpy paths (no compiling)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run of the machinery: the cem case, cold and warm, once, numba disabled")
     args = ap.parse_args(argv)
     modes = MODES
     if args.quick:
-        args.cases, args.repeats, modes = ["cem"], 1, ("cold", "warm")
+        args.cases, args.repeats, modes, args.disable_numba = ["cem"], 1, ("cold", "warm"), True
     if args.repeats < 1:
         ap.error(f"--repeats: expected an integer >= 1, got {args.repeats}")
     out = open(args.json, "w") if args.json else None
@@ -196,23 +203,26 @@ def main(argv=None) -> int:
             for rep in range(args.repeats):
                 with tempfile.TemporaryDirectory(prefix="planlab-startup-") as tmp:
                     for mode in modes:
-                        r = run_case(case, Path(tmp), alt=(mode == "new-weights"))
+                        r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba)
                         r.update(case=case, mode=mode, repeat=rep)
                         rows.append(r)
                         write_row(out, r)
-                        print(f"  {case:<10} {mode:<12} total {r['total_s']:6.2f} s  (import {r['import_s']:.2f},"
+                        print(f"  {case:<10} {mode:<12} total {r['total_s']:6.2f} s, cpu {r['cpu_s']:6.2f} s"
+                              f"  (import {r['import_s']:.2f},"
                               f" build {r['build_s']:.2f}, first plan {r['first_plan_s']:.2f};"
                               f" {r['numba_compiles']} numba compiles)", file=sys.stderr, flush=True)
     finally:
         if out is not None:
             out.close()
-    print(f"\n{'case':<10} {'mode':<12} {'total s':>8} {'import':>7} {'build':>7} {'plan':>7} {'compiles':>9}")
+    print(f"\n{'case':<10} {'mode':<12} {'total s':>8} {'cpu s':>7} {'import':>7} {'build':>7} {'plan':>7}"
+          f" {'compiles':>9}")
     for case in args.cases:
         for mode in modes:
             sel = [r for r in rows if r["case"] == case and r["mode"] == mode]
-            med = {k: statistics.median(r[k] for r in sel) for k in ("total_s", "import_s", "build_s", "first_plan_s",
-                                                                     "numba_compiles")}
-            print(f"{case:<10} {mode:<12} {med['total_s']:>8.2f} {med['import_s']:>7.2f} {med['build_s']:>7.2f}"
+            med = {k: statistics.median(r[k] for r in sel) for k in ("total_s", "cpu_s", "import_s", "build_s",
+                                                                     "first_plan_s", "numba_compiles")}
+            print(f"{case:<10} {mode:<12} {med['total_s']:>8.2f} {med['cpu_s']:>7.2f} {med['import_s']:>7.2f}"
+                  f" {med['build_s']:>7.2f}"
                   f" {med['first_plan_s']:>7.2f} {med['numba_compiles']:>9.0f}")
     if args.json:
         print(f"\nwrote {len(rows)} JSON lines to {args.json}")
