@@ -187,6 +187,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=str, default=None, help="write one JSON line per process to this file")
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=sorted(CASES))
     ap.add_argument("--repeats", type=int, default=1, help="fresh cache directories per case (medians reported)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds one child process may take")
     ap.add_argument("--disable-numba", action="store_true", help="children use the numpy paths (no compiling)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run of the machinery: the cem case, cold and warm, once, numba disabled")
@@ -203,7 +204,8 @@ def main(argv=None) -> int:
             for rep in range(args.repeats):
                 with tempfile.TemporaryDirectory(prefix="planlab-startup-") as tmp:
                     for mode in modes:
-                        r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba)
+                        r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba,
+                                     timeout=args.timeout)
                         r.update(case=case, mode=mode, repeat=rep)
                         rows.append(r)
                         write_row(out, r)
