@@ -13,7 +13,12 @@ Each case runs in fresh Python processes (what a user who edits and reruns a scr
     a second process with the same cache directory;
 ``new-weights``
     a third process planning with other cost weights (or another target) than the first two: the
-    weights are runtime inputs of the compiled kernels, so this should equal ``warm``.
+    weights are runtime inputs of the compiled kernels, so this should equal ``warm``;
+``kernels-cold``
+    a fourth process with a new, empty ``PLANLAB_CACHE_DIR`` but numba's cache kept: the kernels
+    specialised for the model compile again, while planlab's model-independent kernels (noise,
+    Riccati and box-QP solvers, tree search helpers) and the source functions load from the cache —
+    close to what a user who has used planlab before waits for with a new system.
 
 Cases: ``cem`` (CEM on Pendulum-v1's model), ``mppi`` (MPPI on CartPole swing-up), ``ilqr`` (iLQR on
 the cart-pole swing-up with its quadratic cost), ``uct`` (UCT on CartPole-v1's model), ``user`` (CEM
@@ -150,13 +155,15 @@ CASES = {
                   "planner = ILQR(d, c, horizon=30, max_iterations=20)\nx0 = [0.0, 0.0]"),
 }
 
-MODES = ("cold", "warm", "new-weights")
+MODES = ("cold", "warm", "new-weights", "kernels-cold")
 
 
-def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: bool = True) -> dict:
+def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: bool = True,
+             planlab_dir: str = "planlab") -> dict:
     """Run ``case`` in a fresh process with kernel cache directory ``cache``; the child's timings.
 
-    ``numba=False`` runs the child with ``PLANLAB_DISABLE_NUMBA=1`` (the numpy paths).
+    ``numba=False`` runs the child with ``PLANLAB_DISABLE_NUMBA=1`` (the numpy paths);
+    ``planlab_dir`` names the sub-directory of ``cache`` used as ``PLANLAB_CACHE_DIR``.
 
     Raises
     ------
@@ -165,7 +172,7 @@ def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: b
     """
     imports, build = CASES[case]
     code = CHILD.format(imports=imports, build=build, weights=bool(alt))
-    env = dict(os.environ, PLANLAB_CACHE_DIR=str(cache / "planlab"), NUMBA_CACHE_DIR=str(cache / "numba"),
+    env = dict(os.environ, PLANLAB_CACHE_DIR=str(cache / planlab_dir), NUMBA_CACHE_DIR=str(cache / "numba"),
                PYTHONPATH=os.pathsep.join([str(cache / "user"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     if not numba:
@@ -205,7 +212,8 @@ def main(argv=None) -> int:
                 with tempfile.TemporaryDirectory(prefix="planlab-startup-") as tmp:
                     for mode in modes:
                         r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba,
-                                     timeout=args.timeout)
+                                     timeout=args.timeout,
+                                     planlab_dir="planlab-2" if mode == "kernels-cold" else "planlab")
                         r.update(case=case, mode=mode, repeat=rep)
                         rows.append(r)
                         write_row(out, r)
