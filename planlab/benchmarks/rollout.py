@@ -1,14 +1,23 @@
-"""Throughput of fused rollout + cost: numba (1 thread and all threads), numpy and torch.
+"""Throughput of fused rollout + cost: numba (1 thread and all threads), numpy and torch, and a plain C loop.
 
 Usage::
 
     python -m planlab.benchmarks.rollout [--json PATH] [--systems cartpole quadrotor2d] [--n 100 1000 10000]
+                                         [--c-reference PATH] [--no-c]
 
 Prints a table of env-steps per second (median over repeats) for N sequences of horizon H = 30 on
 ``CartPole`` and ``Quadrotor2D`` with their default quadratic costs, the ratio numba / numpy, and
 how long a fresh process takes to get the compiled kernels (from numba's disk cache) versus
 compiling them. ``--json`` writes JSON lines ``{system, backend, threads, n, horizon, steps_per_s}``
 as the measurements complete.
+
+The C yardstick (when ``gcc`` is on the path): a plain C loop rolling out the cart-pole with the
+same quadratic, wrapped-angle cost, built at benchmark time into a temporary directory with
+``gcc -O3 -march=native`` (no fast-math) and run on one thread as ``prog 1000 30 REPEATS``, side by
+side with the numba kernel on the same sizes and the same actions (best of the repeats for both).
+The C source is :data:`C_REFERENCE` (planlab's cart-pole equations, written here), or the file
+given by ``--c-reference`` (any program taking ``N H R`` and printing ``-> <x> Msteps/s``). Its
+rows have ``backend = "c"``; the numba row beside it ``backend = "numba-vs-c"``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -114,12 +125,131 @@ def kernel_load_times(name):
     return out[0], statistics.median(out[1:])
 
 
+#: planlab's cart-pole (gymnasium's equations, explicit Euler, force clipped to +-10) and its default cost
+#: (1/2 e'Qe + 1/2 R u^2, Q = diag(1, 0.1, 10, 0.1), R = 0.001, the same Q on the final state, the angle
+#: error wrapped to [-pi, pi)), N sequences of H steps from (0, 0, 3.14159, 0); the actions are
+#: ``((k * 2654435761) % 1000) / 100 - 5`` for flat index k (the same in :func:`c_reference_rows`).
+C_REFERENCE = r"""
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double wrap(double a) {
+  const double pi = 3.141592653589793;
+  if (a >= -pi && a < pi) return a;
+  return a - 2.0 * pi * floor((a + pi) * (1.0 / (2.0 * pi)));
+}
+static double stage(const double *s, double u, int final) {
+  const double q[4] = {1.0, 0.1, 10.0, 0.1};
+  double c = 0.0;
+  for (int k = 0; k < 4; k++) { double e = k == 2 ? wrap(s[k]) : s[k]; c += 0.5 * q[k] * e * e; }
+  return final ? c : c + 0.5 * 0.001 * u * u;
+}
+static void rollout(int n, int h, const double *x0, const double *U, double *cost) {
+  const double g = 9.8, mc = 1.0, mp = 0.1, l = 0.5, dt = 0.02, fmax = 10.0;
+  for (int i = 0; i < n; i++) {
+    double s[4] = {x0[0], x0[1], x0[2], x0[3]}, c = 0.0;
+    for (int t = 0; t < h; t++) {
+      double u = U[(size_t)i * h + t];
+      double f = u < -fmax ? -fmax : (u > fmax ? fmax : u);
+      double sn = sin(s[2]), cs = cos(s[2]), tm = mp + mc, pml = mp * l;
+      double tmp = (f + pml * s[3] * s[3] * sn) / tm;
+      double tha = (g * sn - cs * tmp) / (l * (4.0 / 3.0 - mp * cs * cs / tm));
+      double xa = tmp - pml * tha * cs / tm;
+      double nx[4] = {s[0] + dt * s[1], s[1] + dt * xa, s[2] + dt * s[3], s[3] + dt * tha};
+      c += stage(s, u, 0);
+      s[0] = nx[0]; s[1] = nx[1]; s[2] = nx[2]; s[3] = nx[3];
+    }
+    cost[i] = c + stage(s, 0.0, 1);
+  }
+}
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]), h = atoi(argv[2]), r = atoi(argv[3]);
+  double x0[4] = {0.0, 0.0, 3.14159, 0.0};
+  double *U = malloc(sizeof(double) * n * h), *cost = malloc(sizeof(double) * n);
+  for (long k = 0; k < (long)n * h; k++) U[k] = ((k * 2654435761u) % 1000) / 100.0 - 5.0;
+  double best = 1e30;
+  for (int j = 0; j < r; j++) { double t0 = now(); rollout(n, h, x0, U, cost); double el = now() - t0; if (el < best) best = el; }
+  printf("C N=%d H=%d best %.3f ms -> %.2f Msteps/s (cost0 %.6f)\n", n, h, best * 1e3, (double)n * h / best / 1e6, cost[0]);
+  return 0;
+}
+"""
+
+
+def _build_c(source_path: str | None, tmp: str):
+    """Compile the C reference (``source_path`` or :data:`C_REFERENCE`) into ``tmp``; the binary or None."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return None
+    src = os.path.join(tmp, "reference.c")
+    if source_path is None:
+        with open(src, "w") as f:
+            f.write(C_REFERENCE)
+    else:
+        shutil.copy(source_path, src)
+    exe = os.path.join(tmp, "reference")
+    flags = ["-O3", "-march=native"]
+    with open(src) as f:
+        if "omp.h" in f.read():
+            flags.append("-fopenmp")
+    res = subprocess.run([gcc, *flags, src, "-o", exe, "-lm"], capture_output=True, text=True)
+    if res.returncode != 0:
+        print(f"  C reference did not build:\n{res.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return exe
+
+
+def c_reference_rows(source_path=None, n=1000, horizon=30, repeats=200):
+    """The C loop and the numba kernel side by side on the cart-pole: two rows, or [] without gcc.
+
+    Both are timed as the best of ``repeats`` runs on the same ``n`` x ``horizon`` actions, the C
+    loop in its own process on one thread (``OMP_NUM_THREADS=1``).
+    """
+    with tempfile.TemporaryDirectory(prefix="planlab-cref-") as tmp:
+        exe = _build_c(source_path, tmp)
+        if exe is None:
+            return []
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        res = subprocess.run([exe, str(n), str(horizon), str(repeats)], capture_output=True, text=True, env=env,
+                             check=True)
+    m = re.search(r"->\s*([0-9.]+)\s*Msteps/s", res.stdout)
+    if m is None:
+        raise RuntimeError(f"C reference: no '-> <x> Msteps/s' in its output {res.stdout!r}")
+    c_rate = float(m.group(1)) * 1e6
+    dyn = SYSTEMS["cartpole"]()
+    cost = dyn.default_cost()
+    k = np.arange(n * horizon, dtype=np.int64)
+    U = (((k * 2654435761) % 1000) / 100.0 - 5.0).reshape(n, horizon, 1)
+    x0 = np.array([0.0, 0.0, 3.14159, 0.0])
+    first = dyn.rollout_cost(x0, U, cost)  # compile or load
+    if source_path is None:  # the same equations and cost: the same first cost (printed with 6 decimals)
+        c0 = re.search(r"cost0\s+([-0-9.eE+]+)", res.stdout)
+        if c0 is None or abs(float(c0.group(1)) - first[0]) > 1e-6 * max(1.0, abs(first[0])):
+            raise RuntimeError(f"C reference: cost0 {c0 and c0.group(1)} differs from planlab's {first[0]:.6f}")
+    best = min(_once(lambda: dyn.rollout_cost(x0, U, cost, threads=1)) for _ in range(repeats))
+    label = "builtin" if source_path is None else os.path.basename(source_path)
+    return [{"system": "cartpole", "backend": "c", "threads": 1, "n": n, "horizon": horizon, "steps_per_s": c_rate,
+             "c_source": label, "output": res.stdout.strip()},
+            {"system": "cartpole", "backend": "numba-vs-c", "threads": 1, "n": n, "horizon": horizon,
+             "steps_per_s": n * horizon / best, "c_source": label}]
+
+
+def _once(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m planlab.benchmarks.rollout", description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=str, default=None, help="write the rows to this JSON file")
     ap.add_argument("--systems", nargs="+", default=["cartpole", "quadrotor2d"], choices=sorted(SYSTEMS))
     ap.add_argument("--n", nargs="+", type=int, default=[100, 1000, 10000])
     ap.add_argument("--horizon", type=int, default=30)
+    ap.add_argument("--c-reference", type=str, default=None,
+                    help="C source of the yardstick loop (default: the cart-pole loop written in this module)")
+    ap.add_argument("--no-c", action="store_true", help="skip the C yardstick")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: cartpole, n = 100, horizon 10, brief timing, no fresh-process load times")
     args = ap.parse_args(argv)
@@ -131,6 +261,9 @@ def main(argv=None) -> int:
     out = open(args.json, "w") if args.json else None
     try:
         rows = measure(args.systems, args.n, args.horizon, on_row=lambda r: write_row(out, r), min_time=min_time)
+        c_rows = [] if args.no_c else c_reference_rows(args.c_reference, repeats=20 if args.quick else 200)
+        for r in c_rows:
+            write_row(out, r)
     finally:
         if out is not None:
             out.close()
@@ -142,6 +275,13 @@ def main(argv=None) -> int:
         for n in args.n:
             get = {(r["backend"], r["threads"]): r["steps_per_s"] for r in rows if r["system"] == name and r["n"] == n}
             print(f"  {name:<12} n={n:<6} {get[('numba', 1)] / get[('numpy', 1)]:7.1f}x")
+    if c_rows:
+        c_rate, nb_rate = c_rows[0]["steps_per_s"], c_rows[1]["steps_per_s"]
+        print(f"\ncart-pole, n=1000, H=30, one thread, best of the repeats, side by side ({c_rows[0]['c_source']} C):")
+        print(f"  C (gcc -O3 -march=native) {c_rate / 1e6:8.2f} M steps/s")
+        print(f"  numba fused kernel        {nb_rate / 1e6:8.2f} M steps/s   ratio numba/C {nb_rate / c_rate:5.2f}")
+    elif not args.no_c:
+        print("\n(no gcc on the path: C yardstick skipped)")
     print("\nfirst rollout in a fresh process (compile vs. load from numba's disk cache):")
     for name in [] if args.quick else args.systems:
         cold, warm = kernel_load_times(name)

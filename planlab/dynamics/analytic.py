@@ -26,7 +26,7 @@ from ..core.contracts import CompiledSources, Cost, Dynamics, Rollout
 from ..core.cost import SourceCost
 from ..core.seeding import SeedLike
 from ..core.source import components, eval_dynamics_source
-from .compiled import numba_enabled, rollout_kernels
+from .compiled import check_sources, numba_enabled, rollout_kernels
 
 __all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
 
@@ -135,17 +135,15 @@ class AnalyticSystem(Dynamics):
         return k if ok else None
 
     def _try_compile(self, k, cost) -> bool:
-        """Compile the rollout kernels on a one-step dummy problem (real calls then hit numba's cache)."""
+        """Compile the four model sources alone (cheap, and shared by every kernel that calls them);
+        the kernels themselves compile on first use, only those a caller needs."""
         from numba.core.errors import NumbaError
 
-        x0s = np.zeros((1, self.state_dim))
-        U = np.zeros((1, 1, self.action_dim)) + np.clip(0.0, self.action_low, self.action_high)
         try:
             with np.errstate(all="ignore"):
-                k.rollout_cost(x0s, U, self.param_vector, cost.params, np.empty(1))
-                k.rollout_states(x0s, U, self.param_vector, cost.params, np.empty((1, 2, self.state_dim)),
-                                 np.empty(1), np.empty(1, dtype=np.bool_))
-        except NumbaError as exc:
+                check_sources(type(self).dynamics_source, type(self).termination_source, cost.running_source,
+                              cost.terminal_source, self.state_dim, self.action_dim, self.param_vector, cost.params)
+        except (NumbaError, TypeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             warnings.warn(f"planlab: numba cannot compile the sources of {type(self).__name__} with "
                           f"{type(cost).__name__} ({first}); using the numpy path (slower)", RuntimeWarning,

@@ -54,14 +54,16 @@ class CostQuadratisation(NamedTuple):
     ltxx: "ca.SX"  # (nx, nx)
 
 
-def cost_quadratisation(cost: SourceCost, x, u, f) -> CostQuadratisation:
+def cost_quadratisation(cost: SourceCost, x, u, f, params=None) -> CostQuadratisation:
     """Exact gradients and Hessians of ``cost`` at casadi symbols ``x`` (nx), ``u`` (nu).
 
-    ``f`` (nx) is the next-state expression, substituted for the cost's ``x_next``; the cost's
-    parameters are its numbers.
+    ``f`` (nx) is the next-state expression, substituted for the cost's ``x_next``. ``params`` (a
+    casadi symbol of the cost's parameter vector's length) makes the parameters inputs of the
+    expressions; by default they are the cost's numbers. A source that branches on a parameter
+    cannot take symbols (its ``if`` raises).
     """
     nx, nu = x.numel(), u.numel()
-    p = cost.params.tolist()
+    p = cost.params.tolist() if params is None else [params[i] for i in range(params.numel())]
     xs = [x[i] for i in range(nx)]
     us = [u[i] for i in range(nu)]
     fs = [f[i] for i in range(nx)]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from . import rollout as _rollout
 from .loader import SOURCES_MARK, cache_dir, load_module, numba_enabled, source_name, source_text, specialise
 
-__all__ = ["rollout_kernels", "model_sources", "specialise", "load_module", "numba_enabled", "cache_dir",
+__all__ = ["rollout_kernels", "model_sources", "check_sources", "specialise", "load_module", "numba_enabled", "cache_dir",
            "source_name", "source_text", "SOURCES_MARK"]
 
 
@@ -34,3 +36,36 @@ def rollout_kernels(dynamics: Callable, termination: Callable, running: Callable
         If a source is not a module-level function (kernels import them by name).
     """
     return specialise(_rollout, model_sources(dynamics, termination, running, terminal), prefix="planlab_rollout")
+
+
+def check_sources(dynamics: Callable, termination: Callable, running: Callable, terminal: Callable, nx: int, nu: int,
+                  params: np.ndarray, cost_params: np.ndarray) -> None:
+    """Compile the four model sources alone, with the argument types the kernels call them with.
+
+    Cheap next to a kernel (the kernels then reuse these compiled sources, :func:`.jit.jit_source`),
+    so callers can decide between the compiled and the numpy path without compiling kernels they
+    may not need.
+
+    Raises
+    ------
+    numba.core.errors.NumbaError
+        If a source does not compile.
+    TypeError
+        If a cost source does not return a number, or the termination source neither a bool nor a number.
+    """
+    from numba import typeof
+    from numba.core import types
+
+    from .jit import jit_source
+
+    x, u, xn = np.zeros(nx), np.zeros(nu), np.empty(nx)
+    jit_source(dynamics)(x, u, params, xn)
+    for name, fn, args, kinds in (("termination", termination, (x, params), (types.Boolean, types.Number)),
+                                  ("running cost", running, (x, u, x, cost_params), (types.Number,)),
+                                  ("terminal cost", terminal, (x, cost_params), (types.Number,))):
+        disp = jit_source(fn)
+        disp(*args)
+        compiled = disp.overloads.get(tuple(typeof(a) for a in args))
+        ret = compiled.signature.return_type if compiled is not None else None
+        if ret is not None and not isinstance(ret, kinds):
+            raise TypeError(f"{name} source {fn.__name__}: expected it to return a number, got {ret}")

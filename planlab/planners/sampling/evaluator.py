@@ -26,7 +26,7 @@ import numpy as np
 from ...core.contracts import Cost, Dynamics
 from ...core.seeding import SeedLike
 from ...core.validation import check_positive_int
-from ...dynamics.compiled import model_sources, numba_enabled, specialise
+from ...dynamics.compiled import model_sources, numba_enabled, rollout_kernels, specialise
 from . import kernel as _kernel_template
 from . import ziggurat
 from .noise import WordNoise
@@ -100,6 +100,9 @@ class SequenceEvaluator:
             else:
                 self._variants = {flags: getattr(self._kernel, name)  # (explicit, write, round) -> kernel
                                   for flags, name in _kernel_template.VARIANTS.items()}
+                # explicit sequences go through the rollout kernel the plan's own rollout compiles anyway
+                self._rollout = rollout_kernels(sources.dynamics, sources.termination, sources.running,
+                                                sources.terminal)
                 self._p = np.ascontiguousarray(sources.params, dtype=np.float64)
                 self._cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
                 self.fused = True
@@ -166,12 +169,14 @@ class SequenceEvaluator:
     def costs(self, x0: np.ndarray, U: np.ndarray, rng: SeedLike = None) -> np.ndarray:
         """Costs (N,) of explicit in-box sequences ``U`` (N, H, nu) from ``x0`` (particle mean if stochastic)."""
         d = self.dynamics
-        if self._kernel is not None:  # the fused kernel with mean 0, std 1, noise U: actions 0 + 1 * U = U exactly
-            H, nu = U.shape[1], U.shape[2]
-            out = np.empty(U.shape[0])
-            fn = self._variants[(True, False, self.discrete)]
-            fn(x0, np.zeros((H, nu)), np.ones((H, nu)), np.ascontiguousarray(U, dtype=np.float64), self._no_words,
-               np.uint64(0), 0, self.lo, self.hi, self._p, self._cp, out, self._no3)
+        if self._kernel is not None:
+            # the actions exactly as the fused kernels form them from mean 0, std 1 and noise U (clipped,
+            # rounded for discrete models), rolled out by the kernel that also gives the plan's states
+            U = self.actions(np.zeros(U.shape[1:]), np.ones(U.shape[1:]), np.asarray(U, dtype=np.float64))
+            N, H = U.shape[0], U.shape[1]
+            out = np.empty(N)
+            self._rollout.rollout_states(np.ascontiguousarray(x0[None]), U, self._p, self._cp,
+                                         np.empty((N, H + 1, x0.shape[0])), out, np.empty(N, dtype=np.bool_))
             return nan_to_inf(out)
         if self.particles > 1:
             N = U.shape[0]

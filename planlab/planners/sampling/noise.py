@@ -104,8 +104,13 @@ class WordNoise:
             ziggurat.fill_affine_rows(*args)
         else:  # the same code, interpreted (slow; numba disabled)
             with np.errstate(over="ignore"):
-                ziggurat.fill_affine_rows.py_func(*args)
+                _interpreted(ziggurat.fill_affine_rows)(*args)
         return out
+
+
+def _interpreted(fn):
+    """The Python function behind a numba dispatcher (``fn`` itself when numba was off at import)."""
+    return getattr(fn, "py_func", fn)
 
 
 def _fill(words, key, positions):
@@ -114,7 +119,7 @@ def _fill(words, key, positions):
         ziggurat.fill_normals(words, key, np.ascontiguousarray(positions, dtype=np.int64), out)
     else:  # the same code, interpreted (slow; numba disabled)
         with np.errstate(over="ignore"):
-            ziggurat.fill_normals.py_func(words, key, positions, out)
+            _interpreted(ziggurat.fill_normals)(words, key, positions, out)
     return out
 
 

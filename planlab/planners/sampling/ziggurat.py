@@ -31,7 +31,12 @@ import math
 
 import numpy as np
 
-from ...dynamics.compiled.jit import jit
+from ...dynamics.compiled.jit import jit as _numba_jit
+from ...dynamics.compiled.loader import numba_enabled
+
+#: ``PLANLAB_DISABLE_NUMBA`` set when planlab is imported: these functions stay plain Python (the
+#: fallback of a machine where numba cannot compile must not compile anything).
+jit = _numba_jit if numba_enabled() else (lambda fn: fn)
 
 __all__ = ["ZIG_R", "ZIG_V", "ziggurat_tables", "normal_at", "fill_normals", "fill_affine_rows", "normals"]
 
@@ -85,7 +90,7 @@ def _uniform(key, pos, attempt):
 
 @jit
 def _slow(word, key, pos):
-    a = 0
+    a = np.int64(0)  # not a literal: one compiled signature of _uniform and _mix
     while True:
         idx = word & 255
         neg = (word >> 8) & 1

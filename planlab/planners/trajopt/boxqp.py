@@ -101,7 +101,7 @@ def box_qp(H, g, lower, upper, x0, x, free, L, W=None, max_iter=100, min_grad=1e
             hx += H[i, j] * x[j]
         value += x[i] * (g[i] + 0.5 * hx)
     code = 0
-    nf = 0
+    nf = np.int64(0)  # not a literal: one compiled signature of cholesky and cholesky_solve
     factorised = False
     old_free = np.zeros(n, dtype=np.bool_)
     for it in range(max_iter):
@@ -110,7 +110,7 @@ def box_qp(H, g, lower, upper, x0, x, free, L, W=None, max_iter=100, min_grad=1e
             for j in range(n):
                 s += H[i, j] * x[j]
             grad[i] = s
-        nf = 0
+        nf = np.int64(0)
         changed = not factorised
         for i in range(n):
             clamped = (x[i] == lower[i] and grad[i] > 0.0) or (x[i] == upper[i] and grad[i] < 0.0)
@@ -188,7 +188,7 @@ def box_qp(H, g, lower, upper, x0, x, free, L, W=None, max_iter=100, min_grad=1e
         for j in range(n):
             s += H[i, j] * x[j]
         grad[i] = s
-    nf = 0
+    nf = np.int64(0)
     for i in range(n):
         clamped = (x[i] == lower[i] and grad[i] > 0.0) or (x[i] == upper[i] and grad[i] < 0.0)
         free[i] = not clamped

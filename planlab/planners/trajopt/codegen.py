@@ -4,10 +4,10 @@ For one (system, cost) pair, :func:`trajopt_kernels` builds casadi's exact deriv
 (:func:`symbolic_pieces`), translates them instruction by instruction into straight-line Python
 (:func:`function_source`) and writes them as a small generated module into planlab's kernel cache:
 
-``d1(x, u, p, o)``
+``d1(x, u, p, cp, o)``
     Dynamics Jacobians (and, unless the cost is a :class:`~planlab.core.QuadraticCost`, the running
     cost's gradient and Hessian) at one step, in the packed row of :mod:`.layout`;
-``dT(x, o)``
+``dT(x, cp, o)``
     The terminal cost's gradient and Hessian (empty for a ``QuadraticCost``);
 ``d2(x, u, p, o)``
     Second derivatives of the dynamics (full DDP), first index the output component.
@@ -17,10 +17,10 @@ with :func:`planlab.dynamics.compiled.specialise` so that its sources line impor
 sources, these generated functions and (for a ``QuadraticCost``) the closed-form cost derivatives of
 :mod:`.quadratic`. The numbers are casadi's, without casadi's per-call overhead.
 
-The system's parameters ``p`` are inputs of the derivative code (unless its source branches on
-them), and a ``QuadraticCost``'s derivatives come from its parameters at run time, so new weights or
-a new ``dt`` reuse the compiled module. Other source costs branch on their parameters, so their
-derivative code bakes them in (a new module per cost: a few seconds to compile, then cached on disk).
+The system's parameters ``p`` and the cost's ``cp`` are inputs of the derivative code (unless a
+source branches on them: then that source's numbers are baked in), and a ``QuadraticCost``'s
+derivatives come from its parameters at run time, so new weights, a new target or a new ``dt``
+reuse the compiled module.
 """
 
 from __future__ import annotations
@@ -138,8 +138,16 @@ def _dynamics_expression(system, x, u, psym):
         return symbolic_step(system, x, u), False
 
 
+def _cost_expressions(cost, x, u, f, cpsym):
+    """The cost's quadratisation with its parameters as symbols ``cpsym`` when the source allows it."""
+    try:
+        return cost_quadratisation(cost, x, u, f, cpsym)
+    except Exception:  # noqa: BLE001 - any failure means "needs concrete parameters"
+        return cost_quadratisation(cost, x, u, f)
+
+
 def symbolic_pieces(system, cost, *, quadratic_in_kernel: bool = False):
-    """casadi SX functions ``d1(x, u, p)``, ``dT(x)`` and ``d2(x, u, p)`` (see the module docstring).
+    """casadi SX functions ``d1(x, u, p, cp)``, ``dT(x, cp)`` and ``d2(x, u, p)`` (see the module docstring).
 
     Outputs are column vectors in the packed layouts of :mod:`.layout`. With ``quadratic_in_kernel``
     the cost is a :class:`~planlab.core.QuadraticCost` whose derivatives the kernel computes from its
@@ -149,6 +157,7 @@ def symbolic_pieces(system, cost, *, quadratic_in_kernel: bool = False):
     x = ca.SX.sym("x", nx)
     u = ca.SX.sym("u", nu)
     psym = ca.SX.sym("p", max(1, len(system.param_vector)))
+    cpsym = ca.SX.sym("cp", max(1, len(cost.params)))
     f, _ = _dynamics_expression(system, x, u, psym)
     A = ca.jacobian(f, x)
     B = ca.jacobian(f, u)
@@ -158,12 +167,12 @@ def symbolic_pieces(system, cost, *, quadratic_in_kernel: bool = False):
                _row_major(ca.jacobian(B[i, :].T, x))]
     F2 = ca.Function("d2", [x, u, psym], [ca.vertcat(*hs)])
     if quadratic_in_kernel:
-        F1 = ca.Function("d1", [x, u, psym], [ca.vertcat(_row_major(A), _row_major(B))])
+        F1 = ca.Function("d1", [x, u, psym, cpsym], [ca.vertcat(_row_major(A), _row_major(B))])
         return F1, None, F2
-    q = cost_quadratisation(cost, x, u, f)
+    q = _cost_expressions(cost, x, u, f, cpsym)
     d1 = ca.vertcat(_row_major(A), _row_major(B), q.lx, q.lu, _row_major(q.lxx), _row_major(q.luu), _row_major(q.lux))
-    F1 = ca.Function("d1", [x, u, psym], [d1])
-    FT = ca.Function("dT", [x], [ca.vertcat(q.ltx, _row_major(q.ltxx))])
+    F1 = ca.Function("d1", [x, u, psym, cpsym], [d1])
+    FT = ca.Function("dT", [x, cpsym], [ca.vertcat(q.ltx, _row_major(q.ltxx))])
     return F1, FT, F2
 
 
@@ -176,7 +185,8 @@ def derivative_module(system, cost):
     """The generated module of ``d1``, ``dT`` and ``d2`` for ``system`` and ``cost`` (module docstring).
 
     Its name carries a hash of its text, which depends on the system's source (and on its parameters
-    only if the source branches on them) and, except for a ``QuadraticCost``, on the cost.
+    only if the source branches on them) and, except for a ``QuadraticCost``, on the cost's source (and
+    on its parameters only if that source branches on them).
 
     Raises
     ------
@@ -184,11 +194,11 @@ def derivative_module(system, cost):
         If the derivative expressions use an operation the generator does not translate.
     """
     F1, FT, F2 = symbolic_pieces(system, cost, quadratic_in_kernel=_is_quadratic(cost))
-    dT = function_source("dT", FT, ["x"]) if FT is not None else "def dT(x, o):\n    pass\n"
+    dT = function_source("dT", FT, ["x", "cp"]) if FT is not None else "def dT(x, cp, o):\n    pass\n"
     text = "\n\n".join([
         '"""Generated by planlab.planners.trajopt.codegen: casadi\'s exact derivatives as straight-line code. '
         'Do not edit."""\nimport math\n',
-        function_source("d1", F1, ["x", "u", "p"]), dT, function_source("d2", F2, ["x", "u", "p"])])
+        function_source("d1", F1, ["x", "u", "p", "cp"]), dT, function_source("d2", F2, ["x", "u", "p"])])
     name = f"planlab_trajopt_derivatives_{hashlib.sha1(text.encode()).hexdigest()[:16]}"
     with _lock:
         if name not in _generated:

@@ -199,6 +199,7 @@ class CasadiMapModel(TrajectoryModel):
         super().__init__(dynamics, cost)
         self._F1, self._FT, self._F2 = symbolic_pieces(dynamics, cost)
         self._p = np.asarray(dynamics.param_vector if len(dynamics.param_vector) else np.zeros(1), dtype=np.float64)
+        self._cp = np.asarray(cost.params, dtype=np.float64)
         self._maps = {}
 
     def _mapped(self, F, T):
@@ -211,8 +212,9 @@ class CasadiMapModel(TrajectoryModel):
         T = U.shape[0]
         Ue = self.derivative_controls(U)
         P = np.tile(self._p[:, None], (1, T))
-        O[:] = self._mapped(self._F1, T)(X[:T].T, Ue.T, P).full().T
-        OT[:] = self._FT(X[T]).full().ravel()
+        CP = np.tile(self._cp[:, None], (1, T))
+        O[:] = self._mapped(self._F1, T)(X[:T].T, Ue.T, P, CP).full().T
+        OT[:] = self._FT(X[T], self._cp).full().ravel()
         return bool(np.isfinite(O).all() and np.isfinite(OT).all())
 
     def dynamics_hessians(self, X, U, HD):

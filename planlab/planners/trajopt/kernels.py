@@ -19,19 +19,19 @@ import math
 
 import numpy as np
 
-from planlab.dynamics.compiled.jit import jit
+from planlab.dynamics.compiled.jit import jit, jit_source
 from planlab.planners.trajopt.placeholder import dynamics as _dyn_py, running as _run_py, terminal as _fin_py, d1 as _d1_py, dT as _dT_py, d2 as _d2_py, cost1 as _cost1_py, costT as _costT_py  # noqa: E501  # planlab: sources
 
 __all__ = ["derivatives", "dynamics_hessians", "rollout", "line_search"]
 
-_dyn = jit(_dyn_py)
-_run = jit(_run_py)
-_fin = jit(_fin_py)
-_d1 = jit(_d1_py)
-_dT = jit(_dT_py)
-_d2 = jit(_d2_py)
-_cost1 = jit(_cost1_py)
-_costT = jit(_costT_py)
+_dyn = jit_source(_dyn_py)
+_run = jit_source(_run_py)
+_fin = jit_source(_fin_py)
+_d1 = jit_source(_d1_py)
+_dT = jit_source(_dT_py)
+_d2 = jit_source(_d2_py)
+_cost1 = jit_source(_cost1_py)
+_costT = jit_source(_costT_py)
 
 
 @jit
@@ -55,9 +55,9 @@ def derivatives(X, U, lo, hi, p, cp, O, OT):
     for t in range(T):
         for j in range(nu):
             u[j] = min(max(U[t, j], lo[j]), hi[j])
-        _d1(X[t], u, p, O[t])
+        _d1(X[t], u, p, cp, O[t])
         _cost1(X[t], u, cp, O[t])
-    _dT(X[T], OT)
+    _dT(X[T], cp, OT)
     _costT(X[T], cp, OT)
     return _all_finite(O) and _all_finite(OT)
 

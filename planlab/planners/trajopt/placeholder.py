@@ -14,7 +14,7 @@ from .quadratic import no_cost_derivatives as cost1, no_terminal_derivatives as 
 __all__ = ["dynamics", "running", "terminal", "d1", "dT", "d2", "cost1", "costT"]
 
 
-def d1(x, u, p, o):
+def d1(x, u, p, cp, o):
     """Packed row ``[A, B, lx, lu, lxx, luu, lux]`` of the integrator and its cost at ``(x, u)``."""
     o[0] = 1.0
     o[1] = 1.0
@@ -25,7 +25,7 @@ def d1(x, u, p, o):
     o[6] = 0.0
 
 
-def dT(x, o):
+def dT(x, cp, o):
     """Terminal ``[l_x, l_xx]``: zero."""
     o[0] = 0.0
     o[1] = 0.0

@@ -137,7 +137,7 @@ def backward_pass(O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k,
                 Quu_r[a, b] = 0.5 * (Quu[a, b] + Quu[b, a])
             Quu_r[a, a] += mu
         # controls: box QP (box-DDP) or plain Newton step
-        nf = 0
+        nf = np.int64(0)  # not a literal: one compiled signature of cholesky and cholesky_solve
         if bounded:
             for a in range(nu):
                 dlo[a] = lo[a] - U[t, a]
