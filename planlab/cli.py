@@ -51,6 +51,7 @@ def _parse_x0(text: str) -> np.ndarray:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``planlab`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="planlab", description="Model-based planning and control.")
     from . import __version__
 
@@ -225,6 +226,7 @@ def _cmd_systems(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the ``planlab`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

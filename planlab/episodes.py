@@ -179,6 +179,10 @@ def run_episode(env, controller: Policy, *, steps: int | None = None, seed: int 
     if render and getattr(env, "render_mode", None) != "rgb_array":
         raise ValueError(f"render: expected an env made with render_mode='rgb_array', got render_mode="
                          f"{getattr(env, 'render_mode', None)!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise TypeError(f"seed: expected None or an integer >= 0, got {seed!r}")
+    if steps is not None:
+        steps = check_positive_int("steps", steps)
     dynamics = getattr(controller, "dynamics", None)
     obs, info = env.reset(seed=seed)
     if x0 is not None:

@@ -118,6 +118,7 @@ def _rows(repeats, max_iterations=1000, lqr_calls=2000):
 
 
 def main(argv=None) -> int:
+    """Run this benchmark from the command line (`--help` lists its options); returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m planlab.benchmarks.trajopt", description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="append JSON rows to this file (JSON lines)")
     parser.add_argument("--repeats", type=int, default=7, help="solves per timing (median), default 7")

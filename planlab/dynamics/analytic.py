@@ -26,6 +26,7 @@ from ..core.contracts import CompiledSources, Cost, Dynamics, Rollout
 from ..core.cost import SourceCost
 from ..core.seeding import SeedLike
 from ..core.source import components, eval_dynamics_source
+from ..core.validation import as_float_array
 from .compiled import numba_enabled, rollout_kernels
 
 __all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
@@ -116,7 +117,7 @@ class AnalyticSystem(Dynamics):
     def linearize(self, x, u):
         """Exact Jacobians ``A = df/dx`` (nx, nx) and ``B = df/du`` (nx, nu) at ``(x, u)``."""
         x = self.check_state(x, "x")
-        u = np.asarray(u, dtype=np.float64)
+        u = as_float_array("u", u)
         if x.shape != (self.state_dim,) or u.shape != (self.action_dim,):
             raise ValueError(
                 f"x, u: expected shapes ({self.state_dim},) and ({self.action_dim},), got {x.shape} and {u.shape}"

@@ -141,6 +141,7 @@ class MBRLResult:
 
     @property
     def returns(self) -> np.ndarray:
+        """Return of every episode, in order (n_episodes,)."""
         return np.array([r["return"] for r in self.rows])
 
 

@@ -142,9 +142,12 @@ class TrajectoryModel:
         return -1, J0
 
     def derivatives(self, X, U, O, OT):  # pragma: no cover - abstract
+        """Pack the dynamics Jacobians and cost derivatives along ``(X, U)`` into ``O`` (T, n_packed) and
+        ``OT``; returns whether all are finite."""
         raise NotImplementedError
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         raise ValueError(f"ddp: full DDP needs second derivatives of the dynamics, which the {self.method!r} "
                          "derivatives do not provide; use derivatives='casadi' (analytic systems) or ddp=False")
 
@@ -187,6 +190,7 @@ class CodegenModel(TrajectoryModel):
         return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
 
 
@@ -217,6 +221,7 @@ class CasadiMapModel(TrajectoryModel):
         return bool(np.isfinite(O).all() and np.isfinite(OT).all())
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         T = U.shape[0]
         P = np.tile(self._p[:, None], (1, T))
         HD[:] = self._mapped(self._F2, T)(X[:T].T, self.derivative_controls(U).T, P).full().T

@@ -231,10 +231,24 @@ class ILQR(Planner):
                 break
             if gnorm < self.grad_tol and mu < 1e-5:
                 status, reason = STATUS_CONVERGED, "small step (grad_tol)"
+                # take the full step just computed when it lowers the cost at all (on a linear-quadratic
+                # problem it is the exact optimum) rather than discard it
+                i, Jn = m.line_search(x0, X, U, K, k, self.alphas[:1], J, dV1, dV2, -math.inf, Xn, Un)
+                if i >= 0:
+                    X, Xn, U, Un, J = Xn, X, Un, U, Jn
+                    history.append(J)
+                    steps.append(float(self.alphas[0]))
+                    need_derivatives = True
                 break
             if small_step:
                 status, reason = STATUS_STALLED, (f"improvement below tol with step norm {gnorm:.3g} >= grad_tol "
                                                   f"{self.grad_tol:g} (or mu {mu:.3g} >= 1e-5)")
+                i, Jn = m.line_search(x0, X, U, K, k, self.alphas, J, dV1, dV2, self.z_min, Xn, Un)
+                if i >= 0:  # keep the step just computed when it passes the line search
+                    X, Xn, U, Un, J = Xn, X, Un, U, Jn
+                    history.append(J)
+                    steps.append(float(self.alphas[i]))
+                    need_derivatives = True
                 break
             i, Jn = m.line_search(x0, X, U, K, k, self.alphas, J, dV1, dV2, self.z_min, Xn, Un)
             steps.append(float(self.alphas[i]) if i >= 0 else 0.0)

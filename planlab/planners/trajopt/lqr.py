@@ -298,7 +298,8 @@ class LQR(Policy):
         R = as_float_array("R", R)
         Q = np.diag(Q) if Q.ndim == 1 else Q
         R = np.diag(R) if R.ndim == 1 else R
-        x_next = system.step(self.x_eq, self.u_eq)
+        # the equilibrium of f itself (step would clip a u_eq outside the box; the region test then reports it)
+        x_next = system._eval_source(self.x_eq, self.u_eq)
         gap = float(np.max(np.abs(self.error(x_next))))  # angles compared modulo 2 pi
         if not gap <= equilibrium_tol:
             raise ValueError(f"x_eq, u_eq: expected an equilibrium (|f(x, u) - x| <= {equilibrium_tol:g}, angles "

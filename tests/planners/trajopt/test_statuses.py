@@ -144,3 +144,16 @@ def test_ilqr_on_a_source_numba_and_casadi_cannot_trace_falls_back_with_one_warn
     assert planner.derivatives_method in ("torch", "fd")
     zero = float(s.rollout(np.array([1.0, 0.0]), np.zeros((1, 10, 1)), cost).costs[0])
     assert np.all(np.isfinite(plan.actions)) and plan.cost < zero
+
+
+def test_ddp_keeps_the_step_it_computed_and_matches_ipopt_on_the_unicycle():
+    # crocoddyl's unicycle example: weights 10 on the state and 1 on the controls, T = 20, x0 = (-1, -1, 1)
+    from planlab.planners import NLPPlanner
+
+    s = Unicycle(max_speed=np.inf, max_turn_rate=np.inf)
+    cost = QuadraticCost(Q=[100.0] * 3, R=[1.0, 1.0], Qf=[100.0] * 3)
+    x0 = np.array([-1.0, -1.0, 1.0])
+    ref = NLPPlanner(s, cost, horizon=20).plan(x0)
+    plan = ILQR(s, cost, horizon=20, ddp=True).plan(x0)
+    assert plan.status == "converged" and ref.status == "converged"
+    np.testing.assert_allclose(plan.actions, ref.actions, atol=1e-9)
