@@ -56,6 +56,7 @@ def _parse_x0(text: str) -> np.ndarray:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``planlab`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="planlab", description="Model-based planning and control.")
     from . import __version__
 
@@ -72,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--x0", type=str, default=None, help="start state, comma-separated (e.g. 3.14159,0)")
     run.add_argument("--replan-every", type=int, default=1, help="execute this many actions per plan (default 1)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    # --- pictures (planlab.viz) ---
+    run.add_argument("--save-video", dest="save_video", default=None, metavar="PATH",
+                     help="write the rendered episode as PATH.gif or PATH.mp4 (mp4 needs imageio-ffmpeg)")
+    run.add_argument("--plot", default=None, metavar="PATH",
+                     help="plot states, actions, cost per step and plan time into PATH (e.g. episode.png)")
+    run.add_argument("--fps", type=float, default=None, help="video frames per second (default: the env's)")
+    # --- end pictures ---
     for flag, (typ, hlp) in PLANNER_FLAGS.items():
         run.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=typ, default=None, help=hlp)
 
@@ -139,6 +147,20 @@ def _cmd_run(args) -> int:
             raise CLIError(f"--{flag.replace('_', '-')}: not an option of planner {args.planner!r} "
                            f"(it takes: {', '.join('--' + o for o in sorted(accepted)) or 'none'})")
         options[flag] = val
+    # --- continuous planners refuse discrete-action envs, naming the ones that apply ---
+    if dynamics.is_discrete and not getattr(cls, "discrete_actions", True):
+        fits = [n for n in PLANNERS if getattr(planner_class(n), "discrete_actions", True)]
+        raise CLIError(f"--planner: {args.planner} plans continuous actions; {args.env} has {dynamics.n_actions} "
+                       f"discrete actions (planners for discrete actions: {', '.join(fits)})")
+    if args.save_video is not None:
+        from .viz import VIDEO_SUFFIXES
+
+        if not args.save_video.lower().endswith(VIDEO_SUFFIXES):
+            raise CLIError(f"--save-video: expected a path ending in {' or '.join(VIDEO_SUFFIXES)}, "
+                           f"got {args.save_video!r}")
+    if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+        raise CLIError(f"--fps: expected a positive number, got {args.fps}")
+    # --- end ---
     x0 = None
     if args.x0 is not None:
         x0 = _parse_x0(args.x0)
@@ -152,8 +174,17 @@ def _cmd_run(args) -> int:
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     make_kwargs = {"max_episode_steps": args.steps} if args.steps is not None else {}
+    if args.save_video is not None:
+        make_kwargs["render_mode"] = "rgb_array"
     env = gymnasium.make(args.env, **make_kwargs)
-    result = run_episode(env, mpc, seed=args.seed, x0=x0, progress=not args.json)
+    try:
+        result = run_episode(env, mpc, seed=args.seed, x0=x0, progress=not args.json,
+                             render=args.save_video is not None)
+    except RuntimeError as exc:
+        if not str(exc).startswith("render:"):
+            raise
+        raise CLIError(str(exc).replace("render:", "--save-video:", 1)) from None
+    from .episodes import wrap_states
     summary = {
         "env": args.env,
         "planner": args.planner,
@@ -165,8 +196,27 @@ def _cmd_run(args) -> int:
         "plan_ms_median": result.plan_ms(50),
         "plan_ms_p90": result.plan_ms(90),
         "terminated": result.terminated,
-        "final_state": [float(v) for v in result.states[-1]],
+        "success": result.success,
+        "plan_status": result.status_counts(),
+        "final_state": [float(v) for v in wrap_states(result.states[-1], dynamics.angle_indices)],
     }
+    failed = result.status_counts().get("failed", 0)
+    if failed:
+        print(f"planlab run: warning: {failed} of {len(result.plan_statuses)} plans ended with status 'failed' "
+              f"(the planner could not be trusted there; see the planner's warning)", file=sys.stderr)
+    if args.plot is not None:
+        from .viz import plot_episode
+
+        summary["plot"] = str(plot_episode(result, args.plot, title=f"{args.env}, {args.planner}",
+                                           state_names=dynamics.state_names, action_names=dynamics.action_names))
+    if args.save_video is not None:
+        from .viz import save_video
+
+        fps = args.fps or env.metadata.get("render_fps") or 30
+        try:
+            summary["video"] = str(save_video(result.frames, args.save_video, fps=float(fps)))
+        except RuntimeError as exc:
+            raise CLIError(str(exc).replace("path:", "--save-video:", 1)) from None
     if args.json:
         print(json.dumps(summary))
     else:
@@ -176,6 +226,8 @@ def _cmd_run(args) -> int:
                 v = f"{v:.4g}" if k != "return" else f"{v:.2f}"
             elif isinstance(v, list):
                 v = "[" + ", ".join(f"{a:.3f}" for a in v) + "]"
+            elif isinstance(v, dict):
+                v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
             print(f"{k:<{width}}  {v}")
     return 0
 
@@ -211,6 +263,7 @@ def _cmd_systems(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the ``planlab`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -319,6 +319,7 @@ def dyna_comparison(seeds=range(10), steps=6000, planning_steps=10, gamma=0.99, 
 
 
 def main(argv=None) -> int:
+    """Run this benchmark from the command line (`--help` lists its options); returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.mbrl", description=__doc__.splitlines()[0])
     p.add_argument("--json", default=None, help="write JSON rows (one per line, flushed as they complete)")
     p.add_argument("--skip-timing", action="store_true")

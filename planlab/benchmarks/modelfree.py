@@ -92,6 +92,7 @@ def _table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
+    """Run this benchmark from the command line (`--help` lists its options); returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m planlab.benchmarks.modelfree", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", default=None, help="append JSON-line rows here (resumes: finished runs are skipped)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 per algorithm")

@@ -189,6 +189,7 @@ def episodes(planners, seeds, writer: _Writer, progress: bool = True, max_steps:
 
 
 def main(argv=None) -> int:
+    """Run this benchmark from the command line (`--help` lists its options); returns the exit status."""
     ap = argparse.ArgumentParser(prog="python -m planlab.benchmarks.planners", description=__doc__.split("\n")[0])
     ap.add_argument("--json", default=None, help="append JSON rows (one per line) to this file")
     ap.add_argument("--planners", default="shooting,cem,icem,mppi", help="comma-separated planner names")

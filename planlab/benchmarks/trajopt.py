@@ -185,6 +185,7 @@ def _constrained_rows(repeats, quick=False):
 
 
 def main(argv=None) -> int:
+    """Run this benchmark from the command line (`--help` lists its options); returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m planlab.benchmarks.trajopt", description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="append JSON rows to this file (JSON lines)")
     parser.add_argument("--repeats", type=int, default=7, help="solves per timing (median), default 7")

@@ -56,6 +56,8 @@ __all__ = [
     "STATUS_CONVERGED",
     "STATUS_MAX_ITERATIONS",
     "STATUS_FAILED",
+    "STATUS_STALLED",
+    "check_cost_matches",
 ]
 
 #: Plan status: the planner ran its budget and produced a valid plan.
@@ -66,6 +68,9 @@ STATUS_CONVERGED = "converged"
 STATUS_MAX_ITERATIONS = "max_iterations"
 #: Plan status: numerical failure; the plan holds the best valid actions found (never NaN).
 STATUS_FAILED = "failed"
+#: Plan status: an iterative planner stopped improving (cost change or step below tolerance) before its
+#: first-order optimality condition held to the stated tolerance; the plan is valid but not a certified optimum.
+STATUS_STALLED = "stalled"
 
 
 class Rollout(NamedTuple):
@@ -121,7 +126,9 @@ class Dynamics(ABC):
     state_dim, action_dim : int
         ``nx`` and ``nu``.
     action_low, action_high : float or array_like, shape (nu,)
-        The action box. Planners never return actions outside it.
+        The action box. Planners never return actions outside it, and :meth:`rollout` clips the
+        actions it is given to it (the executed, clipped action is what the cost sees), so an action
+        outside the box acts as the nearest action inside it.
     dt : float
         Time step in seconds.
     n_actions : int, optional
@@ -228,6 +235,22 @@ class Dynamics(ABC):
             raise ValueError(f"{name}: expected shape (N, {h}, {self.action_dim}), got {arr.shape}")
         return arr
 
+    def check_step_inputs(self, x, u) -> tuple[np.ndarray, np.ndarray]:
+        """Validate the inputs of :meth:`step`: ``x`` (..., nx) and ``u`` (..., nu), numeric, with
+        broadcastable leading shapes. Returns both as float64 arrays (non-finite values pass: a
+        model maps them to whatever its maths gives, and planners check their results)."""
+        xa = as_float_array("x", x, finite=False)
+        ua = as_float_array("u", u, finite=False)
+        if xa.ndim == 0 or xa.shape[-1] != self.state_dim:
+            raise ValueError(f"x: expected shape (..., {self.state_dim}), got {xa.shape}")
+        if ua.ndim == 0 or ua.shape[-1] != self.action_dim:
+            raise ValueError(f"u: expected shape (..., {self.action_dim}), got {ua.shape}")
+        try:
+            np.broadcast_shapes(xa.shape[:-1], ua.shape[:-1])
+        except ValueError:
+            raise ValueError(f"x, u: expected broadcastable batch shapes, got {xa.shape} and {ua.shape}") from None
+        return xa, ua
+
     def clip_action(self, u: np.ndarray) -> np.ndarray:
         """Clip actions to the box (and round to valid indices for discrete models)."""
         u = np.clip(u, self.action_low, self.action_high)
@@ -243,6 +266,7 @@ class Dynamics(ABC):
         ----------
         x0 : array_like, shape (nx,) or (N, nx)
         actions : array_like, shape (N, H, nu)
+            Finite; clipped to the action box (the clipped actions are executed and costed).
         cost : Cost, optional
             When given, the total cost of every sequence is summed along the way.
         rng : seed or Generator, optional
@@ -254,6 +278,8 @@ class Dynamics(ABC):
             ``states`` (N, H + 1, nx), ``costs`` (N,) or None, ``terminated`` (N,).
         """
         U = self.check_actions(actions)
+        if np.any(U < self.action_low) or np.any(U > self.action_high):
+            U = np.clip(U, self.action_low, self.action_high)
         N, H, _ = U.shape
         x = self._start_states(x0, N)
         gen = make_rng(rng) if self.stochastic else None
@@ -300,6 +326,10 @@ class Cost(ABC):
     """
 
     uses_next_state: bool = False
+    #: ``nx`` and ``nu`` the cost is defined for, or None when it accepts any size. Planners and MPC
+    #: refuse a cost whose declared sizes differ from their model's (:func:`check_cost_matches`).
+    state_dim: int | None = None
+    action_dim: int | None = None
 
     @abstractmethod
     def running(self, x: np.ndarray, u: np.ndarray, x_next: np.ndarray | None = None) -> np.ndarray:
@@ -333,7 +363,8 @@ class Plan:
     cost : float
         The model's total cost of ``actions`` (running + terminal).
     status : str
-        ``"ok"``, ``"converged"``, ``"max_iterations"`` or ``"failed"``.
+        ``"ok"``, ``"converged"`` (first-order condition met to the planner's stated tolerance),
+        ``"stalled"`` (stopped improving before that), ``"max_iterations"`` or ``"failed"``.
     diagnostics : mapping
         Planner-specific numbers (iterations, timings, cost history, ...).
     """
@@ -357,7 +388,14 @@ class Plan:
 
     @property
     def horizon(self) -> int:
+        """The number of planned actions ``H``."""
         return self.actions.shape[0]
+
+    def __repr__(self) -> str:
+        a = self.actions
+        first = ", ".join(f"{v:.4g}" for v in a[0]) if a.size else ""
+        return (f"Plan(horizon={self.horizon}, nu={a.shape[1]}, nx={self.states.shape[1]}, cost={self.cost:.6g}, "
+                f"status={self.status!r}, first_action=[{first}])")
 
     @property
     def first_action(self) -> np.ndarray:
@@ -383,12 +421,22 @@ class Planner(ABC):
 
     #: Name used by the CLI and ``planlab.episodes.mpc_for_env``.
     name: str = "planner"
+    #: Whether the planner plans discrete-action models (``n_actions`` set) correctly; planners that
+    #: sample or optimise continuous actions set False and refuse such models.
+    discrete_actions: bool = True
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int, *, seed: SeedLike = None):
         if not isinstance(dynamics, Dynamics):
             raise TypeError(f"dynamics: expected a planlab Dynamics, got {type(dynamics).__name__}")
         if not isinstance(cost, Cost):
             raise TypeError(f"cost: expected a planlab Cost, got {type(cost).__name__}")
+        check_cost_matches(dynamics, cost)
+        if dynamics.is_discrete and not type(self).discrete_actions:
+            names = sorted({c.name for c in _all_subclasses(Planner) if c.discrete_actions and c.name != Planner.name
+                            and not getattr(c, "__abstractmethods__", None) and not c.__module__.startswith("test")})
+            raise TypeError(
+                f"dynamics: {type(self).__name__} plans continuous actions, got a model with {dynamics.n_actions} "
+                f"discrete actions (n_actions={dynamics.n_actions}); planners for discrete actions: {', '.join(names)}")
         self.dynamics = dynamics
         self.cost = cost
         self.horizon = check_positive_int("horizon", horizon)
@@ -418,6 +466,7 @@ class Planner(ABC):
         return as_float_array("x0", x0, shape=(self.dynamics.state_dim,))
 
     def _check_warm_start(self, warm_start) -> np.ndarray | None:
+        """``warm_start`` (H, nu) validated and clipped to the action box, or None."""
         if warm_start is None:
             return None
         w = as_float_array("warm_start", warm_start, shape=(self.horizon, self.dynamics.action_dim))
@@ -443,6 +492,27 @@ class Policy(ABC):
 
     def __call__(self, obs) -> np.ndarray:
         return self.act(obs)
+
+
+def _all_subclasses(cls):
+    out = []
+    for c in cls.__subclasses__():
+        out.append(c)
+        out.extend(_all_subclasses(c))
+    return out
+
+
+def check_cost_matches(dynamics: Dynamics, cost: Cost) -> None:
+    """Raise ``ValueError`` when ``cost`` declares a state or action size other than ``dynamics``'s.
+
+    Costs that declare no sizes (``state_dim``/``action_dim`` None, the default of :class:`Cost`)
+    are not checked here.
+    """
+    want = (dynamics.state_dim, dynamics.action_dim)
+    got = (getattr(cost, "state_dim", None), getattr(cost, "action_dim", None))
+    if any(g is not None and g != w for g, w in zip(got, want)):
+        raise ValueError(f"cost: expected sizes (nx, nu) = {want} of {type(dynamics).__name__}, got "
+                         f"{type(cost).__name__} with (state_dim, action_dim) = ({got[0]}, {got[1]})")
 
 
 def is_close_cost(a: float, b: float, rtol: float = 1e-9, atol: float = 1e-9) -> bool:

@@ -50,20 +50,30 @@ class SourceCost(Cost):
         self.params = p
         self.uses_next_state = bool(uses_next_state)
 
+    def _check_sizes(self, name, arr, n):
+        if arr.ndim == 0 or arr.shape[-1] != n:
+            raise ValueError(f"{name}: expected shape (..., {n}) for {type(self).__name__}, got {arr.shape}")
+
     def running(self, x, u, x_next=None):
-        x = np.asarray(x, dtype=np.float64)
-        u = np.asarray(u, dtype=np.float64)
+        """Running cost ``c(x, u, x_next)``: ``x`` (..., nx), ``u`` (..., nu), ``x_next`` (..., nx) -> (...)."""
+        x = as_float_array("x", x, finite=False)
+        u = as_float_array("u", u, finite=False)
+        self._check_sizes("x", x, self.state_dim)
+        self._check_sizes("u", u, self.action_dim)
         if x_next is None:
             if self.uses_next_state:
                 raise ValueError(f"x_next: {type(self).__name__} depends on the next state; got None")
             x_next = x
-        x_next = np.asarray(x_next, dtype=np.float64)
+        x_next = as_float_array("x_next", x_next, finite=False)
+        self._check_sizes("x_next", x_next, self.state_dim)
         batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], x_next.shape[:-1])
         val = self.running_source(components(x), components(u), components(x_next), self.params)
         return eval_scalar_source(val, batch)
 
     def terminal(self, x):
-        x = np.asarray(x, dtype=np.float64)
+        """Terminal cost ``c_f(x)``: ``x`` (..., nx) -> (...)."""
+        x = as_float_array("x", x, finite=False)
+        self._check_sizes("x", x, self.state_dim)
         return eval_scalar_source(self.terminal_source(components(x), self.params), x.shape[:-1])
 
     def running_torch(self, x, u, x_next=None):

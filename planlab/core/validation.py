@@ -52,6 +52,8 @@ def as_float_array(name: str, value, *, shape: Sequence[int | None] | None = Non
     """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__}")
+    if getattr(getattr(value, "dtype", None), "kind", "") == "c":
+        raise TypeError(f"{name}: expected real numbers, got a complex array ({value.dtype})")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -26,6 +26,7 @@ from ..core.contracts import CompiledSources, Cost, Dynamics, Rollout
 from ..core.cost import SourceCost
 from ..core.seeding import SeedLike
 from ..core.source import components, eval_dynamics_source
+from ..core.validation import as_float_array
 from .compiled import check_sources, numba_enabled, rollout_kernels
 
 __all__ = ["AnalyticSystem", "never_terminates", "zero_terminal_cost"]
@@ -77,8 +78,18 @@ class AnalyticSystem(Dynamics):
 
     # ------------------------------------------------------------------ numpy path
     def step(self, x, u, rng=None):
-        x = np.asarray(x, dtype=np.float64)
-        u = np.asarray(u, dtype=np.float64)
+        """Next state(s): ``x`` (..., nx), ``u`` (..., nu) -> (..., nx).
+
+        Actions outside the box are clipped to it (the box is what the system can execute);
+        a state or action of the wrong size raises ``ValueError`` naming it.
+        """
+        x, u = self.check_step_inputs(x, u)
+        if np.any(u < self.action_low) or np.any(u > self.action_high):
+            u = np.clip(u, self.action_low, self.action_high)
+        return self._eval_source(x, u)
+
+    def _eval_source(self, x, u):
+        """The dynamics source on validated arrays ``x`` (..., nx), ``u`` (..., nu [+ noise_dim])."""
         return eval_dynamics_source(type(self).dynamics_source, x, u, self.param_vector, self.state_dim)
 
     def terminated(self, x):
@@ -106,7 +117,7 @@ class AnalyticSystem(Dynamics):
     def linearize(self, x, u):
         """Exact Jacobians ``A = df/dx`` (nx, nx) and ``B = df/du`` (nx, nu) at ``(x, u)``."""
         x = self.check_state(x, "x")
-        u = np.asarray(u, dtype=np.float64)
+        u = as_float_array("u", u)
         if x.shape != (self.state_dim,) or u.shape != (self.action_dim,):
             raise ValueError(
                 f"x, u: expected shapes ({self.state_dim},) and ({self.action_dim},), got {x.shape} and {u.shape}"
@@ -170,7 +181,10 @@ class AnalyticSystem(Dynamics):
         k = self.kernels(cost)
         if k is None:
             return None
-        U = np.ascontiguousarray(self.check_actions(actions))
+        U = self.check_actions(actions)
+        if np.any(U < self.action_low) or np.any(U > self.action_high):
+            U = np.clip(U, self.action_low, self.action_high)
+        U = np.ascontiguousarray(U)
         return k, self._kernel_starts(x0, U.shape[0]), U
 
     def rollout_cost(self, x0, actions, cost: Cost, *, rng: SeedLike = None, threads=None) -> np.ndarray:
@@ -218,8 +232,11 @@ class AnalyticSystem(Dynamics):
             warnings.warn(f"planlab: numba kernels unavailable ({exc}); using numpy", RuntimeWarning)
 
     def default_cost(self) -> Cost:
-        """The task cost planlab's envs use for this system."""
-        raise NotImplementedError
+        """The task cost planlab's envs use for this system (a system of your own defines none)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.default_cost: this system defines no default cost; pass a cost explicitly "
+            f"(e.g. planlab.core.QuadraticCost(Q=np.ones({self.state_dim}), R=np.ones({self.action_dim}))) or "
+            f"override default_cost()")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params})"

@@ -40,6 +40,7 @@ class GymPendulum(Pendulum):
         return np.array([math.atan2(o[1], o[0]), o[2]])
 
     def observation_from_state(self, x):
+        """The env's observation (float32) of model state ``x`` (nx,)."""
         return np.array([math.cos(x[0]), math.sin(x[0]), x[1]], dtype=np.float32)
 
 
@@ -53,6 +54,7 @@ class GymCartPole(CartPole):
         super().__init__(params=params, action_low=0.0, action_high=1.0, n_actions=2, **kwargs)
 
     def observation_from_state(self, x):
+        """The env's observation (float32) of model state ``x`` (nx,)."""
         return np.asarray(x, dtype=np.float32)
 
 
@@ -70,6 +72,7 @@ class GymAcrobot(Acrobot):
         return np.array([math.atan2(o[1], o[0]), math.atan2(o[3], o[2]), o[4], o[5]])
 
     def observation_from_state(self, x):
+        """The env's observation (float32) of model state ``x`` (nx,)."""
         return np.array([math.cos(x[0]), math.sin(x[0]), math.cos(x[1]), math.sin(x[1]), x[2], x[3]],
                         dtype=np.float32)
 
@@ -80,6 +83,7 @@ class GymMountainCarContinuous(MountainCar):
     observation_dim = 2
 
     def observation_from_state(self, x):
+        """The env's observation (float32) of model state ``x`` (nx,)."""
         return np.asarray(x, dtype=np.float32)
 
 
@@ -93,6 +97,7 @@ class GymMountainCar(MountainCar):
         super().__init__(params, n_actions=3, **kwargs)
 
     def observation_from_state(self, x):
+        """The env's observation (float32) of model state ``x`` (nx,)."""
         return np.asarray(x, dtype=np.float32)
 
 

@@ -182,11 +182,13 @@ def run_mbrl(args) -> int:
     from .loop import run_mbrl_loop
 
     out = Path(args.out) if args.out else Path("runs") / f"mbrl-{args.env.replace('/', '_')}-seed{args.seed}"
-    if not args.json:
-        print(_header())
     rows_path = out / "rows.jsonl"
+    header = [not args.json]  # printed with the first row, after the run's up-front checks
 
     def emit(row):
+        if header[0]:
+            print(_header())
+            header[0] = False
         if args.json:
             print(json.dumps({"env": args.env, "seed": args.seed, **row}), flush=True)
         else:
@@ -194,8 +196,11 @@ def run_mbrl(args) -> int:
 
     try:
         result = run_mbrl_loop(config, out_dir=out, progress=not args.json, callback=emit)
-    except ValueError as exc:
-        print(f"planlab mbrl: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError) as exc:
+        # a planner that cannot plan through the learned model is refused before the first episode
+        planner_side = str(exc).startswith(("dynamics:", "system:", "cost:", "derivatives:"))
+        where = f"--planner: {args.planner} cannot plan through a learned model: " if planner_side else ""
+        print(f"planlab mbrl: error: {where}{exc}", file=sys.stderr)
         return 2
     if result.resumed_from and not args.json:
         print(f"(resumed after episode {result.resumed_from - 1} from {out})")

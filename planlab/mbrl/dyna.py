@@ -44,6 +44,7 @@ class TabularModel:
         self.live = np.ones((n_states, n_actions, n_states))
 
     def update(self, s: int, a: int, r: float, s_next: int, done: bool) -> None:
+        """Count the transition ``(s, a) -> s_next`` with reward ``r`` (and whether it ended the episode)."""
         self.counts[s, a, s_next] += 1.0
         self.reward_sum[s, a, s_next] += r
         self.done[s, a, s_next] |= bool(done)

@@ -141,6 +141,7 @@ class MBRLResult:
 
     @property
     def returns(self) -> np.ndarray:
+        """Return of every episode, in order (n_episodes,)."""
         return np.array([r["return"] for r in self.rows])
 
 
@@ -205,6 +206,7 @@ def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
 
     rows: list = []
     model = data = None
+    total_episodes = config.random_episodes + config.episodes
     out = Path(out_dir) if out_dir is not None else None
     cfg_dict = config.to_dict()
     if out is not None:
@@ -212,10 +214,16 @@ def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
         prog = out / "progress.json"
         if prog.exists():
             saved = json.loads(prog.read_text())
-            if saved.get("config") != cfg_dict:
+            saved_cfg = dict(saved.get("config", {}))
+            # a run may be extended with more episodes: every other setting must match
+            if {k: v for k, v in saved_cfg.items() if k != "episodes"} != {k: v for k, v in cfg_dict.items()
+                                                                             if k != "episodes"}:
                 raise ValueError(f"out_dir: {out} holds a run of another configuration; use a new directory "
-                                 f"(saved config differs in: {_diff_keys(saved.get('config', {}), cfg_dict)})")
+                                 f"(saved config differs in: {_diff_keys(saved_cfg, cfg_dict)})")
             rows = saved["rows"]
+            if len(rows) > total_episodes:
+                raise ValueError(f"episodes: {out} already holds {len(rows) - config.random_episodes} planned "
+                                 f"episodes; expected episodes >= that to resume or extend it, got {config.episodes}")
             if saved.get("model"):
                 model = LearnedDynamics.load(out / saved["model"])
             data = TransitionBuffer.load(out / saved["data"])
@@ -225,7 +233,8 @@ def run_mbrl_loop(config: MBRLConfig, *, out_dir=None, progress: bool = True,
     if data is None:
         data = TransitionBuffer(true_dyn.state_dim, true_dyn.action_dim)
     angles = list(true_dyn.angle_indices)
-    total_episodes = config.random_episodes + config.episodes
+    # refuse a planner that cannot plan through this model before any episode is spent
+    make_planner(config.planner, model, cost, horizon=config.horizon, seed=0, **config.planner_options)
     discrete = hasattr(env.action_space, "n")
 
     def to_state(obs):

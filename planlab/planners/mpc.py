@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from ..core.contracts import Plan, Planner, Policy
+from ..core.contracts import Plan, Planner, Policy, check_cost_matches
 from ..core.validation import check_in, check_positive_int
 
 __all__ = ["MPC", "shift_actions"]
@@ -56,6 +56,8 @@ class MPC(Policy):
     ----------
     plan_times : list of float
         Wall seconds of every ``planner.plan`` call since :meth:`reset`.
+    plan_statuses : list of str
+        The :attr:`Plan.status` of every ``planner.plan`` call since :meth:`reset`.
     last_plan : Plan or None
 
     Examples
@@ -72,6 +74,7 @@ class MPC(Policy):
     def __init__(self, planner: Planner, *, replan_every: int = 1, warm_start: bool = True, shift_fill: str = "last"):
         if not isinstance(planner, Planner):
             raise TypeError(f"planner: expected a planlab Planner, got {type(planner).__name__}")
+        check_cost_matches(planner.dynamics, planner.cost)
         self.planner = planner
         self.dynamics = planner.dynamics
         self.replan_every = check_positive_int("replan_every", replan_every)
@@ -87,6 +90,7 @@ class MPC(Policy):
         self.last_plan: Plan | None = None
         self._k = 0
         self.plan_times: list[float] = []
+        self.plan_statuses: list[str] = []
 
     def act(self, x) -> np.ndarray:
         """The action (nu,) to execute in state ``x`` (nx,); replans when due."""
@@ -102,6 +106,7 @@ class MPC(Policy):
             t0 = time.perf_counter()
             self.last_plan = self.planner.plan(x, warm_start=ws)
             self.plan_times.append(time.perf_counter() - t0)
+            self.plan_statuses.append(self.last_plan.status)
             self._k = 0
         u = self.last_plan.actions[self._k]
         self._k += 1

@@ -94,9 +94,11 @@ class TorchPolicy(nn.Module, Policy):
     discrete: bool = False
 
     def distribution(self, obs: torch.Tensor):  # pragma: no cover - abstract
+        """The action distribution at observations ``obs`` (..., n_obs)."""
         raise NotImplementedError
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The most likely action at ``obs`` (deterministic evaluation)."""
         raise NotImplementedError
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -146,9 +148,11 @@ class CategoricalPolicy(TorchPolicy):
         self.net = mlp(obs_dim, n_actions, hidden, activation, out_gain=0.01)
 
     def distribution(self, obs: torch.Tensor) -> Categorical:
+        """Categorical distribution over the actions at ``obs``."""
         return Categorical(logits=self.net(obs), validate_args=False)
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The action of highest probability at ``obs``."""
         return self.net(obs).argmax(-1)
 
 
@@ -186,6 +190,7 @@ class GaussianPolicy(TorchPolicy):
             self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
 
     def mean_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log standard deviation of the Gaussian at ``obs``, each (..., nu)."""
         out = self.net(obs)
         if self.state_dependent_std:
             mu, log_std = out.split(self.action_dim, dim=-1)
@@ -193,10 +198,12 @@ class GaussianPolicy(TorchPolicy):
         return out, self.log_std.expand_as(out)
 
     def distribution(self, obs: torch.Tensor) -> Normal:
+        """Diagonal Gaussian over the actions at ``obs``."""
         mu, log_std = self.mean_log_std(obs)
         return Normal(mu, log_std.exp(), validate_args=False)
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The Gaussian's mean at ``obs``."""
         return self.mean_log_std(obs)[0]
 
 
@@ -227,6 +234,7 @@ class TanhGaussianPolicy(TorchPolicy):
         self._log_half_sum = float(torch.log(self.half_width).sum())
 
     def mean_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and clamped log standard deviation of the pre-tanh Gaussian at ``obs``."""
         mu, log_std = self.net(obs).split(self.action_dim, dim=-1)
         return mu, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
@@ -256,9 +264,11 @@ class TanhGaussianPolicy(TorchPolicy):
         return logp - torch.log(1 - y.pow(2) + 1e-6).sum(-1) - self._log_half_sum
 
     def distribution(self, obs: torch.Tensor):
+        """Not available (no closed form): use :meth:`sample` and :meth:`log_prob`."""
         raise NotImplementedError("TanhGaussianPolicy: use sample() / log_prob(); it has no closed-form distribution")
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The squashed mean action at ``obs``, inside the action box."""
         return self.center + self.half_width * torch.tanh(self.mean_log_std(obs)[0])
 
     @torch.no_grad()
@@ -382,6 +392,7 @@ class ActorCriticNet(TorchPolicy):
         return Normal(out, self.log_std.exp().expand_as(out), validate_args=False)
 
     def distribution(self, obs: torch.Tensor):
+        """The policy head's action distribution at ``obs``."""
         return self._dist(self._pi_out(obs))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
@@ -397,5 +408,6 @@ class ActorCriticNet(TorchPolicy):
         return self._dist(self.pi_net(obs)), self.v_net(obs).squeeze(-1)
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        """The most likely action at ``obs`` (argmax for discrete actions, the mean otherwise)."""
         out = self._pi_out(obs)
         return out.argmax(-1) if self.discrete else out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import time
 import warnings
@@ -312,9 +313,18 @@ class Trainer:
         **kwargs
             Trainer options (``eval_every``, ``log_dir``, ...).
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a str or path, got {type(path).__name__}")
         path = Path(path)
-        with open(path / "config.json") as f:
-            meta = json.load(f)
+        for name in ("config.json", "model.pt"):
+            if not (path / name).is_file():
+                raise FileNotFoundError(f"path: no saved planlab trainer in {path} (missing {name})")
+        try:
+            meta = json.loads((path / "config.json").read_text())
+            if not isinstance(meta, dict):
+                raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
+        except ValueError as exc:
+            raise ValueError(f"path: {path / 'config.json'} is not a saved trainer's config ({exc})") from None
         try:
             algo = algorithm_class(meta.get("algo"))
         except ValueError:
@@ -325,16 +335,24 @@ class Trainer:
             if meta.get("env_id") is None:
                 raise ValueError("env: the saved trainer has no gymnasium id; pass env=")
             env = meta["env_id"]
-        config = algo.config_class.from_dict(meta["config"])
+        try:
+            config = algo.config_class.from_dict(meta["config"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"path: {path / 'config.json'} holds no valid {algo.__name__} config ({exc!r})") from None
         kwargs.setdefault("seed", meta.get("seed", 0))
         obj = algo(env, config, **kwargs)
-        state = torch.load(path / "model.pt", weights_only=True)
-        for k, v in obj._state().items():
-            if hasattr(v, "load_state_dict"):
-                v.load_state_dict(state[k])
-            elif isinstance(v, torch.Tensor):
-                with torch.no_grad():
-                    v.copy_(state[k])
+        try:
+            state = torch.load(path / "model.pt", weights_only=True)
+            for k, v in obj._state().items():
+                if hasattr(v, "load_state_dict"):
+                    v.load_state_dict(state[k])
+                elif isinstance(v, torch.Tensor):
+                    with torch.no_grad():
+                        v.copy_(state[k])
+        except Exception as exc:  # torch.load of a foreign file raises many kinds (struct.error, ...)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ValueError(f"path: {path / 'model.pt'} does not hold this trainer's weights "
+                             f"({type(exc).__name__}: {first})") from None
         obj.num_timesteps = int(meta.get("num_timesteps", 0))
         return obj
 

@@ -21,15 +21,15 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..core.contracts import (STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_OK, Cost, Dynamics,
-                              Plan, Planner)
+from ..core.contracts import (STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_OK, STATUS_STALLED, Cost,
+                              Dynamics, Plan, Planner)
 
-__all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS"]
+__all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "reproduce_problem"]
 
 #: Names of the checks :func:`check_planner` can run.
 ALL_CHECKS = ("contract", "cost", "determinism", "warm_start", "lq")
 
-_STATUSES = {STATUS_OK, STATUS_CONVERGED, STATUS_MAX_ITERATIONS, STATUS_FAILED}
+_STATUSES = {STATUS_OK, STATUS_CONVERGED, STATUS_STALLED, STATUS_MAX_ITERATIONS, STATUS_FAILED}
 
 PlannerFactory = Callable[[Dynamics, Cost, int, int], Planner]
 
@@ -39,11 +39,36 @@ class PlannerCheckError(AssertionError):
 
 
 def _fail(check, problem, msg):
-    raise PlannerCheckError(f"[{check}] {msg}\n  problem: {problem}")
+    raise PlannerCheckError(f"[{check}] {msg}\n  problem: {problem() if callable(problem) else problem}")
+
+
+def _arr(a) -> str:
+    return np.array2string(np.asarray(a, dtype=np.float64), separator=", ", floatmode="unique", max_line_width=10**6,
+                           threshold=10**6)
+
+
+def reproduce_problem(dynamics: Dynamics, cost: Cost, x0, horizon: int) -> str:
+    """Python that rebuilds a drawn problem exactly: the matrices ``A``, ``B``, the box, ``Q``, ``R``,
+    ``Qf``, ``x0`` and ``horizon`` (floats printed to round-trip), for a failure report."""
+    lines = [repr(dynamics)]
+    if hasattr(dynamics, "matrices"):
+        A, B = dynamics.matrices()
+        disc = f", n_actions={dynamics.n_actions}" if dynamics.is_discrete else ""
+        lines.append(f"dynamics = LinearSystem(A=np.array({_arr(A)}), B=np.array({_arr(B)}), "
+                     f"action_low=np.array({_arr(dynamics.action_low)}), "
+                     f"action_high=np.array({_arr(dynamics.action_high)}){disc}, dt={dynamics.dt!r})")
+    if all(hasattr(cost, k) for k in ("Q", "R", "Qf")):
+        lines.append(f"cost = QuadraticCost(Q=np.array({_arr(cost.Q)}), R=np.array({_arr(cost.R)}), "
+                     f"Qf=np.array({_arr(cost.Qf)}), x_goal=np.array({_arr(cost.x_goal)}), "
+                     f"u_goal=np.array({_arr(cost.u_goal)}), angle_indices={cost.angle_indices})")
+    else:
+        lines.append(f"cost = {cost!r}")
+    lines.append(f"x0 = np.array({_arr(x0)}); horizon = {horizon}")
+    return "\n    ".join(lines)
 
 
 def check_plan(plan, dynamics: Dynamics, cost: Cost, x0, horizon: int, *, check_cost: bool = True,
-               rtol: float = 1e-9, atol: float = 1e-9, problem: str = "") -> None:
+               rtol: float = 1e-9, atol: float = 1e-9, problem="") -> None:
     """Check one plan against the contract.
 
     Checks: a :class:`~planlab.core.Plan`; ``actions`` (H, nu) finite and inside the action box
@@ -166,7 +191,9 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
     hz = st.just(int(horizon)) if horizon is not None else None
 
     def run(dynamics, cost, x0, H, lqr_cost=None):
-        problem = f"{dynamics!r}, x0={np.array2string(x0, precision=4)}, horizon={H}"
+        def problem():
+            return reproduce_problem(dynamics, cost, x0, H)
+
         planner = factory(dynamics, cost, H, seed)
         if not isinstance(planner, Planner):
             _fail("contract", problem, f"factory: expected a planlab Planner, got {type(planner).__name__}")
@@ -186,7 +213,8 @@ def check_planner(factory: PlannerFactory, *, checks: Iterable[str] = ALL_CHECKS
             x1 = plan.states[1]
             planner.advance(1)  # as the MPC loop does before a warm-started replan
             p2 = planner.plan(x1, warm_start=ws)
-            check_plan(p2, dynamics, cost, x1, H, check_cost="cost" in checks, problem=problem + " (warm start)")
+            check_plan(p2, dynamics, cost, x1, H, check_cost="cost" in checks,
+                       problem=lambda: problem() + "\n    (replanned from x1 = states[1] with the shifted plan as warm start)")
         if "lq" in checks and lqr_cost is not None:
             bound = lq_factor * lqr_cost + lq_atol
             if not plan.cost <= bound:

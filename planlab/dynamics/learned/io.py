@@ -7,6 +7,7 @@ constructor arguments from JSON.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,15 +45,29 @@ def save_model(model, path) -> Path:
 
 
 def load_model(cls, path):
-    """Build a ``cls`` (a ``LearnedDynamics`` class) from files written by :func:`save_model`."""
+    """Build a ``cls`` (a ``LearnedDynamics`` class) from files written by :func:`save_model`.
+
+    Raises ``TypeError`` for a ``path`` that is not a path, ``FileNotFoundError`` when a file is missing
+    and ``ValueError`` naming ``path`` when the files do not hold a planlab model.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a str or path, got {type(path).__name__}")
     path = Path(path).with_suffix(".pt")
-    cfg = json.loads(path.with_suffix(".json").read_text())
-    mc = dict(cfg.pop("config"))
-    mc["hidden"] = tuple(mc["hidden"])
-    model = cls(cfg["state_dim"], cfg["action_dim"], cfg["action_low"], cfg["action_high"], cfg["dt"],
-                config=ModelConfig(**mc), angle_indices=cfg["angle_indices"], seed=cfg["seed"],
-                threads=cfg["threads"], state_names=cfg["state_names"], action_names=cfg["action_names"])
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.net.load_state_dict(state)
+    for p in (path, path.with_suffix(".json")):
+        if not p.is_file():
+            raise FileNotFoundError(f"path: no planlab model file {p} (save writes {path.name} and "
+                                    f"{path.with_suffix('.json').name})")
+    try:
+        cfg = json.loads(path.with_suffix(".json").read_text())
+        mc = dict(cfg.pop("config"))
+        mc["hidden"] = tuple(mc["hidden"])
+        model = cls(cfg["state_dim"], cfg["action_dim"], cfg["action_low"], cfg["action_high"], cfg["dt"],
+                    config=ModelConfig(**mc), angle_indices=cfg["angle_indices"], seed=cfg["seed"],
+                    threads=cfg["threads"], state_names=cfg["state_names"], action_names=cfg["action_names"])
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.net.load_state_dict(state)
+    except Exception as exc:  # torch.load of a foreign file raises many kinds (struct.error, ...)
+        raise ValueError(f"path: {path} does not hold a planlab model ({type(exc).__name__}: "
+                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from exc
     model.invalidate()
     return model

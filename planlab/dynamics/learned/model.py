@@ -107,6 +107,7 @@ class LearnedDynamics(Dynamics):
     # ------------------------------------------------------------------ bookkeeping
     @property
     def members(self) -> int:
+        """Number of ensemble members ``E``."""
         return self.config.members
 
     @property
@@ -115,6 +116,7 @@ class LearnedDynamics(Dynamics):
         return self.net.elite_idx.numpy().copy()
 
     def set_elites(self, idx) -> None:
+        """Use only members ``idx`` (distinct indices in ``[0, E)``) when predicting and planning."""
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         if idx.size == 0 or idx.min() < 0 or idx.max() >= self.members or len(set(idx.tolist())) != idx.size:
             raise ValueError(f"elites: expected distinct member indices in [0, {self.members}), got {idx.tolist()}")

@@ -34,10 +34,10 @@ class EnsembleNet(torch.nn.Module):
         self.weights = torch.nn.ParameterList()
         self.biases = torch.nn.ParameterList()
         for a, b in zip(sizes[:-1], sizes[1:]):
-            # truncated-normal init with std 1/(2 sqrt(fan_in)) as in PETS, independent per member
+            # truncated-normal init as in PETS: std 1/(2 sqrt(fan_in)), truncated at +-2 std, per member
             w = torch.empty(members, a, b)
-            torch.nn.init.trunc_normal_(w, std=1.0 / (2.0 * math.sqrt(a)), a=-2.0 / (2.0 * math.sqrt(a)) * 2,
-                                        b=2.0 / (2.0 * math.sqrt(a)) * 2, generator=generator)
+            std = 1.0 / (2.0 * math.sqrt(a))
+            torch.nn.init.trunc_normal_(w, std=std, a=-2.0 * std, b=2.0 * std, generator=generator)
             self.weights.append(torch.nn.Parameter(w))
             self.biases.append(torch.nn.Parameter(torch.zeros(members, 1, b)))
         self.activation = activation

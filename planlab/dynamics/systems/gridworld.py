@@ -140,12 +140,12 @@ class GridWorld(AnalyticSystem):
 
     def step(self, x, u, rng=None):
         """Sample next states: ``x`` (..., 2), ``u`` (..., 1) -> (..., 2); ``rng`` seed or Generator."""
-        x = np.asarray(x, dtype=np.float64)
-        u = np.asarray(u, dtype=np.float64)
+        x, u = self.check_step_inputs(x, u)
+        u = np.clip(u, self.action_low, self.action_high)
         batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         gen = make_rng(rng)
         ext = np.concatenate([np.broadcast_to(u[..., :1], batch + (1,)), gen.random(batch + (1,))], axis=-1)
-        return super().step(x, ext)
+        return self._eval_source(x, ext)
 
     # Stochastic: the fused (deterministic) rollout kernels do not apply; use the sampling path.
     def rollout(self, x0, actions, cost=None, *, rng=None):

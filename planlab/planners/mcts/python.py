@@ -59,6 +59,7 @@ class PythonModel:
         self.rng = rng
 
     def legal_actions(self, x) -> np.ndarray:
+        """Legal actions in state ``x``: bool mask (n_actions,)."""
         if self.mask_fn is None:
             return self.legal
         n = self.legal.shape[0]
@@ -69,6 +70,7 @@ class PythonModel:
         return m
 
     def transition(self, x, u, xn):
+        """Write the next state of ``(x, u)`` into ``xn`` and return ``(reward, terminal)``."""
         d = self.dynamics
         nu = d.action_dim
         if self.sources is not None:
@@ -84,15 +86,19 @@ class PythonModel:
         return r, term, math.isfinite(r) and bool(np.all(np.isfinite(xn)))
 
     def is_terminal(self, x) -> bool:
+        """Whether state ``x`` (nx,) is terminal."""
         return bool(self.dynamics.terminated(x[None])[0])
 
     def terminal_value(self, x) -> float:
+        """Value of a terminal state: minus the terminal cost."""
         return -float(self.cost.terminal(x[None])[0])
 
     def leaf_value(self, x) -> float:
+        """Estimated value of a leaf state ``x`` (the user's ``leaf_value_fn``)."""
         return float(self.leaf_value_fn(x))
 
     def default_action(self, settings, x, u) -> bool:
+        """Write the default (rollout) action for ``x`` into ``u``; returns whether one exists."""
         d = self.dynamics
         nu = d.action_dim
         if self.rollout_policy is not None:

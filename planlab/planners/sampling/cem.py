@@ -114,6 +114,7 @@ class CEM(Planner):
     """
 
     name = "cem"
+    discrete_actions = False  # Gaussian sampling rounded to indices drifts (CartPole-v1 falls)
     cli_options = ("population", "iterations", "elites")
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 30, *, population: int = 500,

@@ -122,6 +122,7 @@ class MPPI(Planner):
     """
 
     name = "mppi"
+    discrete_actions = False
     cli_options = ("population", "iterations", "temperature")
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 30, *, population: int = 1000,

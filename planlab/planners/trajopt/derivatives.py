@@ -42,6 +42,7 @@ box-DDP needs.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -86,8 +87,11 @@ class TrajectoryModel:
         self.n_hess = hessian_row_size(self.nx, self.nu)
         width = self.hi - self.lo
         self._nudge = np.where(np.isfinite(width), 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(width), width, 1.0))), 0.0)
-        self._lo_in = np.ascontiguousarray(np.minimum(self.lo + self._nudge, 0.5 * (self.lo + self.hi)))
-        self._hi_in = np.ascontiguousarray(np.maximum(self.hi - self._nudge, 0.5 * (self.lo + self.hi)))
+        # the box centre; with an infinite side (0.5 * (-inf + inf) is NaN) the point of the box nearest 0
+        with np.errstate(invalid="ignore"):
+            centre = np.where(np.isfinite(width), 0.5 * (self.lo + self.hi), np.clip(0.0, self.lo, self.hi))
+        self._lo_in = np.ascontiguousarray(np.minimum(self.lo + self._nudge, centre))
+        self._hi_in = np.ascontiguousarray(np.maximum(self.hi - self._nudge, centre))
 
     # ------------------------------------------------------------------ helpers
     def derivative_controls(self, U: np.ndarray) -> np.ndarray:
@@ -141,9 +145,12 @@ class TrajectoryModel:
         return -1, J0
 
     def derivatives(self, X, U, O, OT):  # pragma: no cover - abstract
+        """Pack the dynamics Jacobians and cost derivatives along ``(X, U)`` into ``O`` (T, n_packed) and
+        ``OT``; returns whether all are finite."""
         raise NotImplementedError
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         raise ValueError(f"ddp: full DDP needs second derivatives of the dynamics, which the {self.method!r} "
                          "derivatives do not provide; use derivatives='casadi' (analytic systems) or ddp=False")
 
@@ -186,6 +193,7 @@ class CodegenModel(TrajectoryModel):
         return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
 
 
@@ -218,6 +226,7 @@ class CasadiMapModel(TrajectoryModel):
         return bool(np.isfinite(O).all() and np.isfinite(OT).all())
 
     def dynamics_hessians(self, X, U, HD):
+        """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
         T = U.shape[0]
         P = np.tile(self._p[:, None], (1, T))
         HD[:] = self._mapped(self._F2, T)(X[:T].T, self.derivative_controls(U).T, P).full().T
@@ -366,6 +375,34 @@ def _fd_cost_derivatives(model: TrajectoryModel, X, Ue):
     return (g[:, :nx], g[:, nx:], H[:, :nx, :nx], H[:, nx:, nx:], H[:, nx:, :nx], gT[0], HT[0])
 
 
+def _casadi_model(dynamics, cost) -> TrajectoryModel:
+    sources = dynamics.compiled_sources(cost)  # None: numba off, or sources numba cannot compile
+    if sources is not None:
+        try:
+            return CodegenModel(dynamics, cost, sources)
+        except (UnsupportedOperation, ValueError):
+            pass
+    return CasadiMapModel(dynamics, cost)
+
+
+def _torch_path_works(dynamics, cost) -> bool:
+    """Whether the model's and the cost's torch paths run on a zero state and action."""
+    if not getattr(dynamics, "has_torch", False):
+        return False
+    try:
+        import torch
+
+        x = torch.zeros(1, dynamics.state_dim, dtype=torch.float64, requires_grad=True)
+        u0 = np.clip(np.zeros((1, dynamics.action_dim)), dynamics.action_low, dynamics.action_high)
+        u = torch.tensor(u0, dtype=torch.float64, requires_grad=True)
+        xn = dynamics.step_torch(x, u)
+        c = cost.running_torch(x, u, xn) if hasattr(cost, "running_torch") else xn.sum()
+        torch.autograd.grad(xn.sum() + c.sum(), (x, u), allow_unused=True)
+        return isinstance(xn, torch.Tensor)
+    except Exception:  # any failure of foreign maths on tensors: finite differences instead
+        return False
+
+
 def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "auto") -> TrajectoryModel:
     """Pick the derivative source for ``(dynamics, cost)``.
 
@@ -378,19 +415,32 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
     check_in("derivatives", derivatives, set(DERIVATIVE_METHODS))
     analytic = (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
                 and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim)
-    if derivatives == "auto":
+    auto = derivatives == "auto"
+    if auto:
         derivatives = "casadi" if analytic else ("torch" if getattr(dynamics, "has_torch", False) else "fd")
     if derivatives == "casadi":
         if not analytic:
             raise ValueError(f"derivatives: 'casadi' needs an AnalyticSystem and a SourceCost of matching size, got "
                              f"{type(dynamics).__name__} and {type(cost).__name__}")
-        sources = dynamics.compiled_sources(cost)  # None: numba off, or sources numba cannot compile
-        if sources is not None:
+        if not auto:
+            return _casadi_model(dynamics, cost)
+        # "auto": a source casadi cannot trace (say scipy.special.expit) falls back to torch or finite
+        # differences, with one warning instead of numba's and casadi's
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
-                return CodegenModel(dynamics, cost, sources)
-            except (UnsupportedOperation, ValueError):
-                pass
-        return CasadiMapModel(dynamics, cost)
+                model = _casadi_model(dynamics, cost)
+            except Exception as exc:  # casadi raises TypeError/NotImplementedError/RuntimeError on foreign maths
+                model, why = None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        if model is not None:
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            return model
+        method = "torch" if _torch_path_works(dynamics, cost) else "fd"
+        warnings.warn(f"planlab: casadi cannot differentiate the sources of {type(dynamics).__name__} with "
+                      f"{type(cost).__name__} ({why}); using {method} derivatives (slower)", RuntimeWarning,
+                      stacklevel=3)
+        derivatives = method
     if derivatives == "torch":
         if not getattr(dynamics, "has_torch", False):
             raise ValueError(f"derivatives: 'torch' needs a model with a torch path (has_torch), got {type(dynamics).__name__}")

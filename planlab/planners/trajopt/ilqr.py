@@ -37,7 +37,8 @@ import warnings
 
 import numpy as np
 
-from ...core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
+from ...core.contracts import (STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_STALLED, Cost, Dynamics,
+                                Plan, Planner)
 from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
 from .derivatives import make_trajectory_model
@@ -63,9 +64,13 @@ class ILQR(Planner):
     max_iterations : int
         Outer iterations (backward pass + line search).
     tol : float
-        Converged when an accepted step improves the cost by less than ``tol * |J|``.
+        Stop when an accepted step improves the cost by less than ``tol * |J|``: status
+        ``"converged"`` if the first-order condition then holds at the returned controls (``grad_tol``),
+        else ``"stalled"``.
     grad_tol : float
-        Converged when ``mean_t max_i |k_t,i| / (|u_t,i| + 1) < grad_tol`` (at low regularisation).
+        The first-order condition: the Newton step on the free controls is small,
+        ``mean_t max_i |k_t,i| / (|u_t,i| + 1) < grad_tol``, at low regularisation (``mu < 1e-5``).
+        ``"converged"`` always means this held at the returned controls.
     ddp : bool
         Full DDP: add the second-order dynamics terms ``V'_x f_xx`` (casadi derivatives only).
     control_limits : bool
@@ -97,6 +102,7 @@ class ILQR(Planner):
     """
 
     name = "ilqr"
+    discrete_actions = False
     cli_options = ("max_iterations",)
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, max_iterations: int = 200,
@@ -196,6 +202,7 @@ class ILQR(Planner):
         it = 0
         n_backward_fail = 0
         gnorm = math.inf
+        small_step = False  # the last accepted step improved by less than tol: test first order, then stop
         while it < max_it:
             it += 1
             if need_derivatives:
@@ -224,6 +231,24 @@ class ILQR(Planner):
                 break
             if gnorm < self.grad_tol and mu < 1e-5:
                 status, reason = STATUS_CONVERGED, "small step (grad_tol)"
+                # take the full step just computed when it lowers the cost at all (on a linear-quadratic
+                # problem it is the exact optimum) rather than discard it
+                i, Jn = m.line_search(x0, X, U, K, k, self.alphas[:1], J, dV1, dV2, -math.inf, Xn, Un)
+                if i >= 0:
+                    X, Xn, U, Un, J = Xn, X, Un, U, Jn
+                    history.append(J)
+                    steps.append(float(self.alphas[0]))
+                    need_derivatives = True
+                break
+            if small_step:
+                status, reason = STATUS_STALLED, (f"improvement below tol with step norm {gnorm:.3g} >= grad_tol "
+                                                  f"{self.grad_tol:g} (or mu {mu:.3g} >= 1e-5)")
+                i, Jn = m.line_search(x0, X, U, K, k, self.alphas, J, dV1, dV2, self.z_min, Xn, Un)
+                if i >= 0:  # keep the step just computed when it passes the line search
+                    X, Xn, U, Un, J = Xn, X, Un, U, Jn
+                    history.append(J)
+                    steps.append(float(self.alphas[i]))
+                    need_derivatives = True
                 break
             i, Jn = m.line_search(x0, X, U, K, k, self.alphas, J, dV1, dV2, self.z_min, Xn, Un)
             steps.append(float(self.alphas[i]) if i >= 0 else 0.0)
@@ -237,14 +262,15 @@ class ILQR(Planner):
                 dmu = min(dmu / f, 1.0 / f)
                 mu = mu * dmu if mu * dmu > self.mu_min else 0.0
                 if improvement < self.tol * abs(J):
-                    status, reason = STATUS_CONVERGED, "small improvement (tol)"
-                    break
+                    small_step = True  # the next backward pass tests the first-order condition here
+                    if it == max_it:
+                        status, reason = STATUS_STALLED, "improvement below tol at the iteration limit"
             else:
                 dmu = max(dmu * f, f)
                 mu = max(mu * dmu, self.mu_min)
                 if mu > self.mu_max:
                     if gnorm < 1e3 * self.grad_tol:
-                        status, reason = STATUS_CONVERGED, "no further decrease (line search at mu_max)"
+                        status, reason = STATUS_STALLED, f"no further decrease (line search at mu_max, step norm {gnorm:.3g})"
                     else:
                         status, reason = STATUS_FAILED, "line search failed at mu_max"
                         warnings.warn(f"iLQR: no decrease found (step norm {gnorm:.3g}); returning the best plan",

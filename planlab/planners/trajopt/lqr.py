@@ -247,6 +247,10 @@ def lqr_tracking(A, B, Q, R, Qf, x_ref, u_ref=None, c=None, *, action_low=None, 
     return TimeVaryingLinearPolicy(K, k, x_ref, u_ref, action_low=action_low, action_high=action_high)
 
 
+#: closed-loop steps :class:`LQRPlanner` predicts (at least) to decide whether a state lies in its region
+REGION_CHECK_STEPS = 200
+
+
 # ---------------------------------------------------------------------------------- stabiliser
 class LQR(Policy):
     r"""Infinite-horizon LQR stabiliser of an analytic system at an equilibrium.
@@ -294,16 +298,32 @@ class LQR(Policy):
         R = as_float_array("R", R)
         Q = np.diag(Q) if Q.ndim == 1 else Q
         R = np.diag(R) if R.ndim == 1 else R
-        x_next = system.step(self.x_eq, self.u_eq)
-        gap = float(np.max(np.abs(x_next - self.x_eq)))
+        # the equilibrium of f itself (step would clip a u_eq outside the box; the region test then reports it)
+        x_next = system._eval_source(self.x_eq, self.u_eq)
+        gap = float(np.max(np.abs(self.error(x_next))))  # angles compared modulo 2 pi
         if not gap <= equilibrium_tol:
-            raise ValueError(f"x_eq, u_eq: expected an equilibrium (|f(x, u) - x| <= {equilibrium_tol:g}), got "
-                             f"|f(x, u) - x| = {gap:.3g}")
+            raise ValueError(f"x_eq, u_eq: expected an equilibrium (|f(x, u) - x| <= {equilibrium_tol:g}, angles "
+                             f"modulo 2 pi), got |f(x, u) - x| = {gap:.3g}")
         self.A, self.B = system.linearize(self.x_eq, self.u_eq)
         self.K, self.P = dlqr(self.A, self.B, Q, R)
+        self.region_level = self._unsaturated_level(system.action_low, system.action_high)
         self.Q, self.R = Q, R
         self.clip = bool(clip)
         self.dynamics = system
+
+    def _unsaturated_level(self, lo, hi) -> float:
+        """Largest ``c`` with ``lo <= u_eq + K e <= hi`` for all ``e'Pe <= c`` (inf for an unbounded box).
+
+        ``max_{e'Pe <= c} k_i e = sqrt(c k_i P^-1 k_i')``, so ``c = min_i margin_i^2 / (k_i P^-1 k_i')``.
+        """
+        margin = np.minimum(hi - self.u_eq, self.u_eq - lo)
+        if np.any(margin <= 0):
+            return 0.0
+        Pinv = np.linalg.pinv(self.P)
+        g = np.einsum("ij,jk,ik->i", self.K, Pinv, self.K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            levels = np.where(g > 0, margin**2 / g, np.inf)
+        return float(np.min(levels))
 
     def error(self, x) -> np.ndarray:
         """``x - x_eq`` with angles wrapped, (..., nx)."""
@@ -352,13 +372,21 @@ class LQRPlanner(Planner):
     """
 
     name = "lqr"
+    discrete_actions = False
     cli_options = ()
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, seed: SeedLike = None):
         super().__init__(dynamics, cost, horizon, seed=seed)
         if not isinstance(cost, QuadraticCost):
             raise TypeError(f"cost: the LQR planner needs a QuadraticCost (Q, R and a goal), got {type(cost).__name__}")
-        self.controller = LQR(dynamics, cost.Q, cost.R, cost.x_goal, cost.u_goal)
+        try:
+            self.controller = LQR(dynamics, cost.Q, cost.R, cost.x_goal, cost.u_goal)
+        except ValueError as exc:
+            if not str(exc).startswith("x_eq, u_eq"):
+                raise
+            raise ValueError(f"cost: the LQR planner stabilises the cost's goal (x_goal, u_goal), which must be an "
+                             f"equilibrium of {type(dynamics).__name__}; {str(exc).split(': ', 1)[1]}") from None
+        self._warned = False
 
     def plan(self, x0, warm_start=None) -> Plan:
         t0 = time.perf_counter()
@@ -372,12 +400,39 @@ class LQRPlanner(Planner):
             U[t] = self.controller.act(X[t])
             X[t + 1] = d.step(X[t], U[t])
         status = STATUS_OK
+        diag = {}
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(U))):
             status = STATUS_FAILED
             U = np.where(np.isfinite(U), U, d.clip_action(self.controller.u_eq))
             warnings.warn("LQR: the closed loop diverged within the horizon; plan marked failed", RuntimeWarning)
+        else:
+            # The stabiliser is trusted inside {e'Pe <= c}: the largest level set of the DARE's Lyapunov
+            # function on which u_eq + K e stays inside the box, so the linearised closed loop is unsaturated
+            # and e'Pe decreases there. A predicted closed loop that never enters it within the horizon
+            # means x0 lies outside the region the LQR controls.
+            ctrl = self.controller
+            E = ctrl.error(X)
+            V = np.einsum("ti,ij,tj->t", E, ctrl.P, E)
+            diag = {"lyapunov": float(V[0]), "region_level": ctrl.region_level}
+            entered = float(V.min()) <= ctrl.region_level
+            x = X[-1]
+            for _ in range(max(0, REGION_CHECK_STEPS - self.horizon)):  # look past a short horizon
+                if entered or not np.all(np.isfinite(x)):
+                    break
+                x = d.step(x, ctrl.act(x))
+                e = ctrl.error(x)
+                entered = float(e @ ctrl.P @ e) <= ctrl.region_level
+            if not entered:
+                status = STATUS_FAILED
+                diag["reason"] = "outside the region of the LQR stabiliser"
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(f"LQR: the state is outside the region the stabiliser at the goal controls: e'Pe "
+                                  f"stays above {ctrl.region_level:.3g} (the largest unsaturated level set) over "
+                                  f"{max(self.horizon, REGION_CHECK_STEPS)} predicted steps, starting at {V[0]:.3g}; plans marked failed",
+                                  RuntimeWarning, stacklevel=2)
         roll = d.rollout(x0, U[None], self.cost)
         cost = float(roll.costs[0])
         return Plan(U, roll.states[0], cost if np.isfinite(cost) else np.inf, status,
-                    {"plan_time_s": time.perf_counter() - t0, "K": self.controller.K,
+                    {"plan_time_s": time.perf_counter() - t0, "K": self.controller.K, **diag,
                      "policy": self.controller.policy(self.horizon)})

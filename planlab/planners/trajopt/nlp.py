@@ -67,6 +67,7 @@ class NLPPlanner(Planner):
     """
 
     name = "nlp"
+    discrete_actions = False
     cli_options = ("max_iterations",)
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, max_iterations: int = 1000,

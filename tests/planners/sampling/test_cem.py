@@ -38,8 +38,12 @@ def test_cem_family_meets_the_planner_contract(factory):
 
 
 @pytest.mark.parametrize("factory", [_cem, _icem], ids=["cem", "icem"])
-def test_cem_family_meets_the_contract_on_discrete_actions(factory):
-    check_planner(factory, discrete=True, max_examples=8)
+def test_cem_family_refuses_discrete_actions_naming_the_planners_that_apply(factory):
+    from planlab.envs.models import model_for
+
+    d, c = model_for("CartPole-v1")
+    with pytest.raises(TypeError, match=r"dynamics: I?CEM plans continuous actions.*discrete actions: shooting, uct"):
+        factory(d, c, 10, 0)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)

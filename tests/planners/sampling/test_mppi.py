@@ -24,8 +24,12 @@ def test_mppi_meets_the_planner_contract():
     check_planner(_mppi, lq_factor=2.5, max_examples=12)
 
 
-def test_mppi_meets_the_contract_on_discrete_actions():
-    check_planner(lambda d, c, h, s: MPPI(d, c, h, population=200, seed=s), discrete=True, max_examples=8)
+def test_mppi_refuses_discrete_actions_naming_the_planners_that_apply():
+    from planlab.envs.models import model_for
+
+    d, c = model_for("CartPole-v1")
+    with pytest.raises(TypeError, match=r"dynamics: MPPI plans continuous actions.*discrete actions: shooting, uct"):
+        MPPI(d, c, 10)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
