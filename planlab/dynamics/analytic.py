@@ -99,7 +99,17 @@ class AnalyticSystem(Dynamics):
 
     # ------------------------------------------------------------------ torch path
     def step_torch(self, x, u):
-        """Differentiable next state on torch tensors: (..., nx), (..., nu) -> (..., nx)."""
+        """Differentiable next state on torch tensors: (..., nx), (..., nu) -> (..., nx).
+
+        Actions outside the box are clipped to it, as in :meth:`step` (the gradient with respect to a
+        clipped component is zero). :meth:`symbolic` is the unclipped dynamics, for derivatives inside
+        the box.
+        """
+        import torch
+
+        lo = torch.as_tensor(self.action_low, dtype=u.dtype, device=u.device)
+        hi = torch.as_tensor(self.action_high, dtype=u.dtype, device=u.device)
+        u = torch.maximum(torch.minimum(u, hi), lo)
         return eval_dynamics_source(type(self).dynamics_source, x, u, self.param_vector.tolist(), self.state_dim)
 
     # ------------------------------------------------------------------ casadi path
