@@ -433,7 +433,7 @@ class Planner(ABC):
         check_cost_matches(dynamics, cost)
         if dynamics.is_discrete and not type(self).discrete_actions:
             names = sorted({c.name for c in _all_subclasses(Planner) if c.discrete_actions and c.name != Planner.name
-                            and not getattr(c, "__abstractmethods__", None) and not c.__module__.startswith("test")})
+                            and not getattr(c, "__abstractmethods__", None) and c.__module__.startswith("planlab.")})
             raise TypeError(
                 f"dynamics: {type(self).__name__} plans continuous actions, got a model with {dynamics.n_actions} "
                 f"discrete actions (n_actions={dynamics.n_actions}); planners for discrete actions: {', '.join(names)}")

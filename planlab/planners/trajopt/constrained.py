@@ -114,6 +114,7 @@ class ConstrainedILQR(Planner):
     """
 
     name = "al-ilqr"
+    discrete_actions = False
     cli_options = ("max_iterations",)
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int | None = None, constraints: Constraints | None = None,

@@ -54,6 +54,7 @@ class ConstrainedNLP(Planner):
     """
 
     name = "al-nlp"
+    discrete_actions = False
     cli_options = ("max_iterations",)
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int | None = None, constraints: Constraints | None = None,
