@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .common import write_row
 
-__all__ = ["TASKS", "run_one", "main"]
+__all__ = ["TASKS", "run_one", "result_row", "main"]
 
 #: algo -> (env id, solve threshold, env-step budget, evaluate every).
 TASKS = {
@@ -51,6 +51,14 @@ def run_one(algo: str, seed: int, *, budget: int | None = None) -> dict:
                                      target_return=threshold, **preset(algo, env_id))
     setup = time.perf_counter() - t0
     trainer.learn(budget or default_budget)
+    return result_row(trainer, algo, env_id, seed, setup_s=setup, t0=t0)
+
+
+def result_row(trainer, algo: str, env_id: str, seed: int, *, setup_s: float, t0: float) -> dict:
+    """The benchmark's row for a finished ``trainer`` (``t0``: ``time.perf_counter()`` before it was built).
+
+    The format every learner's row shares (model-free, and policies learned from a model).
+    """
     solved = trainer.solved_at is not None
     return {
         "algo": algo,
@@ -58,7 +66,7 @@ def run_one(algo: str, seed: int, *, budget: int | None = None) -> dict:
         "seed": seed,
         "solved": solved,
         "steps_to_solve": trainer.solved_at,
-        "seconds_to_solve": round(setup + trainer.solved_seconds, 2) if solved else None,
+        "seconds_to_solve": round(setup_s + trainer.solved_seconds, 2) if solved else None,
         "final_return": round(trainer.curve[-1]["eval_mean"], 2) if trainer.curve else None,
         "steps_run": trainer.num_timesteps,
         "seconds_run": round(time.perf_counter() - t0, 2),

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import write_row
+from .modelfree import result_row
 
 __all__ = ["TASKS", "QUICK_OVERRIDES", "run_one", "pets_plan_ms", "main"]
 
@@ -90,17 +91,8 @@ def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = Fa
             cpu_at_solve.append(time.process_time() - c0)
 
     trainer.learn(budget or default_budget, callback=note_cpu)
-    solved = trainer.solved_at is not None
     return {
-        "algo": algo,
-        "env": env_id,
-        "seed": seed,
-        "solved": solved,
-        "steps_to_solve": trainer.solved_at,
-        "seconds_to_solve": round(setup + trainer.solved_seconds, 2) if solved else None,
-        "final_return": round(trainer.curve[-1]["eval_mean"], 2) if trainer.curve else None,
-        "steps_run": trainer.num_timesteps,
-        "seconds_run": round(time.perf_counter() - t0, 2),
+        **result_row(trainer, algo, env_id, seed, setup_s=setup, t0=t0),
         "cpu_seconds_to_solve": round(cpu_at_solve[0], 2) if cpu_at_solve else None,
         "cpu_seconds_run": round(time.process_time() - c0, 2),
         "act_ms": round(_act_ms(trainer, 20 if quick else 200), 4),
