@@ -12,9 +12,9 @@ Importing this module imports neither torch nor a trainer.
 
 from __future__ import annotations
 
-import json
 import sys
-import time
+
+from ..policies.cli import learn_and_report
 
 __all__ = ["MODEL_TRAIN_ALGOS", "PRESETS", "extend_train_parser", "run_model_train"]
 
@@ -85,25 +85,4 @@ def run_model_train(args) -> int:
     except (TypeError, ValueError) as exc:
         msg = str(exc)
         return _fail("--" + msg if msg.startswith(("env:", "model:")) else msg)
-    t0 = time.perf_counter()
-    trainer.learn(args.steps)
-    seconds = time.perf_counter() - t0
-    last = trainer.curve[-1] if trainer.curve else None
-    summary = {
-        "algo": algo,
-        "env": args.env,
-        "seed": args.seed,
-        "steps": trainer.num_timesteps,
-        "seconds": round(seconds, 2),
-        "eval_return": None if last is None else last["eval_mean"],
-        "eval_std": None if last is None else last["eval_std"],
-        "solved_at": trainer.solved_at,
-        "out": str(trainer.save(f"{args.out}/model")) if args.out is not None else None,
-    }
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        width = max(len(k) for k in summary)
-        for k, v in summary.items():
-            print(f"{k:<{width}}  {v}")
-    return 0
+    return learn_and_report(trainer, algo, args)

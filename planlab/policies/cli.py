@@ -80,6 +80,15 @@ def run_train(args: argparse.Namespace) -> int:
         return _fail(str(exc).replace("env: ", "--env: ", 1) if str(exc).startswith("env:") else str(exc))
     except ValueError as exc:
         return _fail(str(exc))
+    return learn_and_report(trainer, algo, args)
+
+
+def learn_and_report(trainer, algo: str, args) -> int:
+    """Train for ``args.steps``, save under ``args.out`` if given, print the summary; exit code 0.
+
+    The one tail of every ``planlab train`` algorithm (model-free here, policies learned from a
+    model in :mod:`planlab.mbrl.train_cli`).
+    """
     t0 = time.perf_counter()
     trainer.learn(args.steps)
     seconds = time.perf_counter() - t0
@@ -93,10 +102,8 @@ def run_train(args: argparse.Namespace) -> int:
         "eval_return": None if last is None else last["eval_mean"],
         "eval_std": None if last is None else last["eval_std"],
         "solved_at": trainer.solved_at,
-        "out": None,
+        "out": str(trainer.save(f"{args.out}/model")) if args.out is not None else None,
     }
-    if args.out is not None:
-        summary["out"] = str(trainer.save(f"{args.out}/model"))
     if args.json:
         print(json.dumps(summary))
     else:
