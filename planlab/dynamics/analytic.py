@@ -107,8 +107,8 @@ class AnalyticSystem(Dynamics):
         """
         import torch
 
-        lo = torch.as_tensor(self.action_low, dtype=u.dtype, device=u.device)
-        hi = torch.as_tensor(self.action_high, dtype=u.dtype, device=u.device)
+        lo = torch.tensor(self.action_low, dtype=u.dtype, device=u.device)
+        hi = torch.tensor(self.action_high, dtype=u.dtype, device=u.device)
         u = torch.maximum(torch.minimum(u, hi), lo)
         return eval_dynamics_source(type(self).dynamics_source, x, u, self.param_vector.tolist(), self.state_dim)
 

@@ -221,9 +221,11 @@ class LearnedDynamics(Dynamics):
         """Sample next states: each element uses a uniformly random elite member (TS1 for one step)
         and, for Gaussian members, its noise. ``expectation`` propagation returns the mean instead.
 
-        ``x`` (..., nx), ``u`` (..., nu) -> (..., nx) float64.
+        ``x`` (..., nx), ``u`` (..., nu) -> (..., nx) float64. Actions outside the box are clipped to
+        it, as every planlab model does (the network never sees actions it cannot have been trained on).
         """
         x2, u2, batch = self._check_xu(x, u)
+        u2 = np.clip(u2, self.action_low, self.action_high)
         gen = make_rng(rng)
         with torch_threads(self.threads), torch.inference_mode():
             mean, var = self.predict_torch(torch.tensor(x2, dtype=torch.float32),
@@ -242,8 +244,14 @@ class LearnedDynamics(Dynamics):
         return out.reshape(batch + (nx,))
 
     def step_torch(self, x, u):
-        """Mean next state over the elite members on torch tensors (..., nx), (..., nu) (differentiable)."""
+        """Mean next state over the elite members on torch tensors (..., nx), (..., nu) (differentiable).
+
+        Actions outside the box are clipped to it, as in :meth:`step` (zero gradient for a clipped
+        component)."""
         shape = x.shape[:-1]
+        lo = torch.tensor(self.action_low, dtype=u.dtype, device=u.device)
+        hi = torch.tensor(self.action_high, dtype=u.dtype, device=u.device)
+        u = torch.maximum(torch.minimum(u, hi), lo)
         mean, _ = self.predict_torch(x.reshape(-1, self.state_dim).float(), u.reshape(-1, self.action_dim).float())
         return mean[..., : self.state_dim].mean(0).reshape(*shape, self.state_dim).to(x.dtype)
 
@@ -278,6 +286,7 @@ class LearnedDynamics(Dynamics):
         ----------
         x0 : array_like (nx,) or (N, nx)
         actions : array_like (N, H, nu)
+            Clipped to the action box (the clipped actions are executed and costed).
         cost : Cost, optional
             Known cost; with ``learn_reward`` and no cost, the learned reward is used (cost = -reward).
         rng : seed or Generator
@@ -299,7 +308,7 @@ class LearnedDynamics(Dynamics):
         return self._rollout(x0, actions, cost, rng, keep_states=False)[1]
 
     def _rollout(self, x0, actions, cost, rng, keep_states):
-        U = self.check_actions(actions)
+        U = np.clip(self.check_actions(actions), self.action_low, self.action_high)
         N, H, nu = U.shape
         x0 = self._start_states(x0, N)
         if cost is not None and not isinstance(cost, Cost):

@@ -247,3 +247,21 @@ def test_learned_reward_plans_without_a_cost(pendulum_data):
     np.testing.assert_allclose(learned, known, rtol=0.03)
     with pytest.raises(ValueError, match="cost: expected a Cost"):
         for_model(dyn, ModelConfig(members=1, hidden=(4,))).rollout_cost(x0, U, None)
+
+
+def test_a_learned_model_executes_an_action_outside_the_box_as_the_nearest_action_inside():
+    # an untrained network is not flat in u, so an unclipped action would give another next state
+    m = LearnedDynamics(2, 1, -0.5, 0.5, 0.1, config=ModelConfig(members=2, hidden=(8,), propagation="expectation"),
+                        seed=3)
+    x = np.array([[0.2, -0.1], [1.0, 0.3]])
+    far, edge = np.array([[3.0], [-7.0]]), np.array([[0.5], [-0.5]])
+    np.testing.assert_array_equal(m.step(x, far), m.step(x, edge))
+    assert not np.allclose(m.step(x, far), m.step(x, np.zeros((2, 1))))
+    np.testing.assert_array_equal(m.rollout(x[0], np.full((1, 4, 1), 9.0)).states,
+                                  m.rollout(x[0], np.full((1, 4, 1), 0.5)).states)
+    xt = torch.tensor(x)
+    ut = torch.tensor(far, requires_grad=True)
+    out = m.step_torch(xt, ut)
+    np.testing.assert_allclose(out.detach().numpy(), m.step_torch(xt, torch.tensor(edge)).detach().numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(ut.grad.numpy(), 0.0)   # a clipped component has no gradient
