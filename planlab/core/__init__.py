@@ -1,18 +1,7 @@
 """Contracts, cost functions, validation and seeding shared by all of planlab."""
 
-from .contracts import (
-    STATUS_CONVERGED,
-    STATUS_FAILED,
-    STATUS_MAX_ITERATIONS,
-    STATUS_OK,
-    CompiledSources,
-    Cost,
-    Dynamics,
-    Plan,
-    Planner,
-    Policy,
-    Rollout,
-)
+from .contracts import CompiledSources, Cost, Dynamics, Rollout
+from .planning import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_OK, Plan, Planner, Policy
 from .cost import QuadraticCost, SourceCost
 from .seeding import make_rng, seed_everything
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from planlab.core import Dynamics, QuadraticCost
+from planlab.core import Cost, Dynamics, QuadraticCost
 from planlab.dynamics import DoubleIntegrator, Pendulum
 from planlab.planners import MPC, RandomShooting, make_planner
 
@@ -101,3 +101,38 @@ def test_plan_repr_is_one_short_line():
     text = repr(p)
     assert "\n" not in text and len(text) < 160
     assert text.startswith("Plan(horizon=200, nu=1, nx=2, cost=") and "status='ok'" in text
+
+
+def _user_cost(running, terminal=None):
+    """A user's Cost subclass that declares no sizes."""
+
+    class UserCost(Cost):
+        def running(self, x, u, x_next=None):
+            return running(np.asarray(x), np.asarray(u))
+
+        def terminal(self, x):
+            return terminal(np.asarray(x)) if terminal else super().terminal(x)
+
+    return UserCost()
+
+
+@pytest.mark.parametrize("running, terminal, message", [
+    # weights for three states broadcast against two: numpy raises, the planner names the cost
+    (lambda x, u: np.sum(np.array([1.0, 1.0, 1.0]) * x ** 2, -1), None, r"running\(x, u, x_next\) fails .* nx = 2"),
+    # a state component the model does not have
+    (lambda x, u: x[..., 2] ** 2, None, r"IndexError"),
+    # a cost that sums over the batch instead of returning one value per element
+    (lambda x, u: np.sum(x ** 2), None, r"return shape \(2,\) .* got shape \(\)"),
+    # a terminal cost for another action/state layout
+    (lambda x, u: np.sum(x ** 2, -1), lambda x: np.sum((x - np.zeros(4)) ** 2, -1), r"terminal\(x\) fails"),
+], ids=["broadcast-weights", "index", "summed-batch", "terminal"])
+@pytest.mark.parametrize("name", ["cem", "ilqr"])
+def test_a_user_cost_declaring_no_sizes_is_probed_and_refused_when_it_does_not_fit(name, running, terminal, message):
+    with pytest.raises(ValueError, match=r"cost: .*" + message):
+        make_planner(name, Pendulum(), _user_cost(running, terminal), horizon=5)
+
+
+def test_a_user_cost_declaring_no_sizes_that_fits_is_accepted_and_planned_with():
+    cost = _user_cost(lambda x, u: np.sum(x ** 2, -1) + 0.1 * np.sum(u ** 2, -1))
+    plan = RandomShooting(Pendulum(), cost, horizon=5, population=20, seed=0).plan(np.array([0.3, 0.0]))
+    assert plan.actions.shape == (5, 1) and np.isfinite(plan.cost)
