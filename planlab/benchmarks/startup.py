@@ -3,12 +3,18 @@
 Usage::
 
     python -m planlab.benchmarks.startup [--json PATH] [--quick] [--cases cem ilqr ...] [--repeats R]
+        [--modes cold-foreground cold warm ...] [--source main=DIR]
 
 Each case runs in fresh Python processes (what a user who edits and reruns a script sees), with
 ``PLANLAB_CACHE_DIR`` and ``NUMBA_CACHE_DIR`` pointing at a new temporary directory:
 
+``cold-foreground``
+    a first process with ``PLANLAB_BACKGROUND_COMPILE=0`` and its own empty caches: every kernel
+    compiled in the process before the first plan (numba, and for iLQR casadi's derivative code);
 ``cold``
-    the first process: every kernel compiled (numba, and for iLQR casadi's derivative code);
+    the first process with the default settings: the sampling planners serve numpy plans while a
+    background process compiles their kernels (``process_s`` includes the wait at exit for it);
+    the trajectory optimisers compile in the process as in ``cold-foreground``;
 ``warm``
     a second process with the same cache directory;
 ``new-weights``
@@ -190,7 +196,9 @@ def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: b
     (cache / "user").mkdir(parents=True, exist_ok=True)
     (cache / "user" / "user_spring.py").write_text(textwrap.dedent(USER_MODULE))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    # cwd: the temporary directory, so that the child imports planlab from PYTHONPATH, not from ours
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=str(cache))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"case {case}: child failed:\n{proc.stderr[-3000:]}")

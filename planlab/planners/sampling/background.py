@@ -37,13 +37,13 @@ from pathlib import Path
 
 from ...dynamics.compiled import cache_dir, numba_enabled, source_name
 
-__all__ = ["enabled", "ready_marker", "importable", "BackgroundCompile", "CHILD_TIMEOUT", "ENV_VAR", "WAIT_ENV_VAR"]
+__all__ = ["enabled", "ready_marker", "importable", "start", "BackgroundCompile", "CHILD_TIMEOUT", "ENV_VAR", "WAIT_ENV_VAR"]
 
 #: Environment variable: ``0``/``false``/``no`` compiles in the foreground, as on the first call.
 ENV_VAR = "PLANLAB_BACKGROUND_COMPILE"
 #: Seconds after which a background compile gives up (the evaluator then compiles on its next call).
 CHILD_TIMEOUT = 300.0
-#: The child's entry point (run with ``python -m``).
+#: The child's entry point (its ``main()``, run with the parent's ``sys.path``).
 CHILD_MODULE = "planlab.planners.sampling.compile_child"
 #: Environment variable: seconds the parent waits at exit for a running compile to fill the cache
 #: (default 120; 0 kills it at once, and the next process compiles again).
@@ -87,10 +87,11 @@ class BackgroundCompile:
         self.spec = spec
         self.error = None
         env = dict(os.environ, PLANLAB_BACKGROUND_PARENT=str(os.getpid()))
-        # the child imports the sources by name, from the parent's import path
-        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).strip(os.pathsep)
+        # the child imports planlab and the sources from exactly the parent's import path
+        path = [p or os.getcwd() for p in sys.path]
+        code = f"import sys; sys.path[:] = {path!r}; from {CHILD_MODULE} import main; main()"
         self._log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child never blocks
-        self._proc = subprocess.Popen([sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                       stdout=subprocess.DEVNULL, stderr=self._log, text=True, env=env)
         _children.append(self._proc)
         try:
@@ -122,6 +123,17 @@ class BackgroundCompile:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+
+_running: dict = {}
+
+
+def start(spec: dict) -> BackgroundCompile:
+    """A :class:`BackgroundCompile` for ``spec``; one child per kernel module and process (shared while it runs)."""
+    bg = _running.get(spec["marker"])
+    if bg is None or bg.poll() is False:
+        bg = _running[spec["marker"]] = BackgroundCompile(spec)
+    return bg
 
 
 @atexit.register

@@ -106,6 +106,8 @@ class SequenceEvaluator:
         self.fused = False
         self._pending = None  # CompiledSources whose kernels compile in the background
         self._bg = None
+        self.background_error = None  # why a background compile failed, if one did
+        self._numpy_only = False  # while compiling in the background, or after a refused switch
         self._no3 = np.empty((0, 1, 1))
         self._no_words = np.empty(0, dtype=np.uint32)
         if dynamics.stochastic or not numba_enabled():
@@ -114,6 +116,7 @@ class SequenceEvaluator:
         lazy = _importable_sources(dynamics, cost) if bg else None
         if lazy is not None and not background.ready_marker(_kernel_name(lazy)).exists():
             self._pending = lazy
+            self._numpy_only = True
             defer_compiled_noise(True)
             return
         self._use_kernels(dynamics.compiled_sources(cost))
@@ -151,7 +154,7 @@ class SequenceEvaluator:
         if self._bg is None:
             src = self._pending
             names = [list(source_name(f)) for f in (src.dynamics, src.termination, src.running, src.terminal)]
-            self._bg = background.BackgroundCompile({
+            self._bg = background.start({
                 "sources": names, "nx": int(self.dynamics.state_dim), "nu": int(self.dynamics.action_dim),
                 "params": np.asarray(src.params, dtype=float).tolist(),
                 "cost_params": np.asarray(src.cost_params, dtype=float).tolist(),
@@ -162,14 +165,15 @@ class SequenceEvaluator:
         done = self._bg.poll()
         if done is None:
             return False
-        if not done:  # the child failed or timed out: compile here, as without background compilation
-            warnings.warn(f"planlab: background compilation of the sampling kernels failed ({self._bg.error}); "
-                          "compiling in the foreground", RuntimeWarning, stacklevel=4)
+        if not done:  # the child failed or timed out: compile here, as without background compilation (a
+            # source numba cannot compile then gets its usual warning and the numpy path)
+            self.background_error = self._bg.error
         return True
 
     def _switch(self, numpy_result, compiled_call):
         """Use the compiled kernels from now on if they give ``numpy_result`` bit for bit; returns the result."""
         self._end_pending()
+        self._numpy_only = False
         self._use_kernels(self.dynamics.compiled_sources(self.cost))
         if not self.fused:
             return numpy_result
@@ -177,7 +181,8 @@ class SequenceEvaluator:
         same = all(np.array_equal(a, b) and a.tobytes() == b.tobytes()
                    for a, b in zip(_tuple(numpy_result), _tuple(res)))
         if not same:
-            self._kernel, self.fused = None, False
+            self._kernel, self.fused, self._numpy_only = None, False, True
+            defer_compiled_noise(True)  # the noise stays on numpy too
             warnings.warn("planlab: the compiled sampling kernels and the numpy path differ in the last bits on "
                           "this machine; this planner stays on numpy (set PLANLAB_BACKGROUND_COMPILE=0 to compile "
                           "on the first plan instead)", RuntimeWarning, stacklevel=4)
@@ -263,7 +268,7 @@ class SequenceEvaluator:
             self._rollout.rollout_states(np.ascontiguousarray(x0[None]), U, self._p, self._cp,
                                          np.empty((N, H + 1, x0.shape[0])), out, np.empty(N, dtype=np.bool_))
             return nan_to_inf(out)
-        if self._pending is not None:  # numpy, without touching the system's own compiled kernels
+        if self._numpy_only:  # numpy, without touching the system's own compiled kernels
             return nan_to_inf(np.asarray(super(AnalyticSystem, d).rollout(x0, U, self.cost).costs, dtype=np.float64))
         if self.particles > 1:
             N = U.shape[0]
@@ -279,7 +284,7 @@ class SequenceEvaluator:
         if self.particles > 1:
             roll = d.rollout(x0, np.repeat(actions[None], self.particles, axis=0), self.cost, rng=rng)
             return roll.states.mean(axis=0), float(np.mean(roll.costs))
-        if self._pending is not None:  # numpy, without touching the system's own compiled kernels
+        if self._numpy_only:  # numpy, without touching the system's own compiled kernels
             roll = super(AnalyticSystem, d).rollout(x0, actions[None], self.cost)
         else:
             roll = d.rollout(x0, actions[None], self.cost, rng=rng)

@@ -18,7 +18,7 @@ import pytest
 from planlab.dynamics import Acrobot, CartPole, Pendulum
 from planlab.planners import CEM, ICEM, MPPI
 from planlab.planners.sampling import ziggurat
-from planlab.planners.sampling.evaluator import _importable_sources
+from planlab.planners.sampling.evaluator import SequenceEvaluator, _importable_sources
 from planlab.planners.sampling.noise import defer_compiled_noise
 
 
@@ -100,6 +100,24 @@ def test_plans_are_bitwise_the_compiled_ones_wherever_the_switch_happens(name):
         assert [g[:2] for g in got] == [r[:2] for r in reference], f"switch at poll {polls}"
     never = _run(make, None)
     assert not any(fused for _, _, fused in never)  # the numpy path really served those plans
+
+
+def test_a_switch_that_would_change_a_number_is_refused(monkeypatch):
+    make = _case("cem-pendulum")
+    numpy_only = _run(make, None)
+    original = SequenceEvaluator._numpy_sampled
+
+    def one_ulp_off(self, *args, compiled=False):
+        res = original(self, *args, compiled=compiled)
+        return np.nextafter(res, np.inf) if compiled else res
+
+    monkeypatch.setattr(SequenceEvaluator, "_numpy_sampled", one_ulp_off)
+    try:
+        with pytest.warns(RuntimeWarning, match="differ in the last bits"):
+            got = _run(make, 1)
+    finally:
+        defer_compiled_noise(False)  # the refusing planner keeps its noise on numpy for the process
+    assert got == numpy_only  # stayed on numpy: same plans, never fused
 
 
 def test_numpy_ziggurat_is_bitwise_the_compiled_one_on_the_slow_path_too():
