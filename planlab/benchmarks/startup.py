@@ -221,7 +221,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="smoke run of the machinery: the cem case, cold and warm, once, numba disabled")
     args = ap.parse_args(argv)
-    modes = tuple(args.modes)
+    modes = tuple(m for m in MODES if m in args.modes)  # in MODES' order: warm modes after the cold one
+    if "cold" not in modes and {"warm", "new-weights", "kernels-cold"} & set(modes):
+        ap.error(f"--modes: warm, new-weights and kernels-cold need cold (it fills their cache), got {args.modes}")
     trees = [("this", None)]
     for item in args.source:
         label, sep, path = item.partition("=")
