@@ -3,12 +3,18 @@
 Usage::
 
     python -m planlab.benchmarks.startup [--json PATH] [--quick] [--cases cem ilqr ...] [--repeats R]
+        [--modes cold-foreground cold warm ...] [--source main=DIR]
 
 Each case runs in fresh Python processes (what a user who edits and reruns a script sees), with
 ``PLANLAB_CACHE_DIR`` and ``NUMBA_CACHE_DIR`` pointing at a new temporary directory:
 
+``cold-foreground``
+    a first process with ``PLANLAB_BACKGROUND_COMPILE=0`` and its own empty caches: every kernel
+    compiled in the process before the first plan (numba, and for iLQR casadi's derivative code);
 ``cold``
-    the first process: every kernel compiled (numba, and for iLQR casadi's derivative code);
+    the first process with the default settings: the sampling planners serve numpy plans while a
+    background process compiles their kernels (``process_s`` includes the wait at exit for it);
+    the trajectory optimisers compile in the process as in ``cold-foreground``;
 ``warm``
     a second process with the same cache directory;
 ``new-weights``
@@ -122,8 +128,10 @@ t2 = time.perf_counter()
 plan = planner.plan(np.asarray(x0, dtype=float))
 t3 = time.perf_counter()
 assert np.all(np.isfinite(plan.actions)), "non-finite plan"
+import os
 print(json.dumps(dict(import_s=t1 - t0, build_s=t2 - t1, first_plan_s=t3 - t2, total_s=t3 - t0,
-                      cpu_s=time.process_time(), numba_compiles=_Count.n, status=plan.status)))
+                      cpu_s=time.process_time(), numba_compiles=_Count.n, status=plan.status,
+                      fused=plan.diagnostics.get("fused"), load_avg=os.getloadavg()[0])), flush=True)
 '''
 
 #: case -> (imports, build code defining ``planner`` and ``x0``; ``alt`` is True for the other weights)
@@ -155,15 +163,21 @@ CASES = {
                   "planner = ILQR(d, c, horizon=30, max_iterations=20)\nx0 = [0.0, 0.0]"),
 }
 
-MODES = ("cold", "warm", "new-weights", "kernels-cold")
+MODES = ("cold-foreground", "cold", "warm", "new-weights", "kernels-cold")
 
 
 def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: bool = True,
-             planlab_dir: str = "planlab") -> dict:
+             planlab_dir: str = "planlab", numba_dir: str = "numba", background: bool = True,
+             source: str | None = None) -> dict:
     """Run ``case`` in a fresh process with kernel cache directory ``cache``; the child's timings.
 
     ``numba=False`` runs the child with ``PLANLAB_DISABLE_NUMBA=1`` (the numpy paths);
-    ``planlab_dir`` names the sub-directory of ``cache`` used as ``PLANLAB_CACHE_DIR``.
+    ``planlab_dir`` and ``numba_dir`` name the sub-directories of ``cache`` used as
+    ``PLANLAB_CACHE_DIR`` and ``NUMBA_CACHE_DIR``; ``background=False`` sets
+    ``PLANLAB_BACKGROUND_COMPILE=0`` (kernels compile in the first plan); ``source`` is a directory
+    holding another ``planlab`` package to time instead of the imported one (e.g. another version).
+    ``process_s`` in the result is the child's whole life, including a wait at exit for a
+    background compile to finish.
 
     Raises
     ------
@@ -172,15 +186,19 @@ def run_case(case: str, cache: Path, alt: bool, timeout: float = 600.0, numba: b
     """
     imports, build = CASES[case]
     code = CHILD.format(imports=imports, build=build, weights=bool(alt))
-    env = dict(os.environ, PLANLAB_CACHE_DIR=str(cache / planlab_dir), NUMBA_CACHE_DIR=str(cache / "numba"),
-               PYTHONPATH=os.pathsep.join([str(cache / "user"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    paths = [str(cache / "user")] + ([str(source)] if source else []) + [os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PLANLAB_CACHE_DIR=str(cache / planlab_dir), NUMBA_CACHE_DIR=str(cache / numba_dir),
+               PYTHONPATH=os.pathsep.join(paths).rstrip(os.pathsep),
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+               PLANLAB_BACKGROUND_COMPILE="1" if background else "0")
     if not numba:
         env["PLANLAB_DISABLE_NUMBA"] = "1"
     (cache / "user").mkdir(parents=True, exist_ok=True)
     (cache / "user" / "user_spring.py").write_text(textwrap.dedent(USER_MODULE))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    # cwd: the temporary directory, so that the child imports planlab from PYTHONPATH, not from ours
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=str(cache))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"case {case}: child failed:\n{proc.stderr[-3000:]}")
@@ -196,10 +214,22 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=1, help="fresh cache directories per case (medians reported)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds one child process may take")
     ap.add_argument("--disable-numba", action="store_true", help="children use the numpy paths (no compiling)")
+    ap.add_argument("--source", action="append", default=[], metavar="LABEL=DIR",
+                    help="also time the planlab package found in DIR (e.g. a checkout of another version), "
+                         "side by side; repeatable")
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     ap.add_argument("--quick", action="store_true",
                     help="smoke run of the machinery: the cem case, cold and warm, once, numba disabled")
     args = ap.parse_args(argv)
-    modes = MODES
+    modes = tuple(m for m in MODES if m in args.modes)  # in MODES' order: warm modes after the cold one
+    if "cold" not in modes and {"warm", "new-weights", "kernels-cold"} & set(modes):
+        ap.error(f"--modes: warm, new-weights and kernels-cold need cold (it fills their cache), got {args.modes}")
+    trees = [("this", None)]
+    for item in args.source:
+        label, sep, path = item.partition("=")
+        if not sep or not (Path(path) / "planlab" / "__init__.py").exists():
+            ap.error(f"--source: expected LABEL=DIR with DIR/planlab/__init__.py, got {item!r}")
+        trees.append((label, path))
     if args.quick:
         args.cases, args.repeats, modes, args.disable_numba = ["cem"], 1, ("cold", "warm"), True
     if args.repeats < 1:
@@ -209,31 +239,36 @@ def main(argv=None) -> int:
     try:
         for case in args.cases:
             for rep in range(args.repeats):
-                with tempfile.TemporaryDirectory(prefix="planlab-startup-") as tmp:
-                    for mode in modes:
-                        r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba,
-                                     timeout=args.timeout,
-                                     planlab_dir="planlab-2" if mode == "kernels-cold" else "planlab")
-                        r.update(case=case, mode=mode, repeat=rep)
-                        rows.append(r)
-                        write_row(out, r)
-                        print(f"  {case:<10} {mode:<12} total {r['total_s']:6.2f} s, cpu {r['cpu_s']:6.2f} s"
-                              f"  (import {r['import_s']:.2f},"
-                              f" build {r['build_s']:.2f}, first plan {r['first_plan_s']:.2f};"
-                              f" {r['numba_compiles']} numba compiles)", file=sys.stderr, flush=True)
+                for tree, source in trees:
+                    with tempfile.TemporaryDirectory(prefix="planlab-startup-") as tmp:
+                        for mode in modes:
+                            fg = mode == "cold-foreground"
+                            r = run_case(case, Path(tmp), alt=(mode == "new-weights"), numba=not args.disable_numba,
+                                         timeout=args.timeout, background=not fg, source=source,
+                                         planlab_dir={"kernels-cold": "planlab-2", "cold-foreground": "planlab-fg"}
+                                         .get(mode, "planlab"), numba_dir="numba-fg" if fg else "numba")
+                            r.update(case=case, mode=mode, repeat=rep, tree=tree)
+                            rows.append(r)
+                            write_row(out, r)
+                            print(f"  {tree:<6} {case:<10} {mode:<15} total {r['total_s']:6.2f} s, cpu "
+                                  f"{r['cpu_s']:6.2f} s  (import {r['import_s']:.2f},"
+                                  f" build {r['build_s']:.2f}, first plan {r['first_plan_s']:.2f};"
+                                  f" {r['numba_compiles']} numba compiles; load {r['load_avg']:.1f};"
+                                  f" process {r['process_s']:.1f} s)", file=sys.stderr, flush=True)
     finally:
         if out is not None:
             out.close()
-    print(f"\n{'case':<10} {'mode':<12} {'total s':>8} {'cpu s':>7} {'import':>7} {'build':>7} {'plan':>7}"
-          f" {'compiles':>9}")
+    print(f"\n{'tree':<6} {'case':<10} {'mode':<15} {'total s':>8} {'cpu s':>7} {'import':>7} {'build':>7}"
+          f" {'plan':>7} {'compiles':>9} {'load':>5} {'process':>8}")
+    keys = ("total_s", "cpu_s", "import_s", "build_s", "first_plan_s", "numba_compiles", "load_avg", "process_s")
     for case in args.cases:
-        for mode in modes:
-            sel = [r for r in rows if r["case"] == case and r["mode"] == mode]
-            med = {k: statistics.median(r[k] for r in sel) for k in ("total_s", "cpu_s", "import_s", "build_s",
-                                                                     "first_plan_s", "numba_compiles")}
-            print(f"{case:<10} {mode:<12} {med['total_s']:>8.2f} {med['cpu_s']:>7.2f} {med['import_s']:>7.2f}"
-                  f" {med['build_s']:>7.2f}"
-                  f" {med['first_plan_s']:>7.2f} {med['numba_compiles']:>9.0f}")
+        for tree, _ in trees:
+            for mode in modes:
+                sel = [r for r in rows if r["case"] == case and r["mode"] == mode and r["tree"] == tree]
+                med = {k: statistics.median(r[k] for r in sel) for k in keys}
+                print(f"{tree:<6} {case:<10} {mode:<15} {med['total_s']:>8.2f} {med['cpu_s']:>7.2f}"
+                      f" {med['import_s']:>7.2f} {med['build_s']:>7.2f} {med['first_plan_s']:>7.2f}"
+                      f" {med['numba_compiles']:>9.0f} {med['load_avg']:>5.1f} {med['process_s']:>8.1f}")
     if args.json:
         print(f"\nwrote {len(rows)} JSON lines to {args.json}")
     return 0

@@ -79,6 +79,10 @@ class CEM(Planner):
         the box is unbounded).
     min_std : float >= 0
         Lower bound on the standard deviation, same unit as ``init_std``.
+    background_compile : bool or None
+        With kernels not yet in the cache, serve plans with numpy while they compile in a background
+        process (same numbers; :mod:`planlab.planners.sampling.background`); None follows
+        ``PLANLAB_BACKGROUND_COMPILE`` (on unless set to 0).
     particles : int
         Rollouts per sequence on stochastic models (costs averaged, as in PETS, Chua et al., 2018).
     noise_beta : float >= 0
@@ -120,7 +124,8 @@ class CEM(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 30, *, population: int = 500,
                  elites: int = 50, iterations: int = 5, alpha: float = 0.1, init_std: float = 0.5,
                  min_std: float = 0.02, particles: int = 1, noise_beta: float = 0.0, keep_elites: float = 0.0,
-                 population_decay: float = 1.0, seed: SeedLike = None):
+                 population_decay: float = 1.0, seed: SeedLike = None,
+                 background_compile: bool | None = None):
         super().__init__(dynamics, cost, horizon, seed=seed)
         self.population = check_positive_int("population", population, minimum=2)
         self.elites = check_positive_int("elites", elites)
@@ -142,7 +147,7 @@ class CEM(Planner):
         self.population_decay = float(population_decay)
         if not (math.isfinite(self.population_decay) and self.population_decay >= 1):
             raise ValueError(f"population_decay: expected a finite number >= 1, got {population_decay!r}")
-        self._eval = SequenceEvaluator(dynamics, cost, self.particles)
+        self._eval = SequenceEvaluator(dynamics, cost, self.particles, background_compile=background_compile)
         self._scale = action_scale(dynamics)
         self._kept = None  # elites of the previous MPC step (K, H, nu)
         self._prev_mean = None  # the previous plan's final mean (H, nu)

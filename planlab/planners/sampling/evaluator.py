@@ -16,20 +16,28 @@ per planner between:
   and the costs averaged, ``J(a_1..a_H) = 1/P sum_p sum_t c(s_t^p, a_t)`` (the particle estimate of
   PETS, Chua et al., 2018).
 
-Both paths give the same numbers for the same noise (tested, also with numba disabled).
+Both paths give the same numbers for the same noise (tested, also with numba disabled): the same
+operations in the same order per entry. That is what lets a cold evaluator serve its first calls
+with numpy while its kernels compile in a background process and switch when they are ready
+(:mod:`planlab.planners.sampling.background`) without the plans depending on when it switched.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ...core.contracts import Cost, Dynamics
+from ...core.contracts import CompiledSources, Cost, Dynamics
+from ...core.cost import SourceCost
 from ...core.seeding import SeedLike
 from ...core.validation import check_positive_int
-from ...dynamics.compiled import model_sources, numba_enabled, rollout_kernels, specialise
+from ...dynamics.analytic import AnalyticSystem
+from ...dynamics.compiled import model_sources, numba_enabled, rollout_kernels, source_name, specialise
+from . import background
 from . import kernel as _kernel_template
 from . import ziggurat
-from .noise import WordNoise
+from .noise import WordNoise, defer_compiled_noise
 
 __all__ = ["SequenceEvaluator", "sampling_kernels", "action_scale", "box_centre", "nan_to_inf"]
 
@@ -74,14 +82,20 @@ class SequenceEvaluator:
     particles : int
         Rollouts per sequence for a stochastic model (costs averaged, as in PETS, Chua et al., 2018);
         ignored (one rollout) for a deterministic model.
+    background_compile : bool or None
+        When the compiled kernels are not in the cache yet: True evaluates with numpy while a
+        background process compiles them (:mod:`planlab.planners.sampling.background`), False
+        compiles on the first call; None (default) follows ``PLANLAB_BACKGROUND_COMPILE`` (on unless
+        set to 0).
 
     Attributes
     ----------
     fused : bool
-        Whether the compiled kernel (:mod:`planlab.planners.sampling.kernel`) is used.
+        Whether the compiled kernel (:mod:`planlab.planners.sampling.kernel`) is used (False while
+        it compiles in the background).
     """
 
-    def __init__(self, dynamics: Dynamics, cost: Cost, particles: int = 1):
+    def __init__(self, dynamics: Dynamics, cost: Cost, particles: int = 1, *, background_compile: bool | None = None):
         self.dynamics = dynamics
         self.cost = cost
         self.particles = check_positive_int("particles", particles) if dynamics.stochastic else 1
@@ -90,24 +104,89 @@ class SequenceEvaluator:
         self.discrete = bool(dynamics.is_discrete)
         self._kernel = None
         self.fused = False
-        sources = None if dynamics.stochastic or not numba_enabled() else dynamics.compiled_sources(cost)
-        if sources is not None:  # None: no sources, or they do not compile with numba
-            try:
-                self._kernel = sampling_kernels(sources.dynamics, sources.termination, sources.running,
-                                                sources.terminal)
-            except ValueError:
-                self._kernel = None
-            else:
-                self._variants = {flags: getattr(self._kernel, name)  # (explicit, write, round) -> kernel
-                                  for flags, name in _kernel_template.VARIANTS.items()}
-                # explicit sequences go through the rollout kernel the plan's own rollout compiles anyway
-                self._rollout = rollout_kernels(sources.dynamics, sources.termination, sources.running,
-                                                sources.terminal)
-                self._p = np.ascontiguousarray(sources.params, dtype=np.float64)
-                self._cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
-                self.fused = True
+        self._pending = None  # CompiledSources whose kernels compile in the background
+        self._bg = None
+        self.background_error = None  # why a background compile failed, if one did
+        self._numpy_only = False  # while compiling in the background, or after a refused switch
         self._no3 = np.empty((0, 1, 1))
         self._no_words = np.empty(0, dtype=np.uint32)
+        if dynamics.stochastic or not numba_enabled():
+            return
+        bg = background.enabled() if background_compile is None else bool(background_compile) and numba_enabled()
+        lazy = _importable_sources(dynamics, cost) if bg else None
+        if lazy is not None and not background.ready_marker(_kernel_name(lazy)).exists():
+            self._pending = lazy
+            self._numpy_only = True
+            defer_compiled_noise(True)
+            return
+        self._use_kernels(dynamics.compiled_sources(cost))
+
+    def _use_kernels(self, sources) -> None:
+        if sources is None:  # None: no sources, or they do not compile with numba
+            return
+        try:
+            self._kernel = sampling_kernels(sources.dynamics, sources.termination, sources.running,
+                                            sources.terminal)
+        except ValueError:
+            self._kernel = None
+            return
+        self._variants = {flags: getattr(self._kernel, name)  # (explicit, write, round) -> kernel
+                          for flags, name in _kernel_template.VARIANTS.items()}
+        # explicit sequences go through the rollout kernel the plan's own rollout compiles anyway
+        self._rollout = rollout_kernels(sources.dynamics, sources.termination, sources.running,
+                                        sources.terminal)
+        self._p = np.ascontiguousarray(sources.params, dtype=np.float64)
+        self._cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
+        self.fused = True
+
+    # ------------------------------------------------------------------ background compilation
+    @property
+    def compiling(self) -> bool:
+        """True while the evaluator serves with numpy because its kernels compile in the background."""
+        return self._pending is not None
+
+    def _end_pending(self) -> None:
+        self._pending = None
+        defer_compiled_noise(False)
+
+    def _poll_background(self, flags) -> bool:
+        """Start or poll the background compile; True when the compiled kernels may be tried now."""
+        if self._bg is None:
+            src = self._pending
+            names = [list(source_name(f)) for f in (src.dynamics, src.termination, src.running, src.terminal)]
+            self._bg = background.start({
+                "sources": names, "nx": int(self.dynamics.state_dim), "nu": int(self.dynamics.action_dim),
+                "params": np.asarray(src.params, dtype=float).tolist(),
+                "cost_params": np.asarray(src.cost_params, dtype=float).tolist(),
+                "lo": self.lo.tolist(), "hi": self.hi.tolist(), "variants": [list(flags)],
+                "readonly": [not np.asarray(a).flags.writeable for a in (src.params, src.cost_params, self.lo, self.hi)],
+                "marker": str(background.ready_marker(_kernel_name(src)))})
+            return False
+        done = self._bg.poll()
+        if done is None:
+            return False
+        if not done:  # the child failed or timed out: compile here, as without background compilation (a
+            # source numba cannot compile then gets its usual warning and the numpy path)
+            self.background_error = self._bg.error
+        return True
+
+    def _switch(self, numpy_result, compiled_call):
+        """Use the compiled kernels from now on if they give ``numpy_result`` bit for bit; returns the result."""
+        self._end_pending()
+        self._numpy_only = False
+        self._use_kernels(self.dynamics.compiled_sources(self.cost))
+        if not self.fused:
+            return numpy_result
+        res = compiled_call()
+        same = all(np.array_equal(a, b) and a.tobytes() == b.tobytes()
+                   for a, b in zip(_tuple(numpy_result), _tuple(res)))
+        if not same:
+            self._kernel, self.fused, self._numpy_only = None, False, True
+            defer_compiled_noise(True)  # the noise stays on numpy too
+            warnings.warn("planlab: the compiled sampling kernels and the numpy path differ in the last bits on "
+                          "this machine; this planner stays on numpy (set PLANLAB_BACKGROUND_COMPILE=0 to compile "
+                          "on the first plan instead)", RuntimeWarning, stacklevel=4)
+        return numpy_result
 
     # --------------------------------------------------------------------------------------
     def actions(self, mean: np.ndarray, std: np.ndarray, eps: np.ndarray) -> np.ndarray:
@@ -149,8 +228,19 @@ class SequenceEvaluator:
             NaN costs are returned as +inf.
         actions : ndarray (N, H, nu), only when ``return_actions``
         """
+        if self._pending is not None:
+            flags = (not isinstance(noise, WordNoise), bool(return_actions), self.discrete)
+            ready = self._poll_background(flags)
+            res = self._numpy_sampled(x0, mean, std, noise, rng, return_actions)
+            if not ready:
+                return res
+            return self._switch(res, lambda: self.sampled_costs(x0, mean, std, noise, rng,
+                                                                return_actions=return_actions))
+        return self._numpy_sampled(x0, mean, std, noise, rng, return_actions, compiled=True)
+
+    def _numpy_sampled(self, x0, mean, std, noise, rng, return_actions, compiled=False):
         N = len(noise)
-        if self._kernel is not None:
+        if compiled and self._kernel is not None:
             out = np.empty(N)
             W = np.empty((N,) + mean.shape) if return_actions else self._no3
             if isinstance(noise, WordNoise):
@@ -178,6 +268,8 @@ class SequenceEvaluator:
             self._rollout.rollout_states(np.ascontiguousarray(x0[None]), U, self._p, self._cp,
                                          np.empty((N, H + 1, x0.shape[0])), out, np.empty(N, dtype=np.bool_))
             return nan_to_inf(out)
+        if self._numpy_only:  # numpy, without touching the system's own compiled kernels
+            return nan_to_inf(np.asarray(super(AnalyticSystem, d).rollout(x0, U, self.cost).costs, dtype=np.float64))
         if self.particles > 1:
             N = U.shape[0]
             c = d.rollout_cost(x0, np.repeat(U, self.particles, axis=0), self.cost, rng=rng)
@@ -192,5 +284,31 @@ class SequenceEvaluator:
         if self.particles > 1:
             roll = d.rollout(x0, np.repeat(actions[None], self.particles, axis=0), self.cost, rng=rng)
             return roll.states.mean(axis=0), float(np.mean(roll.costs))
-        roll = d.rollout(x0, actions[None], self.cost, rng=rng)
+        if self._numpy_only:  # numpy, without touching the system's own compiled kernels
+            roll = super(AnalyticSystem, d).rollout(x0, actions[None], self.cost)
+        else:
+            roll = d.rollout(x0, actions[None], self.cost, rng=rng)
         return roll.states[0], float(roll.costs[0])
+
+
+def _tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _importable_sources(dynamics, cost) -> CompiledSources | None:
+    """The model's sources when a child process can compile them (an analytic system, a source cost of
+    matching sizes, module-level functions outside ``__main__``); None otherwise. Compiles nothing."""
+    if not (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
+            and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim):
+        return None
+    d = type(dynamics)
+    src = CompiledSources(d.dynamics_source, d.termination_source, cost.running_source, cost.terminal_source,
+                          dynamics.param_vector, cost.params)
+    if not all(background.importable(f) for f in (src.dynamics, src.termination, src.running, src.terminal)):
+        return None
+    return src
+
+
+def _kernel_name(src: CompiledSources) -> str:
+    """Name of the sampled kernel module for these sources (writes and imports it; compiles nothing)."""
+    return sampling_kernels(src.dynamics, src.termination, src.running, src.terminal).__name__

@@ -107,6 +107,10 @@ class MPPI(Planner):
     control_cost : float >= 0
         ``gamma`` of the control-cost term ``gamma * lambda * sum_t mean_t^T Sigma^{-1} delta_t``
         (0 = off).
+    background_compile : bool or None
+        With kernels not yet in the cache, serve plans with numpy while they compile in a background
+        process (same numbers; :mod:`planlab.planners.sampling.background`); None follows
+        ``PLANLAB_BACKGROUND_COMPILE`` (on unless set to 0).
     particles : int
         Rollouts per sequence on stochastic models (costs averaged, as in PETS, Chua et al., 2018).
     seed : int, Generator or None
@@ -127,7 +131,8 @@ class MPPI(Planner):
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 30, *, population: int = 1000,
                  temperature: float = 1.0, noise_std=0.5, noise_cov=None, iterations: int = 1,
-                 smoothing: float = 0.0, control_cost: float = 0.0, particles: int = 1, seed: SeedLike = None):
+                 smoothing: float = 0.0, control_cost: float = 0.0, particles: int = 1, seed: SeedLike = None,
+                 background_compile: bool | None = None):
         super().__init__(dynamics, cost, horizon, seed=seed)
         self.population = check_positive_int("population", population)
         t = float(temperature)
@@ -171,7 +176,7 @@ class MPPI(Planner):
             raise ValueError(f"control_cost: expected a finite number >= 0, got {control_cost!r}")
         self.control_cost = g
         self.particles = check_positive_int("particles", particles)
-        self._eval = SequenceEvaluator(dynamics, cost, self.particles)
+        self._eval = SequenceEvaluator(dynamics, cost, self.particles, background_compile=background_compile)
 
     def plan(self, x0, warm_start=None) -> Plan:
         """Plan from ``x0`` (nx,), starting from the nominal sequence ``warm_start`` (H, nu)."""

@@ -21,7 +21,20 @@ import numpy as np
 from ...dynamics.compiled import numba_enabled
 from . import ziggurat
 
-__all__ = ["WordNoise", "draw_words", "draw_noise", "colored_noise", "noise_rows"]
+__all__ = ["WordNoise", "draw_words", "draw_noise", "colored_noise", "noise_rows", "defer_compiled_noise"]
+
+#: Processes whose numba kernels compile in the background (planlab.planners.sampling.background) turn
+#: words into normals with numpy until then: same numbers, nothing compiled in the foreground.
+_deferred = {"count": 0}
+
+
+def defer_compiled_noise(on: bool) -> None:
+    """Count one more (``on``) or one fewer background compile for which the noise stays on numpy."""
+    _deferred["count"] = max(0, _deferred["count"] + (1 if on else -1))
+
+
+def _compiled_noise() -> bool:
+    return numba_enabled() and _deferred["count"] == 0
 
 
 def colored_noise(rng: np.random.Generator, beta: float, shape) -> np.ndarray:
@@ -100,26 +113,18 @@ class WordNoise:
         out = np.empty((len(idx),) + tuple(mean.shape))
         args = (self.words, self.key, self.base, idx, np.ascontiguousarray(mean), np.ascontiguousarray(std), lo, hi,
                 bool(rnd), out)
-        if numba_enabled():
+        if _compiled_noise():
             ziggurat.fill_affine_rows(*args)
-        else:  # the same code, interpreted (slow; numba disabled)
-            with np.errstate(over="ignore"):
-                _interpreted(ziggurat.fill_affine_rows)(*args)
+        else:  # the same operations with numpy (numba disabled, or its kernels compiling in the background)
+            out[...] = ziggurat.affine_rows_numpy(*args[:-1])
         return out
 
 
-def _interpreted(fn):
-    """The Python function behind a numba dispatcher (``fn`` itself when numba was off at import)."""
-    return getattr(fn, "py_func", fn)
-
-
 def _fill(words, key, positions):
+    if not _compiled_noise():  # the same operations with numpy
+        return ziggurat.normals_numpy(words, key, positions)
     out = np.empty(positions.shape[0])
-    if numba_enabled():
-        ziggurat.fill_normals(words, key, np.ascontiguousarray(positions, dtype=np.int64), out)
-    else:  # the same code, interpreted (slow; numba disabled)
-        with np.errstate(over="ignore"):
-            _interpreted(ziggurat.fill_normals)(words, key, positions, out)
+    ziggurat.fill_normals(words, key, np.ascontiguousarray(positions, dtype=np.int64), out)
     return out
 
 

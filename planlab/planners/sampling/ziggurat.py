@@ -163,3 +163,53 @@ def fill_affine_rows(words, key, base, rows, mean, std, lo, hi, rnd, out):
                 if rnd:
                     v = np.rint(v)
                 out[r, t, q] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# The same functions without numba (used while the compiled ones are not ready, see
+# planlab.planners.sampling.background): the fast path vectorised with numpy (the same integer
+# operations and the same one float multiplication), the rare slow path through the very code
+# above, interpreted.
+def _interpreted_slow():
+    import types
+
+    glb = dict(globals())
+    for name in ("_mix", "_uniform", "_slow"):  # plain copies calling each other, never a dispatcher
+        fn = getattr(glb[name], "py_func", glb[name])
+        glb[name] = types.FunctionType(fn.__code__, glb, fn.__name__)
+    return glb["_slow"]
+
+
+_SLOW_PY = _interpreted_slow()
+
+
+def normals_numpy(words: np.ndarray, key, positions: np.ndarray) -> np.ndarray:
+    """:func:`normal_at` of ``words[positions]`` for every position, without numba; float64 (len(positions),).
+
+    Bitwise equal to :func:`fill_normals` (same operations per entry, no reassociation).
+    """
+    positions = np.asarray(positions, dtype=np.int64).reshape(-1)
+    w = words[positions].astype(np.int64)
+    idx = w & 255
+    m = w >> 9
+    z = m * _W[idx]
+    z = np.where((w >> 8) & 1 == 1, -z, z)
+    slow = np.flatnonzero(m >= _K[idx])
+    if slow.size:
+        key = np.uint64(key)
+        with np.errstate(over="ignore"):
+            for j in slow:
+                z[j] = _SLOW_PY(np.int64(w[j]), key, np.int64(positions[j]))
+    return z
+
+
+def affine_rows_numpy(words, key, base, rows, mean, std, lo, hi, rnd) -> np.ndarray:
+    """:func:`fill_affine_rows` without numba: ``clip(mean + std * eps_{rows[r]})`` (R, H, nu), bitwise equal."""
+    H, nu = mean.shape
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    pos = (base + rows[:, None] * (H * nu) + np.arange(H * nu)[None, :]).reshape(-1)
+    e = normals_numpy(words, key, pos).reshape(len(rows), H, nu)
+    v = np.minimum(np.maximum(mean + std * e, lo), hi)
+    if rnd:
+        np.rint(v, out=v)
+    return v
