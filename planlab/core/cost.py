@@ -135,25 +135,6 @@ def quadratic_action_dim(p):
     return int(p[len(p) - 1])
 
 
-def quadratic_cross(c, e_i, i, x, p, w, xg, wr):
-    """``c`` plus the off-diagonal terms ``sum_{j>i} W_ij e_i e_j`` of row ``i`` of the weight at offset ``w``
-    (``xg``, ``wr``: offsets of the goal and of the wrap flags in ``p``).
-
-    Apart from the quadratic sources so that their diagonal path stays small enough for the compiler
-    to inline into a rollout loop (numba compiles it where called:
-    :mod:`planlab.dynamics.compiled.overloads`).
-    """
-    nx = len(x)
-    for j in range(i + 1, nx):
-        q = p[w + i * nx + j]
-        if q != 0.0:
-            ej = x[j] - p[xg + j]
-            if p[wr + j] != 0.0:
-                ej = wrap_angle(ej)
-            c = c + q * e_i * ej
-    return c
-
-
 def quadratic_running(x, u, xn, p):
     """Running cost source of :class:`QuadraticCost` (layout :func:`quadratic_layout`)."""
     nx = len(x)
@@ -167,7 +148,13 @@ def quadratic_running(x, u, xn, p):
             ei = wrap_angle(ei)
         c = c + 0.5 * p[lay.Q + i * nx + i] * ei * ei
         if dense:
-            c = quadratic_cross(c, ei, i, x, p, lay.Q, lay.x_goal, lay.wrap)
+            for j in range(i + 1, nx):
+                q = p[lay.Q + i * nx + j]
+                if q != 0.0:
+                    ej = x[j] - p[lay.x_goal + j]
+                    if p[lay.wrap + j] != 0.0:
+                        ej = wrap_angle(ej)
+                    c = c + q * ei * ej
     for i in range(nu):
         di = u[i] - p[lay.u_goal + i]
         c = c + 0.5 * p[lay.R + i * nu + i] * di * di
@@ -191,7 +178,13 @@ def quadratic_terminal(x, p):
             ei = wrap_angle(ei)
         c = c + 0.5 * p[lay.Qf + i * nx + i] * ei * ei
         if dense:
-            c = quadratic_cross(c, ei, i, x, p, lay.Qf, lay.x_goal, lay.wrap)
+            for j in range(i + 1, nx):
+                q = p[lay.Qf + i * nx + j]
+                if q != 0.0:
+                    ej = x[j] - p[lay.x_goal + j]
+                    if p[lay.wrap + j] != 0.0:
+                        ej = wrap_angle(ej)
+                    c = c + q * ei * ej
     return c
 
 

@@ -12,7 +12,7 @@ import math
 from numba import types
 from numba.extending import overload, register_jitable
 
-from ...core.cost import quadratic_action_dim, quadratic_cross, quadratic_layout
+from ...core.cost import quadratic_action_dim, quadratic_layout
 from ...core.ops import (PI, absolute, atan2, clip, cos, exp, logical_and, logical_or, maximum, minimum, sin, sqrt,
                          tanh, where, wrap_angle)
 
@@ -101,4 +101,3 @@ def _ov_wrap(a):
 # kernels) call; numba compiles them where they are called.
 register_jitable(quadratic_layout)
 register_jitable(quadratic_action_dim)
-register_jitable(inline="always")(quadratic_cross)
