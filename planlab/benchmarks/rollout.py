@@ -229,10 +229,11 @@ def c_reference_rows(source_path=None, n=1000, horizon=30, repeats=200):
             raise RuntimeError(f"C reference: cost0 {c0 and c0.group(1)} differs from planlab's {first[0]:.6f}")
     best = min(_once(lambda: dyn.rollout_cost(x0, U, cost, threads=1)) for _ in range(repeats))
     label = "builtin" if source_path is None else os.path.basename(source_path)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return [{"system": "cartpole", "backend": "c", "threads": 1, "n": n, "horizon": horizon, "steps_per_s": c_rate,
-             "c_source": label, "output": res.stdout.strip()},
+             "c_source": label, "output": res.stdout.strip(), "load": load},
             {"system": "cartpole", "backend": "numba-vs-c", "threads": 1, "n": n, "horizon": horizon,
-             "steps_per_s": n * horizon / best, "c_source": label}]
+             "steps_per_s": n * horizon / best, "c_source": label, "load": load}]
 
 
 def _once(fn):
@@ -277,7 +278,8 @@ def main(argv=None) -> int:
             print(f"  {name:<12} n={n:<6} {get[('numba', 1)] / get[('numpy', 1)]:7.1f}x")
     if c_rows:
         c_rate, nb_rate = c_rows[0]["steps_per_s"], c_rows[1]["steps_per_s"]
-        print(f"\ncart-pole, n=1000, H=30, one thread, best of the repeats, side by side ({c_rows[0]['c_source']} C):")
+        print(f"\ncart-pole, n=1000, H=30, one thread, best of the repeats, side by side ({c_rows[0]['c_source']} C, "
+              f"load average {c_rows[0]['load']:.1f}):")
         print(f"  C (gcc -O3 -march=native) {c_rate / 1e6:8.2f} M steps/s")
         print(f"  numba fused kernel        {nb_rate / 1e6:8.2f} M steps/s   ratio numba/C {nb_rate / c_rate:5.2f}")
     elif not args.no_c:

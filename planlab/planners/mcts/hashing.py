@@ -60,7 +60,7 @@ def _key_row(X, s, depth, mask):
     return h & mask
 
 
-@jit_inline
+@jit  # called once per simulation: compiled once, not copied into every model's search
 def lookup(tree, x, depth):
     """The state node holding ``x`` (contiguous (nx,)) at ``depth``, or ``NO_NODE``."""
     table = tree.table
@@ -81,7 +81,7 @@ def lookup(tree, x, depth):
     return NO_NODE
 
 
-@jit_inline
+@jit  # called once per simulation: compiled once, not copied into every model's search
 def insert(tree, s):
     """Enter state node ``s`` into the transposition table."""
     table = tree.table

@@ -116,20 +116,23 @@ def root_terminal(model, x):
 @jit_inline
 def evaluate(tree, model, settings, x, steps, work):
     """The leaf's value: minus its terminal cost if terminal, else the leaf value or the discounted
-    return of a rollout of ``steps`` default actions minus the discounted terminal cost."""
-    if is_terminal(model, x):
-        return terminal_value(model, x)
-    if model.has_leaf_value:
-        v = leaf_value(model, x)
-        if not math.isfinite(v):
-            tree.counters[NUM_NONFINITE] += 1
-            return 0.0
-        return v
+    return of a rollout of ``steps`` default actions minus the discounted terminal cost.
+
+    Each model function appears once here (numba copies the inlined ones into every call site).
+    """
     xa, xb, u = work.xa, work.xb, work.ru
     for k in range(x.shape[0]):
         xa[k] = x[k]
     g = 0.0
     disc = 1.0
+    if is_terminal(model, xa):
+        steps = 0
+    elif model.has_leaf_value:
+        v = leaf_value(model, xa)
+        if not math.isfinite(v):
+            tree.counters[NUM_NONFINITE] += 1
+            return 0.0
+        return v
     for _ in range(steps):
         if not default_action(model, settings, xa, u):
             break
@@ -148,11 +151,16 @@ def evaluate(tree, model, settings, x, steps, work):
 
 @jit_inline
 def simulate(tree, model, settings, work):
-    """One simulation from the root (state node 0): tree policy, expansion, evaluation, backup."""
+    """One simulation from the root (state node 0): tree policy, expansion, evaluation, backup.
+
+    Written so that :func:`evaluate`, :func:`transition` and :func:`.tree.add_state` each appear
+    once: numba copies an inlined function into every call site, and compile time grows with the copies.
+    """
     si, ai = tree.state_info, tree.action_info
     x, xn, u = work.x, work.xn, work.u
     nx = x.shape[0]
     nu = tree.action_u.shape[1]
+    deterministic = settings.outcomes == OUTCOMES_DETERMINISTIC
     root = 0
     node = root
     for j in range(nx):
@@ -161,9 +169,9 @@ def simulate(tree, model, settings, work):
     depth = 0
     k = 0
     leaf = 0.0
+    evaluate_leaf = True
     while True:
         if term or depth >= settings.max_depth:
-            leaf = evaluate(tree, model, settings, x, min(settings.rollout_horizon, settings.horizon - depth), work)
             break
         if settings.discrete:
             if si[node, S_FIRST] == NO_NODE:
@@ -174,39 +182,14 @@ def simulate(tree, model, settings, work):
             add_action(tree, node, u, -1)
         if si[node, S_FIRST] == NO_NODE:  # no legal action here: a dead end
             leaf = terminal_value(model, x)
+            evaluate_leaf = False
             break
         a = select_uct(tree, node, settings)
         for j in range(nu):
             u[j] = tree.action_u[a, j]
-        new = False
-        if settings.outcomes == OUTCOMES_DETERMINISTIC:  # the one outcome is cached in the tree
-            s2 = ai[a, A_FIRST]
-            if s2 == NO_NODE:
-                r, term, ok = transition(model, x, u, xn)
-                if not ok:
-                    tree.counters[NUM_NONFINITE] += 1
-                    r = 0.0
-                    term = True
-                    for j in range(nx):
-                        xn[j] = x[j]
-                tree.action_stats[a, A_REWARD] = r
-                if settings.transpositions and ok:
-                    s2 = lookup(tree, xn, depth + 1)
-                if s2 == NO_NODE:
-                    s2 = add_state(tree, xn, r, term, a)
-                    if settings.transpositions:
-                        insert(tree, s2)
-                    new = True
-                else:  # transposition: another action sequence reached this state at this depth
-                    ai[a, A_FIRST] = s2
-                    ai[a, A_NOUT] = 1
-                    term = si[s2, S_TERM] != 0
-            else:
-                r = tree.action_stats[a, A_REWARD]
-                term = si[s2, S_TERM] != 0
-                for j in range(nx):
-                    xn[j] = tree.state_x[s2, j]
-        else:
+        s2 = ai[a, A_FIRST] if deterministic else NO_NODE  # deterministic: the one outcome is cached
+        add = False
+        if s2 == NO_NODE:
             r, term, ok = transition(model, x, u, xn)
             if not ok:
                 tree.counters[NUM_NONFINITE] += 1
@@ -214,13 +197,22 @@ def simulate(tree, model, settings, work):
                 term = True
                 for j in range(nx):
                     xn[j] = x[j]
-            if settings.outcomes == OUTCOMES_CLOSED_LOOP:  # sampled outcomes are state nodes
+            if deterministic:
+                tree.action_stats[a, A_REWARD] = r
+                if settings.transpositions and ok:
+                    s2 = lookup(tree, xn, depth + 1)
+                if s2 == NO_NODE:
+                    add = True
+                else:  # transposition: another action sequence reached this state at this depth
+                    ai[a, A_FIRST] = s2
+                    ai[a, A_NOUT] = 1
+                    term = si[s2, S_TERM] != 0
+            elif settings.outcomes == OUTCOMES_CLOSED_LOOP:  # sampled outcomes are state nodes
                 s2 = find_outcome(tree, a, xn)
                 if s2 != NO_NODE:
                     tree.state_samples[s2] += 1
                 elif ai[a, A_NOUT] < settings.max_outcomes:
-                    s2 = add_state(tree, xn, r, term, a)
-                    new = True
+                    add = True
                 else:
                     s2 = sample_outcome(tree, a)
                     r = tree.state_stats[s2, S_REWARD]
@@ -229,9 +221,16 @@ def simulate(tree, model, settings, work):
                         xn[j] = tree.state_x[s2, j]
             else:  # open loop: nodes are action sequences; the state is re-sampled every time
                 s2 = ai[a, A_FIRST]
-                if s2 == NO_NODE:
-                    s2 = add_state(tree, xn, r, term, a)
-                    new = True
+                add = s2 == NO_NODE
+        else:
+            r = tree.action_stats[a, A_REWARD]
+            term = si[s2, S_TERM] != 0
+            for j in range(nx):
+                xn[j] = tree.state_x[s2, j]
+        if add:
+            s2 = add_state(tree, xn, r, term, a)
+            if deterministic and settings.transpositions:
+                insert(tree, s2)
         work.path_a[k] = a
         work.path_s[k] = s2
         work.rewards[k] = r
@@ -240,9 +239,10 @@ def simulate(tree, model, settings, work):
         for j in range(nx):
             x[j] = xn[j]
         node = s2
-        if new:
-            leaf = evaluate(tree, model, settings, x, min(settings.rollout_horizon, settings.horizon - depth), work)
+        if add:
             break
+    if evaluate_leaf:
+        leaf = evaluate(tree, model, settings, x, min(settings.rollout_horizon, settings.horizon - depth), work)
     backup(tree, root, work.path_a, work.path_s, work.rewards, k, leaf, settings)
 
 

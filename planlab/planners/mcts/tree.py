@@ -8,8 +8,12 @@ node exactly one outcome; a stochastic model gives it a list of sampled outcomes
 arrays, not Python objects: :class:`TreeArrays` names every array, and the ``S_*``/``A_*``/... constants
 name the columns of the packed ones, so no code here indexes a column by number.
 
-Every function is compiled with :data:`planlab.dynamics.compiled.jit.jit_inline` (no allocation, no
-reference counting) and called both from the compiled search (:mod:`.search`) and from Python.
+The functions the search calls at every tree level are compiled with
+:data:`planlab.dynamics.compiled.jit.jit_inline` (no allocation, no reference counting; numba copies
+them into each model's search); those called at most once per simulation (:func:`add_state`,
+:func:`expand_discrete`) with plain ``jit``: compiled once per process (and cached once on disk) for
+every model, at a cost of one call per simulation. All are called both from the compiled search
+(:mod:`.search`) and from Python.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ class TreeArrays(NamedTuple):
     table: np.ndarray  # [K] int64, K a power of two: transposition table of state nodes keyed by (state, depth)
 
 
-@jit_inline
+@jit  # called once per simulation: compiled once, not copied into every model's search
 def add_state(tree, x, reward, term, parent):
     """Append a state node for ``x`` (nx,) reached from action node ``parent`` with ``reward``; link it."""
     si, st, ai = tree.state_info, tree.state_stats, tree.action_info
@@ -156,7 +160,7 @@ def add_action(tree, s, u, index):
     return a
 
 
-@jit_inline
+@jit  # called once per simulation: compiled once, not copied into every model's search
 def expand_discrete(tree, s, legal):
     """Give state node ``s`` one action node per legal action (``legal`` (n_actions,) bool); returns
     how many were added."""

@@ -80,7 +80,7 @@ def select_uct(tree, s, settings):
     return best
 
 
-@jit_inline
+@jit  # called once per simulation: compiled once, not copied into every model's search
 def backup(tree, root, path_a, path_s, rewards, k, leaf_value, settings):
     """Back a simulation's return up its path: ``G <- r + gamma G`` at every edge (leaf first).
 
