@@ -28,7 +28,8 @@ from ..core.validation import as_float_array
 from ..dynamics.mujoco import MujocoCost, MujocoDynamics
 
 __all__ = ["MUJOCO_MODELS", "GymMujocoDynamics", "asset_path", "GymInvertedPendulum", "GymInvertedDoublePendulum",
-           "GymReacher", "GymHalfCheetah", "InvertedPendulumCost", "InvertedDoublePendulumCost", "ReacherCost",
+           "GymReacher", "GymHalfCheetah", "InvertedPendulumCost", "InvertedDoublePendulumCost",
+           "InvertedDoublePendulumBalanceCost", "ReacherCost",
            "HalfCheetahCost"]
 
 
@@ -140,6 +141,62 @@ class InvertedDoublePendulumCost(MujocoCost):
         vel = 1e-3 * v[..., 1] ** 2 + 5e-3 * v[..., 2] ** 2
         alive = self.healthy_reward * (py > 1.0)
         return -(alive - dist - vel)
+
+
+class InvertedDoublePendulumBalanceCost(MujocoCost):
+    r"""A planning cost that balances ``InvertedDoublePendulum-v5`` with a short horizon.
+
+    .. math::
+
+        c(x, u, x') = -b\,[y_{tip}(x') > 1] + x'^\top Q x' + r u^2, \qquad c_f(x) = x^\top P x
+
+    where ``b`` is the env's alive bonus (falling still costs the bonus of every step not lived),
+    and ``P`` solves the discrete algebraic Riccati equation of the model linearised at the upright
+    rest state (Jacobians from :meth:`~planlab.dynamics.mujoco.MujocoDynamics.jacobians`): the
+    infinite-horizon LQR cost-to-go, used as the terminal cost of a receding horizon (Mayne et al.,
+    2000, "Constrained model predictive control: Stability and optimality"). With it a sampling
+    planner needs only a horizon of a few steps. The env's reward is nearly flat until the pendulum
+    falls, which gives a short sampled horizon nothing to follow.
+
+    Parameters
+    ----------
+    dynamics : GymInvertedDoublePendulum, optional
+        The model (a new single-threaded one when omitted, so the cost can be named by import path).
+    q : array_like (6,)
+        Diagonal of ``Q`` over ``(slider, hinge, hinge2, their velocities)``.
+    r : float > 0
+        Weight of the squared control.
+    healthy_reward : float
+        ``b``, gymnasium's ``healthy_reward`` (10).
+    """
+
+    def __init__(self, dynamics=None, *, q=(1.0, 10.0, 10.0, 0.1, 0.1, 0.1), r: float = 1.0,
+                 healthy_reward: float = 10.0):
+        import scipy.linalg
+
+        if dynamics is None:
+            dynamics = GymInvertedDoublePendulum(nthread=1)
+        elif not isinstance(dynamics, GymInvertedDoublePendulum):
+            raise TypeError(f"dynamics: expected a GymInvertedDoublePendulum, got {type(dynamics).__name__}")
+        super().__init__(dynamics)
+        qd = as_float_array("q", q, shape=(6,))
+        if np.any(qd < 0):
+            raise ValueError(f"q: expected values >= 0, got {qd}")
+        r = float(r)
+        if not (np.isfinite(r) and r > 0):
+            raise ValueError(f"r: expected a finite number > 0, got {r}")
+        self.Q, self.r, self.healthy_reward = np.diag(qd), r, float(healthy_reward)
+        A, B = dynamics.jacobians(np.zeros(6), np.zeros(1))
+        self.P = scipy.linalg.solve_discrete_are(A, B, self.Q, np.array([[r]]))
+
+    def running_with(self, x, u, xn, sn):
+        xn = np.asarray(xn)
+        alive = self.healthy_reward * (self.dynamics.position(sn, "site:tip")[..., 2] > 1.0)
+        return -alive + np.einsum("...i,ij,...j->...", xn, self.Q, xn) + self.r * np.asarray(u)[..., 0] ** 2
+
+    def terminal_with(self, x, s):
+        x = np.asarray(x)
+        return np.einsum("...i,ij,...j->...", x, self.P, x)
 
 
 class GymReacher(GymMujocoDynamics):
