@@ -48,11 +48,13 @@ SETTINGS = {
     # the env's reward is flat until the pendulum falls: plan on a balance cost with the LQR cost-to-go
     # as terminal cost (planlab.envs.mujoco_models.InvertedDoublePendulumBalanceCost), as `planlab run` does
     ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=2, population=64, noise_std=0.3, temperature=1.0,
-                                                planning_cost="balance"),
+                                                planning_cost="InvertedDoublePendulumBalanceCost"),
     ("InvertedDoublePendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
     ("InvertedDoublePendulum-v5", "icem"): dict(horizon=15, population=32, elites=4, iterations=3),
     ("Reacher-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.3, temperature=0.05),
     ("Reacher-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=3),
+    # the env's cost pays little for stopping on the target: plan on ReacherReachCost, as `planlab run` does
+    ("Reacher-v5", "icem"): dict(horizon=10, population=64, elites=8, iterations=3, planning_cost="ReacherReachCost"),
     ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=10),
     ("HalfCheetah-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.5, temperature=0.5),
     ("HalfCheetah-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=2),
@@ -155,11 +157,12 @@ def episode(env_id, planner, seed, steps=None, quick=False):
         opts.update({k: v for k, v in QUICK.items() if k in opts})
     env = gymnasium.make(env_id)
     kwargs = dict(opts)
-    if kwargs.pop("planning_cost", None) == "balance":
-        from ..envs.mujoco_models import InvertedDoublePendulumBalanceCost
+    cost_name = kwargs.pop("planning_cost", None)
+    if cost_name is not None:  # a planning cost of planlab.envs.mujoco_models; the return is the env's reward
+        from ..envs import mujoco_models
 
         dyn, _ = model_for(env_id)
-        mpc = mpc_for_env(env, make_planner(planner, dyn, InvertedDoublePendulumBalanceCost(dyn), seed=seed,
+        mpc = mpc_for_env(env, make_planner(planner, dyn, getattr(mujoco_models, cost_name)(dyn), seed=seed,
                                             **kwargs))
     else:
         mpc = mpc_for_env(env, planner, seed=seed, **kwargs)

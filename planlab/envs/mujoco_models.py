@@ -29,7 +29,8 @@ from ..dynamics.mujoco import MujocoCost, MujocoDynamics
 
 __all__ = ["MUJOCO_MODELS", "GymMujocoDynamics", "asset_path", "GymInvertedPendulum", "GymInvertedDoublePendulum",
            "GymReacher", "GymHalfCheetah", "InvertedPendulumCost", "InvertedDoublePendulumCost",
-           "InvertedDoublePendulumBalanceCost", "ReacherCost",
+           "InvertedDoublePendulumBalanceCost", "ReacherCost", "ReacherReachCost",
+           "reacher_reached",
            "HalfCheetahCost"]
 
 
@@ -231,6 +232,56 @@ class ReacherCost(MujocoCost):
     def running_with(self, x, u, xn, sn):
         dist = np.linalg.norm(self.dynamics.fingertip_to_target(sn), axis=-1)
         return self.w_dist * dist + self.w_ctrl * (np.asarray(u) ** 2).sum(axis=-1)
+
+
+class ReacherReachCost(ReacherCost):
+    r"""A planning cost for ending ``Reacher-v5`` on the target: the env's cost plus distance shaping.
+
+    .. math::
+
+        c(x, u, x') = c_{env}(x, u, x') + w_s \lVert e(x') \rVert^2, \qquad c_f(x) = w_f \lVert e(x) \rVert
+
+    with ``e`` = fingertip - target. The env's own cost pays as much for 1 cm at the last step as at
+    any other, so a sampled plan that sweeps past the target scores almost like one that stops on
+    it; the squared term and the terminal term make stopping on it pay.
+
+    Parameters
+    ----------
+    dynamics : GymReacher, optional
+        The model (a new single-threaded one when omitted, so the cost can be named by import path).
+    squared_distance_weight : float >= 0
+        ``w_s``.
+    terminal_weight : float >= 0
+        ``w_f``.
+    """
+
+    def __init__(self, dynamics=None, *, squared_distance_weight: float = 100.0, terminal_weight: float = 10.0):
+        if dynamics is None:
+            dynamics = GymReacher(nthread=1)
+        elif not isinstance(dynamics, GymReacher):
+            raise TypeError(f"dynamics: expected a GymReacher, got {type(dynamics).__name__}")
+        super().__init__(dynamics)
+        ws, wf = float(squared_distance_weight), float(terminal_weight)
+        for name, w in (("squared_distance_weight", ws), ("terminal_weight", wf)):
+            if not (np.isfinite(w) and w >= 0):
+                raise ValueError(f"{name}: expected a finite number >= 0, got {w}")
+        self.w_sq, self.w_final = ws, wf
+
+    def running_with(self, x, u, xn, sn):
+        e = self.dynamics.fingertip_to_target(sn)
+        return super().running_with(x, u, xn, sn) + self.w_sq * (e ** 2).sum(axis=-1)
+
+    def terminal_with(self, x, s):
+        return self.w_final * np.linalg.norm(self.dynamics.fingertip_to_target(s), axis=-1)
+
+
+def reacher_reached(result, info, env, tolerance: float = 0.01) -> bool:
+    """Success test of ``Reacher-v5`` (gymnasium reports none): the fingertip within ``tolerance`` (m)
+    of the target in the env's state at the end of the episode."""
+    d = env.unwrapped.data
+    model = GymReacher(nthread=1)
+    x = np.concatenate([d.qpos, d.qvel])
+    return bool(np.linalg.norm(model.fingertip_to_target(model.sensors(x))) < tolerance)
 
 
 class GymHalfCheetah(GymMujocoDynamics):

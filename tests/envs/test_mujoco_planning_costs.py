@@ -9,8 +9,8 @@ scipy_linalg = pytest.importorskip("scipy.linalg")
 
 from planlab.benchmarks.suite.tasks import task_settings  # noqa: E402
 from planlab.envs.models import model_for  # noqa: E402
-from planlab.envs.mujoco_models import (GymInvertedDoublePendulum, GymReacher,  # noqa: E402
-                                        InvertedDoublePendulumBalanceCost)
+from planlab.envs.mujoco_models import (GymInvertedDoublePendulum, GymReacher, ReacherReachCost,  # noqa: E402
+                                        InvertedDoublePendulumBalanceCost, reacher_reached)
 from planlab.episodes import run_episode  # noqa: E402
 from planlab.planners import MPC, make_planner  # noqa: E402
 
@@ -79,3 +79,33 @@ def test_planlab_run_settings_for_mppi_keep_gymnasiums_double_pendulum_up():
     # gymnasium's own termination (tip height <= 1) never fired; every step paid the alive bonus
     assert result.steps == 60 and not result.terminated
     assert result.total_return > 9.0 * 60
+
+
+def test_reach_cost_adds_distance_terms_to_the_env_cost_and_the_success_test_reads_the_env():
+    dyn, env_cost = model_for("Reacher-v5")
+    reach = task_settings("Reacher-v5", "icem", build=True)["cost"]
+    assert isinstance(reach, ReacherReachCost) and dyn.shares_model(reach.dynamics)
+    env = gymnasium.make("Reacher-v5")
+    env.reset(seed=3)
+    d = env.unwrapped.data
+    x = np.concatenate([d.qpos, d.qvel])
+    u = np.array([0.2, -0.1])
+    _, _, _, _, info = env.step(u)
+    xn = np.concatenate([d.qpos, d.qvel])
+    # gymnasium's reward_dist is -|fingertip - target| at the new state (after mj_forward, see the models' doc)
+    mujoco.mj_forward(env.unwrapped.model, d)
+    e = d.body("fingertip").xpos - d.body("target").xpos
+    dist = float(np.linalg.norm(e))
+    assert float(reach.running(x, u, xn)) == pytest.approx(float(env_cost.running(x, u, xn)) + 100.0 * dist ** 2,
+                                                           rel=1e-12)
+    assert float(reach.terminal(xn)) == pytest.approx(10.0 * dist, rel=1e-12)
+    assert reacher_reached(None, info, env) == (dist < 0.01)
+    # put the target under the fingertip: reached
+    inner = env.unwrapped
+    qpos = d.qpos.copy()
+    qpos[2:4] += e[:2]
+    inner.set_state(qpos, d.qvel.copy())
+    assert reacher_reached(None, info, env)
+    env.close()
+    with pytest.raises(ValueError, match="terminal_weight: expected a finite number >= 0, got -1.0"):
+        ReacherReachCost(dyn, terminal_weight=-1)
