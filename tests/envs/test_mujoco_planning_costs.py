@@ -109,3 +109,19 @@ def test_reach_cost_adds_distance_terms_to_the_env_cost_and_the_success_test_rea
     env.close()
     with pytest.raises(ValueError, match="terminal_weight: expected a finite number >= 0, got -1.0"):
         ReacherReachCost(dyn, terminal_weight=-1)
+
+
+def test_every_mujoco_task_setting_builds_its_planner_and_names_a_known_success_test():
+    from planlab.benchmarks.suite.spec import Suite, PlannerEntry
+    from planlab.benchmarks.suite.tasks import MUJOCO_TASKS
+
+    assert set(MUJOCO_TASKS) == {"InvertedDoublePendulum-v5", "Reacher-v5", "HalfCheetah-v5"}
+    for env_id, task in MUJOCO_TASKS.items():
+        assert task.tiers == ()  # not in the stock suite's tiers
+        for name in task.settings:
+            opts = task_settings(env_id, name, build=True)
+            dyn, cost = model_for(env_id)
+            planner = make_planner(name, dyn, opts.pop("cost", cost), seed=0, **opts)
+            assert planner.horizon == task.settings[name]["horizon"]
+            # the suite's own validation accepts the task (success test, options) for that planner
+            Suite([task], [PlannerEntry(name)], seeds=1).pairs()

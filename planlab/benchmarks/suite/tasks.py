@@ -118,6 +118,9 @@ MUJOCO_TASKS = {t.env: t for t in [
     Task("Reacher-v5", "planlab.envs.mujoco_models:reacher_reached", {
         "icem": dict(horizon=10, population=64, elites=8, iterations=3, cost=_REACHER_REACH_COST),
     }, tiers=()),
+    Task("HalfCheetah-v5", "reward_threshold", {
+        "cem": dict(horizon=15, population=64, elites=8, iterations=2),
+    }, tiers=()),
 ]}
 # --- end MuJoCo tasks ---
 
