@@ -47,7 +47,7 @@ SETTINGS = {
     ("InvertedPendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
     # the env's reward is flat until the pendulum falls: plan on a balance cost with the LQR cost-to-go
     # as terminal cost (planlab.envs.mujoco_models.InvertedDoublePendulumBalanceCost), as `planlab run` does
-    ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=2, population=64, noise_std=0.3, temperature=1.0,
+    ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=2, population=32, noise_std=0.3, temperature=1.0,
                                                 planning_cost="InvertedDoublePendulumBalanceCost"),
     ("InvertedDoublePendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
     ("InvertedDoublePendulum-v5", "icem"): dict(horizon=15, population=32, elites=4, iterations=3),

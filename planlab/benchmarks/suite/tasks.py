@@ -113,7 +113,7 @@ _REACHER_REACH_COST = {"import": "planlab.envs.mujoco_models:ReacherReachCost", 
 #: gymnasium MuJoCo tasks (env id -> Task): settings for ``planlab run``; not in the stock suite's tiers
 MUJOCO_TASKS = {t.env: t for t in [
     Task("InvertedDoublePendulum-v5", "reward_threshold", {
-        "mppi": dict(horizon=2, population=64, noise_std=0.3, temperature=1.0, cost=_IDP_BALANCE_COST),
+        "mppi": dict(horizon=2, population=32, noise_std=0.3, temperature=1.0, cost=_IDP_BALANCE_COST),
     }, tiers=()),
     Task("Reacher-v5", "planlab.envs.mujoco_models:reacher_reached", {
         "icem": dict(horizon=10, population=64, elites=8, iterations=3, cost=_REACHER_REACH_COST),
