@@ -21,7 +21,9 @@ whole episode without falling; Reacher: fingertip within 0.01 m of the target at
 HalfCheetah: return of at least 4,800, gymnasium's reward threshold).
 
 JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}`` and
-``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success}``.
+``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success, cpu_ms_per_step}``
+(``cpu_ms_per_step``: CPU time of this process per env step, planning and env step together, which the
+machine's load does not inflate as it does the wall-clock ``plan_ms_median``).
 """
 
 from __future__ import annotations
@@ -36,17 +38,23 @@ import numpy as np
 from ..dynamics.mujoco import require_mujoco
 from ..envs.models import model_for
 from ..episodes import mpc_for_env, run_episode
+from ..planners import make_planner
 from .common import write_row
 
 #: planner settings per (env, planner): MPC options used by the episode rows
 SETTINGS = {
     ("InvertedPendulum-v5", "mppi"): dict(horizon=10, population=32, noise_std=0.5),
     ("InvertedPendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
-    ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=10, population=32, noise_std=0.5),
+    # the env's reward is flat until the pendulum falls: plan on a balance cost with the LQR cost-to-go
+    # as terminal cost (planlab.envs.mujoco_models.InvertedDoublePendulumBalanceCost), as `planlab run` does
+    ("InvertedDoublePendulum-v5", "mppi"): dict(horizon=2, population=32, noise_std=0.3, temperature=1.0,
+                                                planning_cost="InvertedDoublePendulumBalanceCost"),
     ("InvertedDoublePendulum-v5", "cem"): dict(horizon=10, population=32, elites=4, iterations=2),
     ("InvertedDoublePendulum-v5", "icem"): dict(horizon=15, population=32, elites=4, iterations=3),
     ("Reacher-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.3, temperature=0.05),
     ("Reacher-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=3),
+    # the env's cost pays little for stopping on the target: plan on ReacherReachCost, as `planlab run` does
+    ("Reacher-v5", "icem"): dict(horizon=10, population=64, elites=8, iterations=3, planning_cost="ReacherReachCost"),
     ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=10),
     ("HalfCheetah-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.5, temperature=0.5),
     ("HalfCheetah-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=2),
@@ -148,11 +156,23 @@ def episode(env_id, planner, seed, steps=None, quick=False):
     if quick:
         opts.update({k: v for k, v in QUICK.items() if k in opts})
     env = gymnasium.make(env_id)
-    mpc = mpc_for_env(env, planner, seed=seed, **opts)
+    kwargs = dict(opts)
+    cost_name = kwargs.pop("planning_cost", None)
+    if cost_name is not None:  # a planning cost of planlab.envs.mujoco_models; the return is the env's reward
+        from ..envs import mujoco_models
+
+        dyn, _ = model_for(env_id)
+        mpc = mpc_for_env(env, make_planner(planner, dyn, getattr(mujoco_models, cost_name)(dyn), seed=seed,
+                                            **kwargs))
+    else:
+        mpc = mpc_for_env(env, planner, seed=seed, **kwargs)
+    cpu0 = time.process_time()
     result = run_episode(env, mpc, seed=seed, steps=steps)
+    cpu = time.process_time() - cpu0
     row = dict(kind="episode", env=env_id, planner=planner, seed=seed, **{"return": result.total_return},
                steps=result.steps, plan_ms_median=result.plan_ms(50), success=_success(env_id, mpc.dynamics, env,
-                                                                                        result), options=opts)
+                                                                                        result), options=opts,
+               cpu_ms_per_step=1e3 * cpu / max(result.steps, 1))
     env.close()
     return row
 
@@ -192,7 +212,8 @@ def main(argv=None) -> int:
                       f" loop {by[('planlab', 2)] / by[('python-loop', 1)]:.1f}x; planlab 2 / 1 threads "
                       f"{by[('planlab', 2)] / by[('planlab', 1)]:.2f}x", flush=True)
         if not args.skip_episodes:
-            print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} success")
+            print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} {'cpu ms':>7} "
+                  "success")
             for env_id in envs:
                 for planner in args.planners:
                     if (env_id, planner) not in SETTINGS:
@@ -201,7 +222,7 @@ def main(argv=None) -> int:
                         r = episode(env_id, planner, seed, steps=steps, quick=args.quick)
                         write_row(fh, r)
                         print(f"{env_id:<26} {planner:<8} {seed:>4} {r['return']:>9.1f} {r['steps']:>6} "
-                              f"{r['plan_ms_median']:>8.1f} {r['success']}", flush=True)
+                              f"{r['plan_ms_median']:>8.1f} {r['cpu_ms_per_step']:>7.1f} {r['success']}", flush=True)
     finally:
         if fh is not None:
             fh.close()

@@ -13,7 +13,8 @@ from __future__ import annotations
 from .spec import PlannerEntry, Suite, Task
 from .success import SUCCESS_TESTS, success_test
 
-__all__ = ["SUCCESS_TESTS", "success_test", "STOCK_TASKS", "STOCK_PLANNERS", "stock_suite", "task_settings"]
+__all__ = ["SUCCESS_TESTS", "success_test", "STOCK_TASKS", "STOCK_PLANNERS", "stock_suite", "task_settings",
+           "MUJOCO_TASKS"]
 
 
 _ACROBOT_UCT_COST = {"import": "planlab.benchmarks.suite.costs:AcrobotEnergyCost", "kwargs": {}}
@@ -105,6 +106,24 @@ STOCK_TASKS = {t.env: t for t in [
     }, tiers=("full",)),
 ]}
 
+# --- MuJoCo tasks (planlab.envs.mujoco_models, need planlab[mujoco]): `planlab run` settings, in no stock tier ---
+_IDP_BALANCE_COST = {"import": "planlab.envs.mujoco_models:InvertedDoublePendulumBalanceCost", "kwargs": {}}
+_REACHER_REACH_COST = {"import": "planlab.envs.mujoco_models:ReacherReachCost", "kwargs": {}}
+
+#: gymnasium MuJoCo tasks (env id -> Task): settings for ``planlab run``; not in the stock suite's tiers
+MUJOCO_TASKS = {t.env: t for t in [
+    Task("InvertedDoublePendulum-v5", "reward_threshold", {
+        "mppi": dict(horizon=2, population=32, noise_std=0.3, temperature=1.0, cost=_IDP_BALANCE_COST),
+    }, tiers=()),
+    Task("Reacher-v5", "planlab.envs.mujoco_models:reacher_reached", {
+        "icem": dict(horizon=10, population=64, elites=8, iterations=3, cost=_REACHER_REACH_COST),
+    }, tiers=()),
+    Task("HalfCheetah-v5", "reward_threshold", {
+        "cem": dict(horizon=15, population=64, elites=8, iterations=2),
+    }, tiers=()),
+]}
+# --- end MuJoCo tasks ---
+
 #: the planners of the stock suite per tier
 STOCK_PLANNERS = {
     "quick": ("cem", "icem", "mppi", "ilqr", "uct"),
@@ -117,7 +136,7 @@ def task_settings(env_id: str, planner: str, *, build: bool = False) -> dict:
 
     With ``build``, options given by import path (a planning ``cost``) are built into objects.
     """
-    task = STOCK_TASKS.get(env_id)
+    task = STOCK_TASKS.get(env_id) or MUJOCO_TASKS.get(env_id)
     opts = task.settings_for(planner) if task is not None else {}
     if build:
         from .jobs import resolve_options

@@ -96,6 +96,12 @@ class MujocoDynamics(Dynamics):
         self._mj = mj
         self.model = load_model(model_or_xml_path, positions)
         m = self.model
+        src = model_or_xml_path
+        if isinstance(src, (str, os.PathLike)):  # same source, frame skip and positions: same sensor layout
+            text = str(src) if str(src).lstrip().startswith("<") else os.path.abspath(os.fspath(src))
+            self._model_key = (text, int(frame_skip), tuple(positions))
+        else:
+            self._model_key = None
         self.frame_skip = check_positive_int("frame_skip", frame_skip)
         if m.nu < 1:
             raise ValueError("model_or_xml_path: expected a model with at least one actuator (nu >= 1), got nu = 0")
@@ -284,7 +290,7 @@ class MujocoDynamics(Dynamics):
         N, H, _ = U.shape
         x = self._start_states(x0, N)
         U = np.clip(U, self.action_low, self.action_high)
-        own = isinstance(cost, MujocoCost) and cost.dynamics is self
+        own = isinstance(cost, MujocoCost) and self.shares_model(cost.dynamics)
         need_s = self.termination_reads_sensors or (own and cost.reads_sensors)
         if need_s:
             states, sens = self.simulate(x, U, sensors=True)
@@ -315,6 +321,15 @@ class MujocoDynamics(Dynamics):
             nan_rows = np.isnan(states).any(axis=(1, 2))
             total = np.where(nan_rows, np.nan, total)
         return Rollout(states, total, first <= H)
+
+    def shares_model(self, other) -> bool:
+        """Whether ``other`` is this model or one built from the same file or MJCF text, frame skip and
+        tracked positions (so its states and sensor values mean the same: a cost built on it may be
+        evaluated on this model's rollouts)."""
+        if other is self:
+            return True
+        key = getattr(other, "_model_key", None)
+        return isinstance(other, MujocoDynamics) and key is not None and key == self._model_key
 
     # ------------------------------------------------------------------ derivatives
     def jacobians(self, x, u, *, eps: float = 1e-6):
