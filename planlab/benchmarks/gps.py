@@ -98,7 +98,7 @@ def run_speed(quick: bool, fh) -> dict:
     return row
 
 
-def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "policy",
+def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
             augment: int = 4) -> GPS:
     torch.set_num_threads(1)
     prob = gps_problem(task, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--task", default=TASK, help="GPS task: planlab/CartPoleSwingup-v0 or planlab/Reacher2Link-v0")
-    p.add_argument("--sampling", default="policy", choices=["policy", "local"], help="GPS samples after iteration 1")
+    p.add_argument("--sampling", default="local", choices=["policy", "local"], help="GPS samples after iteration 1")
     p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))

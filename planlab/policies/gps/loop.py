@@ -81,14 +81,14 @@ class GPSConfig:
         Where the samples of iterations after the first come from: the local controllers (off-policy), or
         the global policy with its noise ``Σ_π`` (on-policy mirror-descent GPS): the local step then
         linearises around the policy's own trajectories and the S-step labels the states the policy visits.
-    weighting : {"normalized", "raw"}
-        S-step sample weights: ``P_t = Σ_t⁻¹`` scaled to unit mean eigenvalue per step and condition
-        (every step counts the same; ``Σ_t`` still shapes the directions), or ``P_t`` as is (steps whose
-        ``Q_uu`` is orders of magnitude larger dominate the fit).
+    weighting : {"raw", "normalized"}
+        S-step sample weights: ``P_t = Σ_t⁻¹`` as is (Levine & Abbeel; steps whose ``Q_uu`` is orders of
+        magnitude larger dominate the fit), or scaled to unit mean eigenvalue per step and condition
+        (every step counts the same; ``Σ_t`` still shapes the directions).
     clip_targets : bool
-        S-step labels clipped to the action box like the executed actions (far augmented states would
-        otherwise get labels of hundreds through the feedback gains); off for a linear policy, which
-        cannot represent the saturation.
+        S-step labels clipped to the action box like the executed actions (far augmented states
+        otherwise get labels of hundreds through the feedback gains); a linear policy cannot represent
+        the saturation.
     step_rule : {"policy", "local"}
         ``ε`` adaptation compares the improvement the last C-step predicted with the actual one of the
         global policy's expected cost (its linearisation under the local model; mirror-descent GPS), or of
@@ -115,9 +115,9 @@ class GPSConfig:
     augment: int = 0
     augment_var: float = 0.01
     sampling: str = "local"
-    weighting: str = "normalized"
+    weighting: str = "raw"
     step_rule: str = "policy"
-    clip_targets: bool = True
+    clip_targets: bool = False
     ilqr_iterations: int = 200
     init_horizon: int | None = None
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
