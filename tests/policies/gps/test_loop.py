@@ -56,5 +56,9 @@ def test_bad_configuration_and_conditions_raise():
         GPSConfig(kl_step=0.0)
     with pytest.raises(ValueError, match="dynamics"):
         GPSConfig(dynamics="learned")
+    with pytest.raises(ValueError, match="augment_max_var"):
+        GPSConfig(augment_max_var=0.0)
+    with pytest.raises(ValueError, match="sampling"):
+        GPSConfig(sampling="both")
     with pytest.raises(ValueError, match="heldout"):
         GPS(SYS, COST, TRAIN, _cfg(), heldout=np.zeros((2, 3)))
