@@ -1,6 +1,7 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
-``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]``
+``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
+[--task ENV] [--sampling policy|local] [--augment N]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -21,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -36,32 +38,37 @@ from ..planners.mpc import MPC
 from ..planners.trajopt import ILQR, dlqr
 from ..policies.distill import DistillConfig, Distiller
 from ..policies.gps.cli import planner_teacher
-from ..policies.gps.global_policy import GlobalPolicyConfig
+from ..policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from ..policies.gps.local_dynamics import linearize_model
 from ..policies.gps.loop import GPS, GPSConfig
-from ..policies.gps.tasks import gps_problem
+from ..policies.gps.tasks import build_gps, gps_problem
 from .common import write_row
 
 TASK = "planlab/CartPoleSwingup-v0"
 
 
 def _median_us(fn, x, number=2000, repeats=7):
-    ts = []
+    """Median over ``repeats`` batches of ``number`` calls: wall µs per call and CPU µs per call."""
+    ts, cs = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(number):
             fn(x)
         ts.append((time.perf_counter() - t0) / number * 1e6)
-    return statistics.median(ts)
+        cs.append((time.process_time() - c0) / number * 1e6)
+    return statistics.median(ts), statistics.median(cs)
 
 
 def bench_speed(policy, quick: bool) -> dict:
-    """Median µs per action of the policy (compiled and numpy) and ms per iLQR MPC step, same process."""
+    """Median µs per action of the policy (compiled, into a preallocated output, and numpy) and ms per
+    iLQR MPC step, same process; with the load average at the start (other processes share the CPU)."""
     prob = gps_problem(TASK, 0, n_train=1, n_heldout=1)
     x = prob.heldout[0].copy()
+    load = os.getloadavg()[0]
     policy.fast.warmup()
-    us = _median_us(policy.act_fast, x, number=200 if quick else 5000)
-    us_np = _median_us(policy.act, x, number=100 if quick else 2000)
+    out = np.empty(policy.action_dim)
+    us, cpu_us = _median_us(lambda z: policy.fast(z, out), x, number=200 if quick else 5000, repeats=7 if quick else 31)
+    us_np, _ = _median_us(policy.act, x, number=100 if quick else 2000)
     mpc = MPC(ILQR(prob.dynamics, prob.cost, horizon=50, max_iterations=20))
     xs = x.copy()
     steps = 3 if quick else 30
@@ -70,23 +77,42 @@ def bench_speed(policy, quick: bool) -> dict:
         u = mpc.act(xs)
         xs = prob.dynamics.step(xs, u)
     ms = 1e3 * statistics.median(mpc.plan_times[1:])
-    return {"policy_us_per_action": us, "policy_numpy_us_per_action": us_np, "mpc_ms_per_step": ms}
+    return {"policy_us_per_action": us, "policy_cpu_us_per_action": cpu_us, "policy_numpy_us_per_action": us_np,
+            "mpc_ms_per_step": ms, "loadavg_1min": load}
 
 
-def run_gps(seed: int, iterations: int, quick: bool, fh) -> GPS:
+def run_speed(quick: bool, fh) -> dict:
+    """The speed rows alone, on an untrained 2x64 cart-pole policy (the cost of a forward pass does not
+    depend on the weights' values)."""
     torch.set_num_threads(1)
-    prob = gps_problem(TASK, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
+    prob = gps_problem(TASK, 0, n_train=1, n_heldout=1)
+    pi = GaussianMLPPolicy(prob.dynamics.state_dim, prob.dynamics.action_dim,
+                           GlobalPolicyConfig(angle_indices=prob.angle_indices), action_low=prob.dynamics.action_low,
+                           action_high=prob.dynamics.action_high)
+    row = {"algo": "speed", "task": TASK, **bench_speed(pi, quick)}
+    write_row(fh, row)
+    print(f"policy action {row['policy_us_per_action']:.2f} us wall ({row['policy_cpu_us_per_action']:.2f} us CPU), "
+          f"numpy {row['policy_numpy_us_per_action']:.1f} us, iLQR MPC step {row['mpc_ms_per_step']:.3f} ms "
+          f"(x{1e3 * row['mpc_ms_per_step'] / row['policy_us_per_action']:.0f}), load average {row['loadavg_1min']:.2f}",
+          flush=True)
+    return row
+
+
+def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
+            augment: int = 4) -> GPS:
+    torch.set_num_threads(1)
+    prob = gps_problem(task, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
     pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
                               epochs=2 if quick else prob.policy_epochs)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
-                    samples=2 if quick else 5, seed=seed, policy=pcfg)
-    gps = GPS(prob.dynamics, prob.cost, prob.train, cfg, heldout=prob.heldout, success=prob.success)
+                    samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment)
+    gps = build_gps(prob, cfg)
     speed = None
     for _ in range(iterations):
         row = gps.step()
         if speed is None or gps.iteration == iterations:
             speed = bench_speed(gps.policy, quick)
-        out = {"algo": "gps", "task": TASK, "seed": seed, "iteration": gps.iteration,
+        out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], **speed}
         write_row(fh, out)
@@ -171,18 +197,23 @@ def main(argv=None) -> int:
     p.add_argument("--parts", default="gps,distill,multitask")
     p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
     p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--task", default=TASK, help="GPS task: planlab/CartPoleSwingup-v0 or planlab/Reacher2Link-v0")
+    p.add_argument("--sampling", default="local", choices=["policy", "local"], help="GPS samples after iteration 1")
+    p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
-    unknown = parts - {"gps", "distill", "multitask"}
+    unknown = parts - {"gps", "distill", "multitask", "speed"}
     if unknown:
-        print(f"--parts: expected gps, distill, multitask, got {sorted(unknown)}", file=sys.stderr)
+        print(f"--parts: expected gps, distill, multitask, speed, got {sorted(unknown)}", file=sys.stderr)
         return 2
     seeds = 1 if args.quick else args.seeds
     fh = open(args.json, "a") if args.json else None
     try:
+        if "speed" in parts:
+            run_speed(args.quick, fh)
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
-                run_gps(s, 1 if args.quick else args.iterations, args.quick, fh)
+                run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger)
             if "multitask" in parts:

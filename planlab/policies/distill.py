@@ -21,9 +21,11 @@ References: A. A. Rusu et al., "Policy distillation", ICLR 2016. S. Ross, G. Gor
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import gymnasium as gym
@@ -238,6 +240,37 @@ class CategoricalStudent(Policy):
         self.fitted = True
         self._export()
         return losses
+
+    def save(self, path) -> Path:
+        """Write the weights, input normalisation and architecture to ``path`` (a ``.pt`` file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {"format": _STUDENT_FORMAT,
+                "config": json.dumps({"obs_dim": self.obs_dim, "n_actions": self.n_actions, "hidden": list(self.hidden),
+                                      "activation": self.activation, "fitted": self.fitted}),
+                "state_dict": self.net.state_dict(), "obs_mean": torch.as_tensor(self.obs_mean),
+                "obs_std": torch.as_tensor(self.obs_std)}
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(blob, tmp)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "CategoricalStudent":
+        """Read a student written by :meth:`save` (``torch.load(weights_only=True)``: nothing is executed)."""
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if blob.get("format") != _STUDENT_FORMAT:
+            raise ValueError(f"path: expected a CategoricalStudent file, got format {blob.get('format')!r}")
+        cfg = json.loads(blob["config"])
+        st = cls(cfg["obs_dim"], cfg["n_actions"], cfg["hidden"], cfg["activation"])
+        st.net.load_state_dict(blob["state_dict"])
+        st.obs_mean, st.obs_std = blob["obs_mean"].numpy().copy(), blob["obs_std"].numpy().copy()
+        st.fitted = bool(cfg["fitted"])
+        st._export()
+        return st
+
+
+_STUDENT_FORMAT = "planlab.distill.CategoricalStudent/1"
 
 
 # ---------------------------------------------------------------------------------- the distiller

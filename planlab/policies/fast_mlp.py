@@ -21,46 +21,52 @@ _ACT_CODES = {"tanh": 0, "relu": 1, "identity": 2}
 
 
 @jit
-def mlp_forward_kernel(x, plain, angles, flat, sizes, act, low, high, out):  # pragma: no cover - compiled
-    """One state ``x`` through the packed MLP into ``out`` (nu,).
+def mlp_forward_kernel(x, meta, flat, work, out):  # pragma: no cover - compiled
+    """One state ``x`` through the packed MLP into ``out`` (nu,), using ``work`` (2 · widest layer) as scratch.
 
-    ``sizes`` = [in, h1, ..., out]; ``flat`` = W_1 (row-major, (h1, in)), b_1, W_2, b_2, ...;
-    ``act`` 0 tanh, 1 relu, 2 identity; the output is clipped to ``[low, high]``.
+    ``meta`` = [n_layers, act, n_plain, n_angles, plain..., angles..., in, h1, ..., nu] (int64; ``act`` 0
+    tanh, 1 relu); ``flat`` = for each layer ``W_lᵀ`` (row-major, (in_l, out_l)) then ``b_l``, and at the end
+    the output box ``low``, ``high``. Each layer accumulates ``b + Σ_c x_c W_lᵀ[c, :]`` (a sum over rows:
+    independent per output, so the inner loop vectorises without reassociating any sum — fastmath stays
+    off); the output is clipped to ``[low, high]``.
     """
-    n0 = sizes[0]
-    buf = np.empty(n0)
-    j = 0
-    for i in range(plain.shape[0]):
-        buf[j] = x[plain[i]]
-        j += 1
-    for i in range(angles.shape[0]):
-        buf[j] = np.sin(x[angles[i]])
-        j += 1
-    for i in range(angles.shape[0]):
-        buf[j] = np.cos(x[angles[i]])
-        j += 1
+    n_layers, act, n_plain, n_ang = meta[0], meta[1], meta[2], meta[3]
+    sz = 4 + n_plain + n_ang
+    width = work.shape[0] // 2
+    h, g = work[:width], work[width:]
+    for i in range(n_plain):
+        h[i] = x[meta[4 + i]]
+    for i in range(n_ang):
+        a = x[meta[4 + n_plain + i]]
+        h[n_plain + i] = np.sin(a)
+        h[n_plain + n_ang + i] = np.cos(a)
     off = 0
-    n_layers = sizes.shape[0] - 1
     for layer in range(n_layers):
-        n_in = sizes[layer]
-        n_out = sizes[layer + 1]
-        nxt = np.empty(n_out)
+        n_in = meta[sz + layer]
+        n_out = meta[sz + layer + 1]
         boff = off + n_in * n_out
+        W = flat[off:boff].reshape((n_in, n_out))
+        b = flat[boff:boff + n_out]
         for r in range(n_out):
-            s = flat[boff + r]
-            row = off + r * n_in
-            for c in range(n_in):
-                s += flat[row + c] * buf[c]
-            if layer < n_layers - 1:
-                if act == 0:
-                    s = np.tanh(s)
-                elif act == 1:
-                    s = max(s, 0.0)
-            nxt[r] = s
-        buf = nxt
+            g[r] = b[r]
+        for c in range(n_in):  # loop indices only (no offsets): the inner loop vectorises
+            v = h[c]
+            w = W[c]
+            for r in range(n_out):
+                g[r] += v * w[r]
+        if layer < n_layers - 1:
+            if act == 0:
+                for r in range(n_out):
+                    g[r] = np.tanh(g[r])
+            else:
+                for r in range(n_out):
+                    g[r] = max(g[r], 0.0)
+        h, g = g, h
         off = boff + n_out
-    for r in range(out.shape[0]):
-        out[r] = min(max(buf[r], low[r]), high[r])
+    nu = out.shape[0]
+    lo, hi = flat[off:off + nu], flat[off + nu:off + 2 * nu]
+    for r in range(nu):
+        out[r] = min(max(h[r], lo[r]), hi[r])
 
 
 class FastMLP:
@@ -100,7 +106,7 @@ class FastMLP:
                                  f"got {W.shape} and {b.shape}")
         self.obs_dim, self.action_dim = int(obs_dim), sizes[-1]
         self.sizes = np.array(sizes, dtype=np.int64)
-        self.flat = np.concatenate([np.concatenate([W.ravel(), b]) for W, b in zip(Ws, bs)])
+        self.flat = np.concatenate([np.concatenate([W.T.ravel(), b]) for W, b in zip(Ws, bs)])
         self.act_code = _ACT_CODES[activation]
         self.activation = activation
         self._Wt = [np.ascontiguousarray(W.T) for W in Ws]
@@ -108,7 +114,11 @@ class FastMLP:
         nu = self.action_dim
         self.low = np.full(nu, -np.inf) if low is None else np.broadcast_to(np.asarray(low, np.float64), (nu,)).copy()
         self.high = np.full(nu, np.inf) if high is None else np.broadcast_to(np.asarray(high, np.float64), (nu,)).copy()
-        self._out = np.empty(nu)
+        self._kflat = np.concatenate([self.flat, self.low, self.high])
+        self._meta = np.concatenate([[len(Ws), self.act_code, len(self.plain), len(self.angles)], self.plain, self.angles,
+                                     sizes]).astype(np.int64)
+        self._work = np.zeros(2 * max(sizes))
+        self._xshape = (self.obs_dim,)
 
     def features(self, X: np.ndarray) -> np.ndarray:
         """(..., obs_dim) -> (..., in_dim)."""
@@ -127,10 +137,17 @@ class FastMLP:
                 h = np.tanh(h) if self.act_code == 0 else np.maximum(h, 0.0)
         return np.clip(h, self.low, self.high)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Compiled forward of one float64 state (obs_dim,) -> (nu,) (a new array; no validation)."""
-        out = np.empty(self.action_dim)
-        mlp_forward_kernel(x, self.plain, self.angles, self.flat, self.sizes, self.act_code, self.low, self.high, out)
+    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Compiled forward of one float64 state (obs_dim,) -> (nu,), into ``out`` if given (else a new array).
+
+        The only check is the state's shape; a non-float64 ``x`` or ``out`` makes numba compile another
+        specialisation. Not thread-safe: the scratch buffer is shared by the calls of one instance.
+        """
+        if x.shape != self._xshape:
+            raise ValueError(f"x: expected shape {self._xshape}, got {x.shape}")
+        if out is None:
+            out = np.empty(self.action_dim)
+        mlp_forward_kernel(x, self._meta, self._kflat, self._work, out)
         return out
 
     def warmup(self) -> None:

@@ -93,3 +93,20 @@ def test_a_discrete_teacher_cannot_teach_a_continuous_student():
         Distiller([(gym.make("CartPole-v1"), _PoleRule()), (gym.make("Pendulum-v1"), _PoleRule())])
     with pytest.raises(ValueError, match="temperature"):
         DistillConfig(temperature=0.0)
+
+
+def test_categorical_student_save_load_round_trips_with_weights_only(tmp_path):
+    from planlab.policies.distill import CategoricalStudent
+
+    st = CategoricalStudent(4, 2, hidden=(8,), seed=1)
+    X = np.random.default_rng(0).standard_normal((64, 4))
+    st.fit(X, np.eye(2)[(X[:, 2] > 0).astype(int)], epochs=5, lr=1e-2, batch_size=16, seed=0)
+    path = st.save(tmp_path / "student.pt")
+    blob = torch.load(path, weights_only=True)  # loads without unpickling code
+    assert blob["format"].startswith("planlab.distill.CategoricalStudent")
+    back = CategoricalStudent.load(path)
+    np.testing.assert_array_equal(back.logits(X), st.logits(X))
+    assert back.act(X[0]) == st.act(X[0])
+    torch.save({"format": "other"}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="CategoricalStudent"):
+        CategoricalStudent.load(tmp_path / "bad.pt")

@@ -27,8 +27,8 @@ from ...planners.mpc import MPC
 from ...planners.trajopt import ILQR
 from ..distill import DistillConfig, Distiller, PlannerTeacher
 from .global_policy import GlobalPolicyConfig
-from .loop import GPS, GPSConfig
-from .tasks import gps_problem
+from .loop import GPSConfig
+from .tasks import build_gps, gps_problem
 
 __all__ = ["run_gps", "run_distill", "planner_teacher"]
 
@@ -60,7 +60,7 @@ def run_gps(args) -> int:
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon, seed=args.seed,
                     policy=GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=args.seed,
                                               optimizer=prob.policy_optimizer, epochs=prob.policy_epochs))
-    gps = GPS(prob.dynamics, prob.cost, prob.train, cfg, heldout=prob.heldout, success=prob.success, out=args.out)
+    gps = build_gps(prob, cfg, out=args.out)
     t0 = time.perf_counter()
     gps.run(progress=None, stop_at=None)
     last = gps.curve[-1]

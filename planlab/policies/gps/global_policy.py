@@ -153,7 +153,8 @@ class GaussianMLPPolicy(Policy):
         return x
 
     # ------------------------------------------------------------------ training
-    def fit(self, obs, target_mean, precision, *, epochs: int | None = None, seed: int | None = None) -> list[float]:
+    def fit(self, obs, target_mean, precision, *, weights=None, epochs: int | None = None,
+            seed: int | None = None) -> list[float]:
         """Precision-weighted regression of the mean onto ``target_mean``; sets ``Σ_π = (mean P)⁻¹``.
 
         Parameters
@@ -162,6 +163,9 @@ class GaussianMLPPolicy(Policy):
         target_mean : array_like (N, nu)
         precision : array_like (N, nu, nu)
             Symmetric positive semidefinite weights (the local controllers' ``Σ⁻¹``).
+        weights : array_like (N,), optional
+            Non-negative scalar factors on each sample's loss term (e.g. ``nu / tr P_i``, which gives
+            every time step the same total weight); ``Σ_π`` is still the inverse of the mean of ``P``.
         epochs : int, optional
             Overrides ``config.epochs``.
         seed : int, optional
@@ -178,12 +182,19 @@ class GaussianMLPPolicy(Policy):
             raise ValueError(f"obs: expected shape (N >= 1, {self.obs_dim}), got {X.shape}")
         Y = as_float_array("target_mean", target_mean, shape=(N, self.action_dim))
         P = as_float_array("precision", precision, shape=(N, self.action_dim, self.action_dim))
+        if weights is not None:
+            w = as_float_array("weights", weights, shape=(N,))
+            if np.any(w < 0):
+                raise ValueError(f"weights: expected values >= 0, got minimum {w.min()}")
+            Pfit = P * w[:, None, None]
+        else:
+            Pfit = P
         F = self.features(X)
         if not self.fitted:
             self.feat_mean = F.mean(axis=0)
             self.feat_std = np.maximum(F.std(axis=0), 1e-6)
         Fn = torch.as_tensor((F - self.feat_mean) / self.feat_std)
-        Yt, Pt = torch.as_tensor(Y), torch.as_tensor(P)
+        Yt, Pt = torch.as_tensor(Y), torch.as_tensor(Pfit)
         if self.config.optimizer == "lbfgs":
             losses = self._fit_lbfgs(Fn, Yt, Pt, epochs or self.config.epochs)
         else:

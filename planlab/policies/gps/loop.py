@@ -23,128 +23,27 @@ neither) or from zero gains with noise ``init_var`` (``init="zero"``).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ...core.contracts import Cost, Dynamics
-from ...core.ops import wrap_angle
-from ...core.seeding import make_rng
-from ...core.validation import as_float_array, check_in, check_positive, check_positive_int
+from ...core.validation import as_float_array
 from ...planners.trajopt.ilqr import ILQR
-from .global_policy import GaussianMLPPolicy, GlobalPolicyConfig
+from .config import GPSConfig
+from .global_policy import GaussianMLPPolicy
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
-from .local_dynamics import DynamicsPrior, fit_linear_gaussian_dynamics, linearize_model
+from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
+from .support import hold_success, plot_curve, window_prior
 
-__all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]
-
-
-@dataclass(frozen=True)
-class GPSConfig:
-    """Settings of :class:`GPS`.
-
-    Attributes
-    ----------
-    iterations : int
-    horizon : int
-        ``T`` steps per trajectory (training and evaluation).
-    samples : int
-        Trajectories per condition per iteration.
-    dynamics : {"known", "sampled"}
-        Linearise the given model, or fit the local dynamics from the samples alone.
-    init : {"ilqr", "zero"}
-    init_var : float
-        Action variance of the initial controllers.
-    kl_step : float
-        Base KL bound per time step; ``ε = kl_step · T`` nats per trajectory.
-    min_step_mult, max_step_mult : float
-        Bounds of ``ε / (kl_step · T)`` under adaptation.
-    prior_window, prior_strength : int, float
-        Sampled dynamics: the prior of step ``t`` pools the samples of steps ``t ± prior_window``, with this
-        pseudo-count.
-    augment : int
-        S-step: for every sampled state, this many extra states drawn around it from
-        ``N(0, Σ_x,t + augment_var I)`` (``Σ_x,t`` the state marginal of the condition's trajectory
-        distribution), labelled by the local controller — the S-step objective is an expectation under
-        that distribution, and the extra states teach the policy the controller's feedback gains.
-    augment_var : float
-    ilqr_iterations : int
-    init_horizon : int or None
-        ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
-        (padded with zeros), which steers iLQR away from poor local minima of long swing-up horizons.
-    policy : GlobalPolicyConfig
-    seed : int
-    """
-
-    iterations: int = 15
-    horizon: int = 100
-    samples: int = 5
-    dynamics: str = "known"
-    init: str = "ilqr"
-    init_var: float = 0.1
-    kl_step: float = 0.5
-    min_step_mult: float = 0.1
-    max_step_mult: float = 10.0
-    prior_window: int = 3
-    prior_strength: float = 1.0
-    augment: int = 0
-    augment_var: float = 0.01
-    ilqr_iterations: int = 200
-    init_horizon: int | None = None
-    policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("iterations", "horizon", "samples", "ilqr_iterations"):
-            check_positive_int(name, getattr(self, name))
-        for name in ("init_var", "kl_step", "min_step_mult", "max_step_mult", "prior_strength"):
-            check_positive(name, getattr(self, name))
-        check_in("dynamics", self.dynamics, {"known", "sampled"})
-        check_in("init", self.init, {"ilqr", "zero"})
-        if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
-            raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
-        if self.augment < 0:
-            raise ValueError(f"augment: expected an integer >= 0, got {self.augment}")
-        check_positive("augment_var", self.augment_var)
-        if self.prior_window < 0:
-            raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
-        if isinstance(self.policy, dict):
-            object.__setattr__(self, "policy", GlobalPolicyConfig(**self.policy))
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def hold_success(index: int = 2, tol: float = 0.2, steps: int = 40, *, angle: bool = True) -> Callable:
-    """``success(states (N, T + 1, nx)) -> (N,) bool``: ``|x[index]| < tol`` (wrapped) for the last ``steps`` states."""
-    def success(states, inputs=None):
-        v = states[:, -steps:, index]
-        v = wrap_angle(v) if angle else v
-        return np.all(np.abs(v) < tol, axis=1)
-    return success
-
-
-def window_prior(X, U, window: int, strength: float) -> DynamicsPrior:
-    """Per-step Gaussian over ``(x, u, x')`` pooled over steps ``t - window .. t + window`` of all samples."""
-    Z = np.concatenate([X[:, :-1], U, X[:, 1:]], axis=2)
-    T, nz = Z.shape[1], Z.shape[2]
-    mu = np.empty((T, nz))
-    sig = np.empty((T, nz, nz))
-    for t in range(T):
-        z = Z[:, max(0, t - window):t + window + 1].reshape(-1, nz)
-        mu[t] = z.mean(axis=0)
-        d = z - mu[t]
-        sig[t] = d.T @ d / max(len(z) - 1, 1) + 1e-6 * np.eye(nz)
-    return DynamicsPrior(mu, sig, float(strength))
+__all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]  # the first and last two re-exported
 
 
 class GPS:
@@ -249,14 +148,20 @@ class GPS:
             return X
         return np.concatenate([X, np.broadcast_to(inputs_row, X.shape[:-1] + inputs_row.shape)], axis=-1)
 
-    def _sample(self, i: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    def _sample(self, i: int, rng, on_policy: bool = False) -> tuple[np.ndarray, np.ndarray]:
         ctrl, T, N = self.controllers[i], self.config.horizon, self.config.samples
         lo, hi = self.dynamics.action_low, self.dynamics.action_high
         X = np.empty((N, T + 1, self.dynamics.state_dim))
         U = np.empty((N, T, self.dynamics.action_dim))
         X[:, 0] = self.conditions[i]
+        L = np.linalg.cholesky(self.policy.cov) if on_policy else None
+        row = None if self.inputs is None else self.inputs[i]
         for t in range(T):
-            U[:, t] = np.clip(ctrl.sample(t, X[:, t], rng), lo, hi)
+            if on_policy:
+                u = self.policy.mean(self._obs(X[:, t], row)) + rng.standard_normal(U[:, t].shape) @ L.T
+            else:
+                u = ctrl.sample(t, X[:, t], rng)
+            U[:, t] = np.clip(u, lo, hi)
             X[:, t + 1] = self.dynamics.step(X[:, t], U[:, t])
         return X, U
 
@@ -300,9 +205,10 @@ class GPS:
         rng = np.random.default_rng([cfg.seed, it])
         M, T = len(self.conditions), cfg.horizon
         base = cfg.kl_step * T
+        on_policy = cfg.sampling == "policy" and self.policy.fitted
         samples, models, exps, mus, covs = [], [], [], [], []
         for i in range(M):
-            X, U = self._sample(i, rng)
+            X, U = self._sample(i, rng, on_policy)
             dyn = self._local_model(X, U, i)
             exp = expand_cost(self.dynamics, self.costs[i], X.mean(axis=0), U.mean(axis=0))
             samples.append((X, U))
@@ -313,25 +219,34 @@ class GPS:
         sample_cost = float(np.mean([self.costs[i].trajectory_cost(*samples[i]).mean() for i in range(M)]))
         if it == 0 and not self.policy.fitted:
             self._fit_policy(samples, it, models, mus, covs)
-        statuses, kls = [], []
+        statuses, kls, pol_costs = [], [], []
         for i in range(M):
             dyn, exp = models[i], exps[i]
-            cur = expected_cost(trajectory_distribution(self.controllers[i], dyn, mus[i], covs[i]), exp)
+            # MDGPS step size (Montgomery & Levine 2016): the improvement of the *policy's* expected cost
+            # (its linearisation π̄ under the local model) against the one the last C-step predicted
+            ref = self._policy_controller(samples[i][0].mean(axis=0)[:T], None if self.inputs is None else self.inputs[i])
+            cur = expected_cost(trajectory_distribution(ref, dyn, mus[i], covs[i]), exp)
+            if cfg.step_rule == "local":
+                cur = expected_cost(trajectory_distribution(self.controllers[i], dyn, mus[i], covs[i]), exp)
             if self._prev[i] is not None:
                 prev_cost, prev_pred = self._prev[i]
                 self.epsilon[i] = adapt_epsilon(self.epsilon[i], prev_cost - prev_pred, prev_cost - cur, base=base,
                                                 min_mult=cfg.min_step_mult, max_mult=cfg.max_step_mult)
-            ref = self._policy_controller(samples[i][0].mean(axis=0)[:T], None if self.inputs is None else self.inputs[i])
             res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
             self._prev[i] = (cur, res.predicted_cost)
             self.controllers[i] = res.controller
             statuses.append(res.status)
             kls.append(res.kl)
-        self._fit_policy(samples, it, models, mus, covs)
+            pol_costs.append(cur)
+        fit_rms = self._fit_policy(samples, it, models, mus, covs)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
+        tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
         self.iteration += 1
         row = {"iteration": self.iteration, "sample_cost": sample_cost, "heldout_success": ev["success_rate"],
-               "heldout_cost": ev["mean_cost"], "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
+               "heldout_cost": ev["mean_cost"], "train_success": tr["success_rate"], "on_policy": on_policy,
+               "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
+               "epsilon": [round(float(e), 3) for e in self.epsilon], "kl": [round(float(k), 3) for k in kls],
+               "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms,
                "statuses": statuses, "wall_s": time.perf_counter() - t0}
         self.curve.append(row)
         if self.out is not None:
@@ -348,7 +263,7 @@ class GPS:
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
 
     def _fit_policy(self, samples, it, models, mus, covs):
-        obs, target, prec = [], [], []
+        obs, target, prec, weight = [], [], [], []
         cfg, T = self.config, self.config.horizon
         rng = np.random.default_rng([cfg.seed, it, 1])
         nx = self.dynamics.state_dim
@@ -358,17 +273,24 @@ class GPS:
             if cfg.augment:
                 traj = trajectory_distribution(ctrl, models[i], mus[i], covs[i])
                 w, V = np.linalg.eigh(traj.sigma[:, :nx, :nx])  # a square root that tolerates round-off
-                L = V * np.sqrt(np.maximum(w, 0.0) + cfg.augment_var)[:, None, :]
+                w = np.maximum(w, 0.0) if cfg.augment_max_var is None else np.clip(w, 0.0, cfg.augment_max_var)
+                L = V * np.sqrt(w + cfg.augment_var)[:, None, :]
                 noise = rng.standard_normal((cfg.augment, X.shape[0], T, nx))
                 extra = X[None, :, :T] + np.einsum("tij,antj->anti", L, noise)
             for t in range(T):
                 Xt = X[:, t] if extra is None else np.concatenate([X[:, t], extra[:, :, t].reshape(-1, nx)])
                 obs.append(self._obs(Xt, None if self.inputs is None else self.inputs[i]))
-                target.append(ctrl.mean(t, Xt))
-                prec.append(np.broadcast_to(ctrl.precision[t], (len(Xt),) + ctrl.precision[t].shape))
+                u = ctrl.mean(t, Xt)
+                target.append(np.clip(u, self.dynamics.action_low, self.dynamics.action_high) if cfg.clip_targets else u)
+                P = ctrl.precision[t]
+                prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
+                w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
+                weight.append(np.full(len(Xt), w))
         seed = cfg.seed * 7919 + it
         torch.manual_seed(seed)
-        self.policy.fit(np.concatenate(obs), np.concatenate(target), np.concatenate(prec), seed=seed)
+        O, Y = np.concatenate(obs), np.concatenate(target)
+        self.policy.fit(O, Y, np.concatenate(prec), weights=np.concatenate(weight), seed=seed)
+        return float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
 
     def run(self, iterations: int | None = None, *, progress: bool | None = None, stop_at: float | None = None) -> list[dict]:
         """Iterate until ``config.iterations`` (or ``iterations`` more); stop early once the held-out
@@ -418,23 +340,4 @@ class GPS:
 
     def plot(self, path) -> None:
         """Held-out success rate and sample cost against iterations, as a PNG."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        its = [r["iteration"] for r in self.curve]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(its, [r["sample_cost"] for r in self.curve], "o-", label="local samples: mean cost")
-        ax.set_xlabel("GPS iteration")
-        ax.set_ylabel("cost")
-        if any(r["heldout_success"] is not None for r in self.curve):
-            ax2 = ax.twinx()
-            ax2.plot(its, [r["heldout_success"] for r in self.curve], "s-", color="C1", label="global policy: held-out success")
-            ax2.set_ylim(-0.05, 1.05)
-            ax2.set_ylabel("held-out success rate")
-            ax2.legend(loc="center right")
-        ax.legend(loc="upper left")
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        plot_curve(self.curve, path)

@@ -14,7 +14,7 @@ def _parse(argv):
 def test_train_cli_rejects_an_env_gps_has_no_problem_for(capsys):
     args = _parse(["train", "--algo", "gps", "--env", "Pendulum-v1"])
     assert args.func(args) == 2
-    assert "--env: expected one of ('planlab/CartPoleSwingup-v0',)" in capsys.readouterr().err
+    assert "--env: expected one of ('planlab/CartPoleSwingup-v0', 'planlab/Reacher2Link-v0')" in capsys.readouterr().err
 
 
 def test_model_free_trainers_still_require_steps(capsys):

@@ -42,6 +42,44 @@ def test_numpy_and_compiled_inference_equal_the_torch_network():
     np.testing.assert_allclose(pi.act_fast(X[0]), ref[0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_compiled_forward_with_preallocated_buffers_equals_torch_on_every_state(activation):
+    from planlab.policies.fast_mlp import FastMLP
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 64), torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU(),
+                              torch.nn.Linear(64, 64), torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU(),
+                              torch.nn.Linear(64, 2)).double()
+    lin = [m for m in net if isinstance(m, torch.nn.Linear)]
+    f = FastMLP([m.weight.detach().numpy() for m in lin], [m.bias.detach().numpy() for m in lin], activation, 5, (1,))
+    X = np.random.default_rng(2).standard_normal((20, 5))
+    feats = np.concatenate([X[:, [0, 2, 3, 4]], np.sin(X[:, [1]]), np.cos(X[:, [1]])], axis=1)
+    with torch.no_grad():
+        ref = net(torch.as_tensor(feats)).numpy()
+    out = np.empty(2)
+    for x, r in zip(X, ref):  # the shared scratch buffer carries nothing from one call to the next
+        np.testing.assert_allclose(f(x), r, rtol=1e-12, atol=1e-13)
+        assert f(x, out) is out
+        np.testing.assert_allclose(out, r, rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match=r"x: expected shape \(5,\)"):
+        f(X[:2])
+
+
+def test_scalar_sample_weights_equal_closed_form_wls_and_leave_the_covariance_to_the_precisions():
+    rng = np.random.default_rng(5)
+    X, Y, P = _data(rng, N=60, nu=1)
+    w = rng.uniform(0.1, 10.0, size=60)
+    pi = GaussianMLPPolicy(3, 1, GlobalPolicyConfig(hidden=(), epochs=200, optimizer="lbfgs"))
+    pi.fit(X, Y, P, weights=w)
+    Phi = np.concatenate([X, np.ones((60, 1))], axis=1)
+    sw = w * P[:, 0, 0]
+    coef = np.linalg.solve(Phi.T @ (sw[:, None] * Phi), Phi.T @ (sw * Y[:, 0]))
+    np.testing.assert_allclose(pi.mean(X)[:, 0], Phi @ coef, atol=1e-4)
+    np.testing.assert_allclose(pi.cov, np.linalg.inv(P.mean(0)), rtol=1e-10)
+    with pytest.raises(ValueError, match="weights"):
+        pi.fit(X, Y, P, weights=-w)
+
+
 def test_linearize_matches_the_network_along_a_trajectory():
     rng = np.random.default_rng(2)
     X, Y, P = _data(rng)

@@ -1,0 +1,116 @@
+"""Settings of the guided-policy-search loop (:class:`~planlab.policies.gps.loop.GPS`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ...core.validation import check_in, check_positive, check_positive_int
+from .global_policy import GlobalPolicyConfig
+
+__all__ = ["GPSConfig"]
+
+
+@dataclass(frozen=True)
+class GPSConfig:
+    """Settings of :class:`GPS`.
+
+    Attributes
+    ----------
+    iterations : int
+    horizon : int
+        ``T`` steps per trajectory (training and evaluation).
+    samples : int
+        Trajectories per condition per iteration.
+    dynamics : {"known", "sampled"}
+        Linearise the given model, or fit the local dynamics from the samples alone.
+    init : {"ilqr", "zero"}
+    init_var : float
+        Action variance of the initial controllers.
+    kl_step : float
+        Base KL bound per time step; ``ε = kl_step · T`` nats per trajectory.
+    min_step_mult, max_step_mult : float
+        Bounds of ``ε / (kl_step · T)`` under adaptation.
+    prior_window, prior_strength : int, float
+        Sampled dynamics: the prior of step ``t`` pools the samples of steps ``t ± prior_window``, with this
+        pseudo-count.
+    augment : int
+        S-step: for every sampled state, this many extra states drawn around it from
+        ``N(0, Σ_x,t + augment_var I)`` (``Σ_x,t`` the state marginal of the condition's trajectory
+        distribution), labelled by the local controller — the S-step objective is an expectation under
+        that distribution, and the extra states teach the policy the controller's feedback gains.
+    augment_var : float
+    augment_max_var : float or None
+        Cap on each eigenvalue of ``Σ_x,t`` before drawing the extra states (a controller that does not
+        stabilise has marginals that spread far beyond where its gains mean anything).
+    sampling : {"local", "policy"}
+        Where the samples of iterations after the first come from: the local controllers (off-policy), or
+        the global policy with its noise ``Σ_π`` (on-policy mirror-descent GPS): the local step then
+        linearises around the policy's own trajectories and the S-step labels the states the policy visits.
+    weighting : {"raw", "normalized"}
+        S-step sample weights: ``P_t = Σ_t⁻¹`` as is (Levine & Abbeel; steps whose ``Q_uu`` is orders of
+        magnitude larger dominate the fit), or scaled to unit mean eigenvalue per step and condition
+        (every step counts the same; ``Σ_t`` still shapes the directions).
+    clip_targets : bool
+        S-step labels clipped to the action box like the executed actions (far augmented states
+        otherwise get labels of hundreds through the feedback gains); a linear policy cannot represent
+        the saturation.
+    step_rule : {"policy", "local"}
+        ``ε`` adaptation compares the improvement the last C-step predicted with the actual one of the
+        global policy's expected cost (its linearisation under the local model; mirror-descent GPS), or of
+        the local controller's.
+    ilqr_iterations : int
+    init_horizon : int or None
+        ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
+        (padded with zeros), which steers iLQR away from poor local minima of long swing-up horizons.
+    policy : GlobalPolicyConfig
+    seed : int
+    """
+
+    iterations: int = 15
+    horizon: int = 100
+    samples: int = 5
+    dynamics: str = "known"
+    init: str = "ilqr"
+    init_var: float = 0.1
+    kl_step: float = 0.5
+    min_step_mult: float = 0.1
+    max_step_mult: float = 10.0
+    prior_window: int = 3
+    prior_strength: float = 1.0
+    augment: int = 0
+    augment_var: float = 0.01
+    augment_max_var: float | None = None
+    sampling: str = "local"
+    weighting: str = "raw"
+    step_rule: str = "policy"
+    clip_targets: bool = False
+    ilqr_iterations: int = 200
+    init_horizon: int | None = None
+    policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("iterations", "horizon", "samples", "ilqr_iterations"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("init_var", "kl_step", "min_step_mult", "max_step_mult", "prior_strength"):
+            check_positive(name, getattr(self, name))
+        check_in("dynamics", self.dynamics, {"known", "sampled"})
+        check_in("init", self.init, {"ilqr", "zero"})
+        check_in("sampling", self.sampling, {"local", "policy"})
+        check_in("weighting", self.weighting, {"normalized", "raw"})
+        check_in("step_rule", self.step_rule, {"policy", "local"})
+        if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
+            raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
+        if self.augment < 0:
+            raise ValueError(f"augment: expected an integer >= 0, got {self.augment}")
+        check_positive("augment_var", self.augment_var)
+        if self.augment_max_var is not None:
+            check_positive("augment_max_var", self.augment_max_var)
+        if self.prior_window < 0:
+            raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
+        if isinstance(self.policy, dict):
+            object.__setattr__(self, "policy", GlobalPolicyConfig(**self.policy))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
