@@ -144,6 +144,9 @@ def _end_children() -> None:
     except ValueError:
         wait = 120.0
     deadline = time.monotonic() + max(wait, 0.0)
+    if wait > 0 and any(proc.poll() is None for proc in _children):
+        print(f"planlab: finishing the kernel compile started in the background so the next run plans compiled "
+              f"(at most {wait:g} s; Ctrl-C skips it, {WAIT_ENV_VAR}=0 never waits)", file=sys.stderr, flush=True)
     try:
         for proc in _children:
             if proc.poll() is None and wait > 0:
@@ -151,6 +154,8 @@ def _end_children() -> None:
                     proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
                 except subprocess.TimeoutExpired:
                     pass
+    except KeyboardInterrupt:
+        pass
     finally:
         for proc in _children:
             if proc.poll() is None:
