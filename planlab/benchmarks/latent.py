@@ -12,6 +12,8 @@ Rows (JSON lines, ``kind`` says which):
   ``wall_s`` counts from the start of this invocation; ``episode_wall_s`` is the episode's own time
   (refit, acting, planning). With ``--out`` a run resumes where an earlier invocation stopped, so a
   long run can be made of several shorter ones.
+* ``reward_profile`` (pendulum): after each seed's run, the learned reward next to the env's over the
+  angle (``theta``, ``reward``, ``learned_reward``; zero velocity and torque, one decision).
 * ``plan_step``: the time of one MPC plan step in latent space: PlaNet's planner settings (CEM
   population 1000, horizon 12, 10 iterations, 100 elites) over an RSSM of PlaNet's size (200-unit
   GRU, 30-dim latent, 200-unit layers) through planlab's CEM, next to the same computation written
@@ -33,7 +35,7 @@ import numpy as np
 
 from .common import write_row
 
-__all__ = ["main", "plan_step_rows", "ENVS"]
+__all__ = ["main", "plan_step_rows", "reward_profile_rows", "ENVS"]
 
 #: short name -> gymnasium id
 ENVS = {"pendulum": "planlab/PendulumSwingup-v0", "cartpole": "planlab/CartPoleSwingup-v0"}
@@ -112,6 +114,36 @@ def plan_step_rows(quick: bool, repeats: int, size: int = 64):
     return rows
 
 
+def reward_profile_rows(result, config, env_id, seed, angles: int = 13):
+    """The learned reward against the env's over the pendulum angle (pendulum only; else no rows).
+
+    For each angle ``theta`` in ``[-pi, pi]`` (``theta_dot = 0``): the env's reward of one decision
+    with zero torque, and the model's ``r_hat`` at the latent filtered from that first frame. Tells
+    whether the reward model is right near the top, where the data of early episodes seldom goes.
+    """
+    import torch
+
+    from ..mbrl.latent import make_pixel_env
+
+    if env_id != ENVS["pendulum"]:
+        return []
+    model, env, rows = result.model, make_pixel_env(config), []
+    try:
+        for th in np.linspace(-np.pi, np.pi, angles):
+            obs, _ = env.reset(seed=0, options={"x0": [th, 0.0]})
+            model.reset_filter()
+            x = model.observe(obs)
+            _, r, *_ = env.step(np.zeros(model.action_dim))
+            with torch.inference_mode():
+                r_hat = float(model.net.reward(torch.tensor(x[None], dtype=torch.float32),
+                                               torch.zeros(1, model.action_dim)))
+            rows.append({"kind": "reward_profile", "env": env_id, "seed": seed, "episodes": len(result.rows),
+                         "theta": float(th), "reward": float(r), "learned_reward": r_hat})
+    finally:
+        env.close()
+    return rows
+
+
 def _state_reference(env_id, seed, episodes, loop_cfg, emit):
     """The same planner on the true state (planlab's exact model), ``episodes`` episodes."""
     import gymnasium
@@ -165,9 +197,11 @@ def main(argv=None) -> int:
 
     def emit(row):
         write_row(fh, row)
-        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "plan_ms_median",
-                            "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median", "plain_torch_cpu_ms_median",
-                            "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse", "wall_s") if row.get(k) is not None]
+        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "theta", "reward",
+                            "learned_reward", "plan_ms_median",
+                            "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
+                            "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
+                            "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
               flush=True)
 
@@ -205,9 +239,11 @@ def main(argv=None) -> int:
                           **{k: v for k, v in row.items() if k != "wall_s"}, "episode_wall_s": row["wall_s"],
                           "wall_s": time.perf_counter() - start})
 
-                run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
-                                stop_when=lambda rows, start=start: (time.perf_counter() - start
-                                                                     + rows[-1]["wall_s"] > budget))
+                res = run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
+                                      stop_when=lambda rows, start=start: (time.perf_counter() - start
+                                                                           + rows[-1]["wall_s"] > budget))
+                for row in reward_profile_rows(res, cfg, env_id, seed, 3 if args.quick else 13):
+                    emit(row)
                 if args.reference_episodes > 0:
                     _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
     finally:
