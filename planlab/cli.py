@@ -12,7 +12,8 @@
 ``planlab bench --planners cem,mppi --tasks Pendulum-v1 --seeds 10 --out DIR``
     Planners x tasks x seeds, resumable, with report.md (:mod:`planlab.benchmarks.suite`).
 ``planlab latent --env planlab/PendulumSwingup-v0 --episodes K``
-    Model-based RL from pixels: a latent model and planning in latent space (:mod:`planlab.mbrl.latent_cli`).
+    Model-based RL from pixels: a latent model and planning in latent space (:mod:`planlab.mbrl.latent_cli`);
+    ``planlab mbrl --pixels ...`` is the same command.
 
 Bad input (unknown env or planner, a malformed ``--x0``) prints a message naming the argument, the
 expected and the actual value, and exits with status 2.
@@ -265,6 +266,11 @@ def _cmd_systems(args) -> int:
 def main(argv=None) -> int:
     """Run the ``planlab`` command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
+    # --- latent: `planlab mbrl --pixels ...` is `planlab latent ...` (planlab.mbrl.latent_cli) ---
+    from .mbrl.latent_cli import pixels_alias
+
+    argv = pixels_alias(sys.argv[1:] if argv is None else list(argv))
+    # --- end latent ---
     args = parser.parse_args(argv)
     try:
         if args.command == "run":

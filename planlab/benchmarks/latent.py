@@ -12,6 +12,8 @@ Rows (JSON lines, ``kind`` says which):
   ``wall_s`` counts from the start of this invocation; ``episode_wall_s`` is the episode's own time
   (refit, acting, planning). With ``--out`` a run resumes where an earlier invocation stopped, so a
   long run can be made of several shorter ones.
+* ``reward_profile`` (pendulum): after each seed's run, the learned reward next to the env's over the
+  angle (``theta``, ``reward``, ``learned_reward``; zero velocity and torque, one decision).
 * ``plan_step``: the time of one MPC plan step in latent space: PlaNet's planner settings (CEM
   population 1000, horizon 12, 10 iterations, 100 elites) over an RSSM of PlaNet's size (200-unit
   GRU, 30-dim latent, 200-unit layers) through planlab's CEM, next to the same computation written
@@ -25,6 +27,7 @@ Each seed's pixel run stops after ``--episodes`` episodes or before an episode t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
@@ -32,7 +35,7 @@ import numpy as np
 
 from .common import write_row
 
-__all__ = ["main", "plan_step_rows", "ENVS"]
+__all__ = ["main", "plan_step_rows", "reward_profile_rows", "ENVS"]
 
 #: short name -> gymnasium id
 ENVS = {"pendulum": "planlab/PendulumSwingup-v0", "cartpole": "planlab/CartPoleSwingup-v0"}
@@ -61,34 +64,40 @@ def _torch_cem(model, x0, H, N, M, iters, seed):
     return mean.numpy()
 
 
-def plan_step_rows(quick: bool, repeats: int):
-    """Plan-step timings: PlaNet-size RSSM + PlaNet's CEM via planlab and via plain torch; planlab's default."""
+def plan_step_rows(quick: bool, repeats: int, size: int = 64):
+    """MPC-step timings (filter one frame + plan): PlaNet-size RSSM + PlaNet's CEM via planlab and via plain
+    torch; planlab's default model (frames of ``size``) and the loop's default planner."""
     from ..dynamics.latent import LatentConfig, LatentDynamics
+    from ..mbrl.latent import DEFAULT_PLANNER_OPTIONS, LatentLoopConfig
     from ..planners import make_planner
 
     planet = LatentConfig(deter=200, stoch=30, hidden=200, embed=256, depth=8) if not quick else \
         LatentConfig(deter=16, stoch=4, hidden=16, embed=16, depth=4)
     N, H, M, iters = (1000, 12, 100, 10) if not quick else (50, 4, 5, 2)
-    small = LatentConfig() if not quick else planet
-    dflt = {"population": 300, "elites": 30, "iterations": 5} if not quick else {"population": 20, "elites": 4,
-                                                                               "iterations": 2}
-    frame = np.random.default_rng(0).integers(0, 256, (1, 32, 32), dtype=np.uint8)
+    loop = LatentLoopConfig()
+    small = dataclasses.replace(LatentConfig(), image_size=size) if not quick else planet
+    dflt = dict(DEFAULT_PLANNER_OPTIONS) if not quick else {"population": 20, "elites": 4, "iterations": 2}
     rows = []
     for label, cfg, opts, h in (("planet-size", planet, {"population": N, "elites": M, "iterations": iters}, H),
-                                ("planlab-default", small, dflt, 12 if not quick else 4)):
+                                ("planlab-default", small, dflt, loop.horizon if not quick else 4)):
+        frame = np.random.default_rng(0).integers(0, 256, (1, cfg.image_size, cfg.image_size), dtype=np.uint8)
         model = LatentDynamics(cfg, [-2.0], [2.0], 0.1, seed=0)
         x0 = model.observe(frame)
         planner = make_planner("cem", model, model.reward_cost(), horizon=h, seed=0, **opts)
         planner.plan(x0)
-        times, cpu = [], []
-        for _ in range(repeats):
-            t0, c0 = time.perf_counter(), time.process_time()
+        times, cpu, step_cpu = [], [], []
+        for _ in range(repeats):  # one MPC step: filter the new frame, then plan from its latent
+            c0 = time.process_time()
+            x0 = model.observe(frame, [0.0])
+            t1, c1 = time.perf_counter(), time.process_time()
             planner.plan(x0)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+            times.append(time.perf_counter() - t1)
+            cpu.append(time.process_time() - c1)
+            step_cpu.append(time.process_time() - c0)
         row = {"kind": "plan_step", "config": label, "deter": cfg.deter, "stoch": cfg.stoch, "hidden": cfg.hidden,
-               "horizon": h, **opts, "plan_ms_median": 1e3 * float(np.median(times)),
-               "plan_cpu_ms_median": 1e3 * float(np.median(cpu))}
+               "image_size": cfg.image_size, "horizon": h, **opts, "plan_ms_median": 1e3 * float(np.median(times)),
+               "plan_cpu_ms_median": 1e3 * float(np.median(cpu)),
+               "mpc_step_cpu_ms_median": 1e3 * float(np.median(step_cpu))}
         if label == "planet-size":
             _torch_cem(model, x0, h, opts["population"], opts["elites"], opts["iterations"], 0)
             tt, tc = [], []
@@ -100,7 +109,38 @@ def plan_step_rows(quick: bool, repeats: int):
             row["plain_torch_ms_median"] = 1e3 * float(np.median(tt))
             row["plain_torch_cpu_ms_median"] = 1e3 * float(np.median(tc))
             row["ratio_planlab_over_torch"] = row["plan_ms_median"] / row["plain_torch_ms_median"]
+            row["cpu_ratio_planlab_over_torch"] = row["plan_cpu_ms_median"] / row["plain_torch_cpu_ms_median"]
         rows.append(row)
+    return rows
+
+
+def reward_profile_rows(result, config, env_id, seed, angles: int = 13):
+    """The learned reward against the env's over the pendulum angle (pendulum only; else no rows).
+
+    For each angle ``theta`` in ``[-pi, pi]`` (``theta_dot = 0``): the env's reward of one decision
+    with zero torque, and the model's ``r_hat`` at the latent filtered from that first frame. Tells
+    whether the reward model is right near the top, where the data of early episodes seldom goes.
+    """
+    import torch
+
+    from ..mbrl.latent import make_pixel_env
+
+    if env_id != ENVS["pendulum"]:
+        return []
+    model, env, rows = result.model, make_pixel_env(config), []
+    try:
+        for th in np.linspace(-np.pi, np.pi, angles):
+            obs, _ = env.reset(seed=0, options={"x0": [th, 0.0]})
+            model.reset_filter()
+            x = model.observe(obs)
+            _, r, *_ = env.step(np.zeros(model.action_dim))
+            with torch.inference_mode():
+                r_hat = float(model.net.reward(torch.tensor(x[None], dtype=torch.float32),
+                                               torch.zeros(1, model.action_dim)))
+            rows.append({"kind": "reward_profile", "env": env_id, "seed": seed, "episodes": len(result.rows),
+                         "theta": float(th), "reward": float(r), "learned_reward": r_hat})
+    finally:
+        env.close()
     return rows
 
 
@@ -126,7 +166,7 @@ def _state_reference(env_id, seed, episodes, loop_cfg, emit):
 
 def main(argv=None) -> int:
     from ..dynamics.latent import LatentConfig, LatentTrainConfig
-    from ..mbrl.latent import LatentLoopConfig, run_latent_loop
+    from ..mbrl.latent import DEFAULT_PLANNER_OPTIONS, LatentLoopConfig, run_latent_loop
 
     SMALL = LatentConfig(depth=8, deter=32, stoch=8, embed=64, hidden=64)  # noqa: N806
 
@@ -138,13 +178,16 @@ def main(argv=None) -> int:
     ap.add_argument("--episodes", type=int, default=30, help="MPC episodes per seed at most")
     ap.add_argument("--minutes", type=float, default=9.0, help="wall-time budget per seed and env")
     ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
-    ap.add_argument("--action-repeat", type=int, default=2, help="env steps per decision")
+    ap.add_argument("--action-repeat", type=int, default=4, help="env steps per decision")
     ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
-                    help="default: planlab's LatentConfig(); small: depth 8, GRU 32, latent 8, 64-unit layers")
-    ap.add_argument("--population", type=int, default=200)
-    ap.add_argument("--iterations", type=int, default=4)
+                    help="default: planlab's LatentConfig(); small: depth 8, latent 8, embedding 64")
+    ap.add_argument("--population", type=int, default=DEFAULT_PLANNER_OPTIONS["population"])
+    ap.add_argument("--iterations", type=int, default=DEFAULT_PLANNER_OPTIONS["iterations"])
+    ap.add_argument("--size", type=int, default=64, choices=[32, 64], help="image size")
+    ap.add_argument("--batch", type=int, default=16, help="sequences per update")
+    ap.add_argument("--length", type=int, default=16, help="transitions per sequence")
     ap.add_argument("--out", default=None, help="checkpoint directory root (resumes runs found there)")
     ap.add_argument("--skip-loop", action="store_true", help="only the plan-step timings")
     ap.add_argument("--skip-plan-step", action="store_true", help="only the learning runs")
@@ -154,14 +197,17 @@ def main(argv=None) -> int:
 
     def emit(row):
         write_row(fh, row)
-        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "plan_ms_median",
-                            "plan_cpu_ms_median", "plain_torch_ms_median", "plain_torch_cpu_ms_median", "pred_mse", "copy_mse", "wall_s") if row.get(k) is not None]
+        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "theta", "reward",
+                            "learned_reward", "plan_ms_median",
+                            "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
+                            "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
+                            "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
               flush=True)
 
     try:
         if not args.skip_plan_step:
-            for row in plan_step_rows(args.quick, 2 if args.quick else args.repeats):
+            for row in plan_step_rows(args.quick, 2 if args.quick else args.repeats, args.size):
                 emit(row)
         if args.skip_loop:
             return 0
@@ -175,10 +221,11 @@ def main(argv=None) -> int:
                                            horizon=3, planner_options={"population": 16, "elites": 4, "iterations": 2},
                                            prediction_steps=3)
                 else:
-                    cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed,
+                    cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed, image_size=args.size,
                                            action_repeat=args.action_repeat,
                                            model=LatentConfig() if args.model_size == "default" else SMALL,
-                                           train=LatentTrainConfig(steps=args.updates, batch=16, length=16,
+                                           train=LatentTrainConfig(steps=args.updates, batch=args.batch,
+                                                                   length=args.length,
                                                                    lr=args.lr, progress=False),
                                            planner_options={"population": args.population,
                                                             "elites": max(2, args.population // 10),
@@ -192,9 +239,11 @@ def main(argv=None) -> int:
                           **{k: v for k, v in row.items() if k != "wall_s"}, "episode_wall_s": row["wall_s"],
                           "wall_s": time.perf_counter() - start})
 
-                run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
-                                stop_when=lambda rows, start=start: (time.perf_counter() - start
-                                                                     + rows[-1]["wall_s"] > budget))
+                res = run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
+                                      stop_when=lambda rows, start=start: (time.perf_counter() - start
+                                                                           + rows[-1]["wall_s"] > budget))
+                for row in reward_profile_rows(res, cfg, env_id, seed, 3 if args.quick else 13):
+                    emit(row)
                 if args.reference_episodes > 0:
                     _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
     finally:

@@ -29,9 +29,15 @@ import numpy as np
 
 from ..core.files import atomic_write
 from ..core.validation import check_nonnegative, check_positive_int
-from ..dynamics.latent import EpisodeBuffer, LatentConfig, LatentDynamics, LatentTrainConfig, fit_latent
+from ..dynamics import latent as lat  # a lazy package: torch loads when a model is built, not on import
+from ..dynamics.latent.config import LatentConfig, LatentTrainConfig
 
-__all__ = ["LatentLoopConfig", "LatentLoopResult", "run_latent_loop", "prediction_errors", "save_strip"]
+__all__ = ["DEFAULT_PLANNER_OPTIONS", "LatentLoopConfig", "LatentLoopResult", "run_latent_loop", "prediction_errors",
+           "save_strip"]
+
+
+#: The loop's default CEM (with the default model: under 50 ms of CPU per MPC step, see docs/latent.md)
+DEFAULT_PLANNER_OPTIONS = {"population": 100, "elites": 10, "iterations": 3}
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class LatentLoopConfig:
     image_size : {32, 64}
     grayscale : bool
     action_repeat : int
-        Env steps per decision (PlaNet: 2 to 8).
+        Env steps per decision (PlaNet: 2 to 8; 4 here: 0.2 s decisions on the pendulum, so the default
+        horizon of 12 decisions spans 2.4 s, a whole swing-up).
     frame_stack : int
     episodes : int
         MPC episodes after the random ones.
@@ -72,7 +79,7 @@ class LatentLoopConfig:
     env_id: str = "planlab/PendulumSwingup-v0"
     image_size: int = 32
     grayscale: bool = True
-    action_repeat: int = 2
+    action_repeat: int = 4
     frame_stack: int = 1
     episodes: int = 10
     random_episodes: int = 2
@@ -81,7 +88,7 @@ class LatentLoopConfig:
     train: LatentTrainConfig = field(default_factory=lambda: LatentTrainConfig(steps=100, batch=16, length=16))
     planner: str = "cem"
     horizon: int = 12
-    planner_options: dict = field(default_factory=lambda: {"population": 300, "elites": 30, "iterations": 5})
+    planner_options: dict = field(default_factory=lambda: dict(DEFAULT_PLANNER_OPTIONS))
     exploration_noise: float = 0.3
     prediction_steps: int = 8
     seed: int = 0
@@ -113,8 +120,8 @@ class LatentLoopResult:
     """Rows (one dict per episode), the model and the episodes."""
 
     rows: list
-    model: LatentDynamics
-    data: EpisodeBuffer
+    model: lat.LatentDynamics
+    data: lat.EpisodeBuffer
     resumed_from: int = 0
 
     @property
@@ -138,7 +145,7 @@ def make_pixel_env(config: LatentLoopConfig):
                             action_repeat=config.action_repeat, frame_stack=config.frame_stack)
 
 
-def prediction_errors(model: LatentDynamics, frames, actions, k: int, start: int | None = None):
+def prediction_errors(model: lat.LatentDynamics, frames, actions, k: int, start: int | None = None):
     """Reconstruction and k-step open-loop prediction errors of one episode (mean squared error of
     uint8 pixel values), and the frames behind them.
 
@@ -210,7 +217,7 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
         Rows: ``episode``, ``phase``, ``return``, ``steps`` (decisions), ``n_data`` (transitions),
         ``fit_status``, ``loss``/``recon``/``reward_loss``/``kl`` (means over the refit's last 10
         updates), ``train_s``, ``update_ms``, ``plan_ms_median``, ``recon_mse``, ``pred_mse``,
-        ``copy_mse``, ``wall_s``.
+        ``copy_mse``, ``wall_s``, ``cpu_s`` (process CPU seconds of the episode, refit included), ``train_cpu_s``.
     """
     from ..planners import MPC, make_planner, planner_class
 
@@ -236,14 +243,14 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
             if saved.get("config") != cfg_dict:
                 raise ValueError(f"out_dir: {out} holds a run of another configuration; use a new directory")
             rows = saved["rows"]
-            model = LatentDynamics.load(out / saved["model"])
-            data = EpisodeBuffer.load(out / saved["data"])
+            model = lat.LatentDynamics.load(out / saved["model"])
+            data = lat.EpisodeBuffer.load(out / saved["data"])
     resumed_from = len(rows)
     if model is None:
-        model = LatentDynamics(mcfg, lo, hi, float(dt) * config.action_repeat, seed=_seed(config.seed, 1),
+        model = lat.LatentDynamics(mcfg, lo, hi, float(dt) * config.action_repeat, seed=_seed(config.seed, 1),
                                threads=config.threads)
     if data is None:
-        data = EpisodeBuffer(C, S, nu)
+        data = lat.EpisodeBuffer(C, S, nu)
     total = config.random_episodes + config.episodes
     bar = None
     if progress:
@@ -255,14 +262,14 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
         for ep in range(len(rows), total):
             if stop_when is not None and rows and stop_when(rows):
                 break
-            t_ep = time.perf_counter()
+            t_ep, c_ep = time.perf_counter(), time.process_time()
             phase = "random" if ep < config.random_episodes else "mpc"
-            fit_res, train_s = None, 0.0
+            fit_res, train_s, train_cpu_s = None, 0.0, 0.0
             if phase == "mpc":
-                t0 = time.perf_counter()
-                fit_res = fit_latent(model, data, dataclasses.replace(config.train, progress=config.train.progress
+                t0, c0 = time.perf_counter(), time.process_time()
+                fit_res = lat.fit_latent(model, data, dataclasses.replace(config.train, progress=config.train.progress
                                                                       and progress), seed=_seed(config.seed, 3, ep))
-                train_s = time.perf_counter() - t0
+                train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
             rng = np.random.default_rng(_seed(config.seed, 2, ep))
             mpc = None
             if phase == "mpc":
@@ -291,7 +298,8 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
             F, A = np.stack(frames), np.array(actions)
             data.add_episode(F, A, np.array(rewards))
             row = {"episode": ep, "phase": phase, "return": float(np.sum(rewards)), "steps": len(actions),
-                   "n_data": len(data), "fit_status": fit_res.status if fit_res else None, "train_s": train_s}
+                   "n_data": len(data), "fit_status": fit_res.status if fit_res else None, "train_s": train_s,
+                   "train_cpu_s": train_cpu_s}
             if fit_res is not None and fit_res.history:
                 for key, name in (("loss", "loss"), ("recon", "recon"), ("reward", "reward_loss"), ("kl", "kl")):
                     if key in fit_res.history[-1]:
@@ -302,6 +310,7 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
                 errs = prediction_errors(model, F, A, config.prediction_steps)
                 row.update({k: errs[k] for k in ("recon_mse", "pred_mse", "copy_mse")})
             row["wall_s"] = time.perf_counter() - t_ep
+            row["cpu_s"] = time.process_time() - c_ep
             rows.append(row)
             if out is not None:
                 if phase == "mpc":
@@ -320,7 +329,7 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
     return LatentLoopResult(rows, model, data, resumed_from)
 
 
-def _checkpoint(out: Path, ep: int, model: LatentDynamics, data: EpisodeBuffer, rows, cfg_dict) -> None:
+def _checkpoint(out: Path, ep: int, model: lat.LatentDynamics, data: lat.EpisodeBuffer, rows, cfg_dict) -> None:
     """This episode's model and data, then ``progress.json`` (the commit point), then drop older files."""
     model_name, data_name = f"model-ep{ep:04d}.pt", f"data-ep{ep:04d}.npz"
     model.save(out / model_name)

@@ -1,9 +1,9 @@
 """``planlab latent``: model-based RL from pixels (Algorithm 26 / PlaNet's loop) from the command line.
 
 ``planlab latent --env planlab/PendulumSwingup-v0 --model rssm --episodes K [--size 32] [--rgb]
-[--action-repeat 2] [--json] [--out DIR]`` prints one row per episode (return, losses, prediction
-errors, planning time), writes the JSON rows, a learning-curve PNG and per-episode PNG strips (true
-frames, reconstructions, open-loop predictions) to ``--out`` (default
+[--action-repeat 4] [--json] [--out DIR]`` (or ``planlab mbrl --pixels ...``) prints one row per
+episode (return, losses, prediction errors, planning time), writes the JSON rows, a learning-curve PNG
+and per-episode PNG strips (true frames, reconstructions, open-loop predictions) to ``--out`` (default
 ``runs/latent-<env>-seed<seed>``), and resumes a run found there.
 """
 
@@ -13,7 +13,14 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["add_latent_parser", "run_latent"]
+__all__ = ["add_latent_parser", "add_latent_arguments", "pixels_alias", "run_latent"]
+
+
+def pixels_alias(argv: list) -> list:
+    """``planlab mbrl --pixels ARGS`` -> ``planlab latent ARGS`` (other command lines unchanged)."""
+    if argv and argv[0] == "mbrl" and "--pixels" in argv[1:]:
+        return ["latent"] + [a for a in argv[1:] if a != "--pixels"]
+    return argv
 
 
 class LatentCLIError(Exception):
@@ -23,32 +30,43 @@ class LatentCLIError(Exception):
 def add_latent_parser(subparsers):
     """Add the ``latent`` sub-command to an ``argparse`` subparsers object; returns its parser."""
     p = subparsers.add_parser("latent", help="model-based RL from pixels: latent model + planning in latent space")
+    add_latent_arguments(p)
+    p.set_defaults(func=run_latent)
+    return p
+
+
+def add_latent_arguments(p):
+    """The options of ``planlab latent`` (also taken by ``planlab mbrl --pixels``); defaults from the configs."""
+    from ..dynamics.latent.config import LatentConfig, LatentTrainConfig
+    from .latent import DEFAULT_PLANNER_OPTIONS, LatentLoopConfig
+
+    m, t, loop = LatentConfig(), LatentTrainConfig(), LatentLoopConfig()
     p.add_argument("--env", default="planlab/PendulumSwingup-v0", help="gymnasium id that renders rgb_array frames")
     p.add_argument("--model", default="rssm", help="rssm | deterministic")
-    p.add_argument("--size", type=int, default=32, help="image size, 32 or 64")
+    p.add_argument("--size", type=int, default=loop.image_size, help="image size, 32 or 64")
     p.add_argument("--rgb", action="store_true", help="RGB frames (default grayscale)")
-    p.add_argument("--action-repeat", type=int, default=2)
+    p.add_argument("--action-repeat", type=int, default=loop.action_repeat)
     p.add_argument("--frame-stack", type=int, default=1)
     p.add_argument("--episodes", type=int, default=10, help="MPC episodes after the random ones")
     p.add_argument("--random-episodes", type=int, default=2)
     p.add_argument("--steps", type=int, default=None, help="env steps per episode (default: the env's limit)")
-    p.add_argument("--deter", type=int, default=64, help="RSSM recurrent units")
-    p.add_argument("--stoch", type=int, default=16, help="latent size")
-    p.add_argument("--free-nats", type=float, default=3.0)
+    p.add_argument("--deter", type=int, default=m.deter, help="RSSM recurrent units")
+    p.add_argument("--stoch", type=int, default=m.stoch, help="latent size")
+    p.add_argument("--free-nats", type=float, default=m.free_nats)
     p.add_argument("--overshooting", type=int, default=0, help="extra prediction distance of the multi-step loss")
     p.add_argument("--members", type=int, default=1, help="transition heads (ensemble)")
-    p.add_argument("--updates", type=int, default=100, help="gradient updates per refit")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--length", type=int, default=16)
+    p.add_argument("--updates", type=int, default=loop.train.steps, help="gradient updates per refit")
+    p.add_argument("--batch", type=int, default=loop.train.batch)
+    p.add_argument("--length", type=int, default=loop.train.length)
     p.add_argument("--planner", default="cem")
-    p.add_argument("--horizon", type=int, default=12)
-    p.add_argument("--population", type=int, default=300)
-    p.add_argument("--iterations", type=int, default=5)
+    p.add_argument("--horizon", type=int, default=loop.horizon)
+    p.add_argument("--population", type=int, default=DEFAULT_PLANNER_OPTIONS["population"])
+    p.add_argument("--iterations", type=int, default=DEFAULT_PLANNER_OPTIONS["iterations"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
+    p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
     p.add_argument("--json", action="store_true", help="print JSON rows (one per line) instead of a table")
-    p.set_defaults(func=run_latent)
     return p
 
 
@@ -67,7 +85,8 @@ def build_latent_config(args):
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
                              overshooting=args.overshooting, members=args.members, image_size=args.size)
-        train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, progress=not args.json)
+        train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
+                                  progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
                                 action_repeat=args.action_repeat, frame_stack=args.frame_stack, episodes=args.episodes,
                                 random_episodes=args.random_episodes, steps=args.steps, model=model, train=train,

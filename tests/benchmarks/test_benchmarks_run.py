@@ -45,7 +45,8 @@ CASES = {
     # latent: pixels -> latent model -> planning in latent space
     "latent": (["--quick", "--seeds", "0"], [("observation", {"env", "seed", "episode", "observation", "return", "wall_s",
                                                              "plan_ms_median"}),
-                                            ("config", {"kind", "config", "plan_ms_median"})]),
+                                            ("config", {"kind", "config", "plan_ms_median"}),
+                                            ("learned_reward", {"theta", "reward", "learned_reward", "episodes"})]),
     # --- guided policy search and distillation ---
     "gps": (["--quick"], [("iteration", {"algo", "task", "seed", "iteration", "success_rate", "heldout", "wall_s",
                                          "policy_us_per_action", "mpc_ms_per_step"}),

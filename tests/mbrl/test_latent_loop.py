@@ -8,11 +8,11 @@ import pytest
 from planlab.dynamics.latent import LatentConfig, LatentDynamics, LatentTrainConfig
 from planlab.mbrl.latent import LatentLoopConfig, run_latent_loop
 
-TIMING = {"wall_s", "train_s", "update_ms", "plan_ms_median"}
+TIMING = {"wall_s", "cpu_s", "train_cpu_s", "train_s", "update_ms", "plan_ms_median"}
 
 
 def _config(**kw):
-    base = dict(steps=12, episodes=2, random_episodes=1, model=LatentConfig(depth=4, deter=8, stoch=4, embed=16, hidden=16),
+    base = dict(steps=12, episodes=2, random_episodes=1, action_repeat=2, model=LatentConfig(depth=4, deter=8, stoch=4, embed=16, hidden=16),
                 train=LatentTrainConfig(steps=2, batch=2, length=4, progress=False), horizon=3,
                 planner_options={"population": 16, "elites": 4, "iterations": 2}, prediction_steps=3)
     return LatentLoopConfig(**{**base, **kw})
@@ -80,3 +80,15 @@ def test_latent_command_writes_rows_curve_and_strips_and_rejects_bad_input(tmp_p
     assert "--size: expected one of (32, 64), got 48" in capsys.readouterr().err
     assert main(["latent", "--model", "vae", "--json", "--out", str(tmp_path / "y")]) == 2
     assert "--model: expected" in capsys.readouterr().err
+
+
+def test_mbrl_pixels_is_the_latent_command(tmp_path, capsys):
+    from planlab.cli import main
+    from planlab.mbrl.latent_cli import pixels_alias
+
+    assert pixels_alias(["mbrl", "--env", "E", "--pixels", "--size", "64"]) == ["latent", "--env", "E", "--size", "64"]
+    assert pixels_alias(["mbrl", "--env", "E"]) == ["mbrl", "--env", "E"]
+    # routed to the latent command: its own option, its own check and message
+    assert main(["mbrl", "--pixels", "--size", "48", "--json", "--out", str(tmp_path / "x")]) == 2
+    assert "planlab latent: error: --size: expected one of (32, 64), got 48" in capsys.readouterr().err
+

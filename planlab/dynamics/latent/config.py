@@ -54,7 +54,7 @@ class LatentConfig:
     channels: int = 1
     action_dim: int = 1
     depth: int = 16
-    deter: int = 64
+    deter: int = 32
     stoch: int = 16
     embed: int = 128
     hidden: int = 64

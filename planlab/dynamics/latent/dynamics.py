@@ -149,7 +149,7 @@ class LatentDynamics(Dynamics):
 
     def horizon_step(self, state: torch.Tensor, action: torch.Tensor, head):
         """One batched network call of a rollout: next latents (B, nx) and rewards (B,) of (state, action)."""
-        return self.net.imagine(state, action, head), self.net.reward(state, action)
+        return self.net.imagine_reward(state, action, head)
 
     def _heads(self, n: int, rng, mean_heads: bool):
         if self.config.members == 1 or mean_heads:
@@ -198,15 +198,18 @@ class LatentDynamics(Dynamics):
             head = self._heads(N, rng, mean_heads)
             traj = [x] if keep else None
             total = torch.zeros(N, dtype=torch.float64)
+            rewards = []
             for t in range(H):
                 xn, r = self.horizon_step(x, Ut[:, t], head)
                 if learned:
-                    total -= r.double()
+                    rewards.append(r)
                 elif cost is not None:
                     total += torch.as_tensor(cost.running(x.double().numpy(), U[:, t], xn.double().numpy()))
                 x = xn
                 if keep:
                     traj.append(x)
+            if learned:  # summed in float64 once, not per step
+                total -= torch.stack(rewards, 1).double().sum(1)
             if cost is not None and not learned:
                 total += torch.as_tensor(cost.terminal(x.double().numpy()))
         states = torch.stack(traj, 1).double().numpy() if keep else None

@@ -7,6 +7,7 @@ Both share one interface over a flat latent state ``s`` of size ``config.state_d
 * ``imagine(state, action, head=None) -> state``: one open-loop transition, what planners roll out
   (``head``: (B,) long, the ensemble head of each row; None: the heads' mean).
 * ``reward(state, action) -> (B,)`` and ``decode(state) -> image``.
+* ``imagine_reward(state, action, head=None)``: both of the above in one pass (what planning calls).
 * ``loss(images, actions, rewards) -> dict``: the training objective on sequences
   ``images`` (B, T + 1, C, S, S) float, ``actions`` (B, T, nu), ``rewards`` (B, T), where
   ``rewards[:, t]`` is the reward of the transition ``(o_t, a_t, o_{t+1})``.
@@ -66,6 +67,14 @@ def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float):
 def _gauss(stats: torch.Tensor, min_std: float):
     mean, raw = stats.chunk(2, dim=-1)
     return mean, F.softplus(raw) + min_std
+
+
+def _mlp_forward(seq: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``seq(x)`` for an :func:`~planlab.dynamics.latent.nets.mlp` (Linear/ReLU layers) in functional calls."""
+    layers = [m for m in seq if isinstance(m, nn.Linear)]
+    for lin in layers[:-1]:
+        x = torch.relu(F.linear(x, lin.weight, lin.bias))
+    return F.linear(x, layers[-1].weight, layers[-1].bias)
 
 
 def _sq(x: torch.Tensor, dims: int) -> torch.Tensor:
@@ -131,6 +140,10 @@ class DeterministicLatent(LatentNet):
         if head is None:
             return state + outs.mean(0)
         return state + outs.gather(0, head.view(1, -1, 1).expand(1, -1, outs.shape[-1]))[0]
+
+    def imagine_reward(self, state, action, head=None):
+        """``(imagine(state, action, head), reward(state, action))`` for planning."""
+        return self.imagine(state, action, head), self.reward(state, action)
 
     def loss(self, images, actions, rewards) -> dict:
         """The objective (5.3.6) with a reward term; see the module docstring. Terms averaged over heads."""
@@ -204,6 +217,24 @@ class RSSM(LatentNet):
         h = self._deter(state, action)
         mean, _ = self.prior_stats(h, head)
         return torch.cat([h, mean], -1)
+
+    def imagine_reward(self, state, action, head=None):
+        """``(imagine(state, action, head), reward(state, action))`` in one pass for planning.
+
+        The same numbers as the two calls (a test checks it), computed with functional torch calls on
+        the layers' own parameters (no ``nn.Module`` dispatch per layer) and without the prior's
+        standard deviation, which open-loop planning does not use. Ensembles with a head per row take
+        the two calls.
+        """
+        if len(self.priors) != 1:
+            return self.imagine(state, action, head), self.reward(state, action)
+        c = self.config
+        inp, gru, prior = self.inp[0], self.gru, self.priors[0]
+        x = torch.relu(F.linear(torch.cat([state[:, c.deter:], action], -1), inp.weight, inp.bias))
+        h = torch.gru_cell(x, state[:, :c.deter], gru.weight_ih, gru.weight_hh, gru.bias_ih, gru.bias_hh)
+        mean = F.linear(torch.relu(F.linear(h, prior[0].weight, prior[0].bias)),
+                        prior[2].weight[:c.stoch], prior[2].bias[:c.stoch])
+        return torch.cat([h, mean], -1), _mlp_forward(self.reward_head, torch.cat([state, action], -1)).squeeze(-1)
 
     def loss(self, images, actions, rewards) -> dict:
         """The free-nats ELBO of the module docstring (plus latent overshooting when configured)."""

@@ -66,3 +66,18 @@ def test_learned_reward_cost_equals_summed_numpy_cost_of_the_rolled_out_latents(
     np.testing.assert_allclose(roll.costs, by_hand, rtol=1e-5)
     np.testing.assert_allclose(m.rollout_cost(x0, U, cost), roll.costs, rtol=1e-6)
     np.testing.assert_allclose(roll.states[:, 1], m.step(np.broadcast_to(x0, (7, x0.size)), U[:, 0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_fused_planning_step_equals_the_module_calls_of_transition_and_reward(members):
+    """``imagine_reward`` (functional calls, prior mean only) gives torch's nn.GRUCell/nn.Linear results."""
+    import torch
+
+    m, _ = _model(members=members)
+    g = torch.Generator().manual_seed(0)
+    s, a = torch.randn(7, m.state_dim, generator=g), torch.randn(7, 1, generator=g)
+    head = torch.tensor([0, 2, 1, 0, 1, 2, 2]) if members > 1 else None
+    with torch.inference_mode():
+        nxt, r = m.net.imagine_reward(s, a, head)
+        torch.testing.assert_close(nxt, m.net.imagine(s, a, head), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(r, m.net.reward(s, a), rtol=1e-6, atol=1e-6)
