@@ -158,9 +158,10 @@ class LatentDynamics(Dynamics):
 
     def step(self, x, u, rng=None):
         """Next latents: ``x`` (..., nx), ``u`` (..., nu) -> (..., nx) float64 (one random head per row
-        for an ensemble)."""
+        for an ensemble). Actions outside the box are clipped to it, as every planlab model does."""
+        x, u = self.check_step_inputs(x, u)
         x = self.check_state(x, "x")
-        u = as_float_array("u", u)
+        u = np.clip(u, self.action_low, self.action_high)
         batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         xb = np.broadcast_to(x, batch + (self.state_dim,)).reshape(-1, self.state_dim)
         ub = np.broadcast_to(u, batch + (self.action_dim,)).reshape(-1, self.action_dim)
@@ -189,7 +190,7 @@ class LatentDynamics(Dynamics):
         return self._roll(x0, actions, cost, rng, False, False)[1]
 
     def _roll(self, x0, actions, cost, rng, keep, mean_heads):
-        U = self.check_actions(actions)
+        U = np.clip(self.check_actions(actions), self.action_low, self.action_high)
         N, H, _ = U.shape
         x = torch.as_tensor(self._start_states(x0, N), dtype=torch.float32)
         learned = isinstance(cost, LatentRewardCost) and cost.model is self

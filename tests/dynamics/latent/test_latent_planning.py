@@ -81,3 +81,14 @@ def test_fused_planning_step_equals_the_module_calls_of_transition_and_reward(me
         nxt, r = m.net.imagine_reward(s, a, head)
         torch.testing.assert_close(nxt, m.net.imagine(s, a, head), rtol=1e-6, atol=1e-6)
         torch.testing.assert_close(r, m.net.reward(s, a), rtol=1e-6, atol=1e-6)
+
+
+def test_a_latent_model_executes_an_action_outside_the_box_as_the_nearest_action_inside():
+    m, x0 = _model()
+    x = np.stack([x0, x0 + 0.1])
+    np.testing.assert_array_equal(m.step(x, np.array([[5.0], [-9.0]])), m.step(x, np.array([[2.0], [-2.0]])))
+    assert not np.allclose(m.step(x, np.array([[5.0], [-9.0]])), m.step(x, np.zeros((2, 1))))
+    np.testing.assert_array_equal(m.rollout(x0, np.full((1, 3, 1), 7.0)).states,
+                                  m.rollout(x0, np.full((1, 3, 1), 2.0)).states)
+    with pytest.raises(ValueError, match=r"u: expected shape \(\.\.\., 1\), got \(2,\)"):
+        m.step(x0, np.zeros(2))
