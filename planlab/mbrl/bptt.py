@@ -67,6 +67,9 @@ class BPTTConfig(TrainerConfig):
         Learn a cost-to-go ``V(x_H)`` for the truncation.
     value_lr, value_tau : float
         Its Adam rate and the Polyak rate of its target copy.
+    value_updates : int
+        Regression steps of the value on each batch of rollouts (the targets are computed once);
+        a cost-to-go that lags the policy misdirects the gradient at the truncation.
     exploration_noise : float >= 0
         Std of the Gaussian action noise while collecting, in half-widths of the action box.
     random_steps : int
@@ -95,6 +98,7 @@ class BPTTConfig(TrainerConfig):
     terminal_value: bool = True
     value_lr: float = 1e-3
     value_tau: float = 0.05
+    value_updates: int = 1
     exploration_noise: float = 0.1
     random_steps: int = 0
     model_members: int = 5
@@ -117,6 +121,7 @@ class BPTTConfig(TrainerConfig):
             check_positive("max_grad_norm", self.max_grad_norm)
         check_positive("value_lr", self.value_lr)
         check_probability("value_tau", self.value_tau)
+        check_positive_int("value_updates", self.value_updates)
         check_nonnegative("exploration_noise", self.exploration_noise)
         check_positive_int("random_steps", self.random_steps, minimum=0)
         check_positive_int("model_epochs", self.model_epochs)
@@ -301,9 +306,10 @@ class BPTT(Trainer):
             for t in range(H - 1, -1, -1):
                 g = costs[:, t] + c.gamma * g
                 targets[:, t] = g
-        pred = self.value(states[:, :H])
-        loss = (pred - targets).pow(2).mean()
-        self._optimize(self.value_opt, loss)
+        for _ in range(c.value_updates):
+            pred = self.value(states[:, :H])
+            loss = (pred - targets).pow(2).mean()
+            self._optimize(self.value_opt, loss)
         with torch.no_grad():
             for p, q in zip(self.value_target.parameters(), self.value.parameters()):
                 p.mul_(1 - c.value_tau).add_(q, alpha=c.value_tau)
