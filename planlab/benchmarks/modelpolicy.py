@@ -45,7 +45,7 @@ TASKS = {
     "bptt": ("bptt", "Pendulum-v1", -200.0, 3_000, 200, {"model": "exact"}),
     "bptt-ensemble": ("bptt", "Pendulum-v1", -200.0, 3_000, 200,
                       {"model": "ensemble", "random_steps": 200, "horizon": 25, "batch_size": 64, "lr": 3e-3,
-                       "updates_per_iteration": 40}),
+                       "updates_per_iteration": 40, "reset_starts": 0.5, "value_updates": 5}),
 }
 
 #: ``--quick``: tiny models and budgets per trainer (smoke sizes)
