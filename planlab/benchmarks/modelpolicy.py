@@ -7,7 +7,7 @@ the first evaluation that solves or at its real-step budget.
 
 ::
 
-    python -m planlab.benchmarks.modelpolicy [--json PATH] [--seeds 3] [--algos mbpo bptt bptt-ensemble] [--quick]
+    python -m planlab.benchmarks.modelpolicy [--json PATH] [--seeds 3] [--algos mbpo mbpo-g5 bptt bptt-ensemble] [--quick]
 
 Rows ``{algo, env, seed, solved, steps_to_solve, seconds_to_solve, final_return, ...}`` (the
 model-free benchmark's keys; ``cpu_seconds_to_solve`` is this process's CPU time, the figure that
@@ -40,10 +40,12 @@ __all__ = ["TASKS", "QUICK_OVERRIDES", "run_one", "pets_plan_ms", "main"]
 #: algo -> (trainer name, env id, solve threshold, real-step budget, evaluate every, config overrides)
 TASKS = {
     "mbpo": ("mbpo", "Pendulum-v1", -200.0, 1_500, 100, {}),
+    # half the SAC updates per real step: about 0.6x the CPU per run for a few hundred more real steps
+    "mbpo-g5": ("mbpo", "Pendulum-v1", -200.0, 1_500, 100, {"gradient_steps": 5}),
     "bptt": ("bptt", "Pendulum-v1", -200.0, 3_000, 200, {"model": "exact"}),
     "bptt-ensemble": ("bptt", "Pendulum-v1", -200.0, 3_000, 200,
                       {"model": "ensemble", "random_steps": 200, "horizon": 25, "batch_size": 64, "lr": 3e-3,
-                       "updates_per_iteration": 40}),
+                       "updates_per_iteration": 40, "reset_starts": 0.5, "value_updates": 5}),
 }
 
 #: ``--quick``: tiny models and budgets per trainer (smoke sizes)
@@ -66,11 +68,18 @@ def _act_ms(trainer, repeats: int = 200) -> float:
     return 1e3 * statistics.median(times)
 
 
-def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = False) -> dict:
-    """Train ``algo`` on its task; return the benchmark row."""
+def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = False, checkpoint_dir=None) -> dict:
+    """Train ``algo`` on its task; return the benchmark row.
+
+    With ``checkpoint_dir``, the run writes a resumable checkpoint (:mod:`planlab.mbrl.resume`) to
+    ``checkpoint_dir/<algo>-seed<seed>`` after every iteration and, if one is there already,
+    continues from it; the row's ``resumed_at`` is then that step, and its seconds count only the
+    resumed part.
+    """
     import torch
 
     from planlab.mbrl import BPTT, MBPO
+    from planlab.mbrl.resume import RESUME_FILE, checkpoint_callback, resume
 
     torch.set_num_threads(1)
     trainer_name, env_id, threshold, default_budget, eval_every, overrides = TASKS[algo]
@@ -81,18 +90,29 @@ def run_one(algo: str, seed: int, *, budget: int | None = None, quick: bool = Fa
         overrides.update(QUICK_OVERRIDES[trainer_name])
         default_budget, eval_every, eval_episodes = 40, 20, 1
     t0, c0 = time.perf_counter(), time.process_time()
-    trainer = cls(env_id, seed=seed, eval_every=eval_every, eval_episodes=eval_episodes, target_return=threshold,
-                  **overrides)
+    opts = dict(eval_every=eval_every, eval_episodes=eval_episodes, target_return=threshold)
+    ckpt = Path(checkpoint_dir) / f"{algo}-seed{seed}" if checkpoint_dir is not None else None
+    if ckpt is not None and (ckpt / RESUME_FILE).is_file():
+        trainer = resume(cls, ckpt, **opts)
+    else:
+        trainer = cls(env_id, seed=seed, **opts, **overrides)
+    resumed_at = trainer.num_timesteps
     setup = time.perf_counter() - t0
     cpu_at_solve = []
+    save = checkpoint_callback(ckpt) if ckpt is not None else None
 
     def note_cpu(tr, info):
+        if save is not None:
+            save(tr, info)
         if tr.solved_at is not None and not cpu_at_solve:
             cpu_at_solve.append(time.process_time() - c0)
 
-    trainer.learn(budget or default_budget, callback=note_cpu)
+    remaining = (budget or default_budget) - trainer.num_timesteps
+    if remaining > 0 and trainer.solved_at is None:
+        trainer.learn(remaining, callback=note_cpu)
     return {
         **result_row(trainer, algo, env_id, seed, setup_s=setup, t0=t0),
+        "resumed_at": resumed_at or None,
         "cpu_seconds_to_solve": round(cpu_at_solve[0], 2) if cpu_at_solve else None,
         "cpu_seconds_run": round(time.process_time() - c0, 2),
         "act_ms": round(_act_ms(trainer, 20 if quick else 200), 4),
@@ -146,6 +166,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny budgets and models, one seed (smoke test)")
     p.add_argument("--no-pets", action="store_true", help="skip the PETS plan-step timing")
     p.add_argument("--fresh", action="store_true", help="truncate --json instead of resuming")
+    p.add_argument("--checkpoints", default=None,
+                   help="checkpoint each run here after every iteration; an interrupted run continues from it")
     args = p.parse_args(argv)
     bad = [a for a in args.algos if a not in TASKS]
     if bad:
@@ -179,7 +201,7 @@ def main(argv=None) -> int:
                 if key in done:
                     rows.append(done[key])
                     continue
-                row = run_one(algo, seed, budget=args.budget, quick=args.quick)
+                row = run_one(algo, seed, budget=args.budget, quick=args.quick, checkpoint_dir=args.checkpoints)
                 rows.append(row)
                 print(f"{algo} seed {seed}: solved={row['solved']} steps={row['steps_to_solve']} "
                       f"seconds={row['seconds_to_solve']} final={row['final_return']}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ _LAZY.update({name: "dyna" for name in ("DynaQ", "QLearning", "TabularRun", "pol
                                         "tabular_spaces")})
 _LAZY.update({name: "bptt" for name in ("BPTT", "BPTTConfig")})
 _LAZY.update({name: "mbpo" for name in ("MBPO", "MBPOConfig", "MixedReplay", "branched_rollouts", "rollout_length")})
+_LAZY.update({name: "resume" for name in ("save_checkpoint", "checkpoint_callback", "resume")})
 _LAZY.update({name: "pathwise" for name in ("StateFeedbackPolicy", "StateValue", "EnsembleStep", "exact_step",
                                             "rollout_cost")})
 

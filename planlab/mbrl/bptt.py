@@ -37,6 +37,7 @@ from ..policies.config import TrainerConfig
 from ..policies.trainer import Trainer
 from .pathwise import (EnsembleStep, ModelWeights, StateFeedbackPolicy, StateValue, exact_step, has_terminal_states,
                        rollout_cost, states_from_observations, unwrap_next)
+from .resume import restore_transitions, transitions_state
 
 __all__ = ["BPTTConfig", "BPTT", "MODELS"]
 
@@ -66,6 +67,9 @@ class BPTTConfig(TrainerConfig):
         Learn a cost-to-go ``V(x_H)`` for the truncation.
     value_lr, value_tau : float
         Its Adam rate and the Polyak rate of its target copy.
+    value_updates : int
+        Regression steps of the value on each batch of rollouts (the targets are computed once);
+        a cost-to-go that lags the policy misdirects the gradient at the truncation.
     exploration_noise : float >= 0
         Std of the Gaussian action noise while collecting, in half-widths of the action box.
     random_steps : int
@@ -74,6 +78,14 @@ class BPTTConfig(TrainerConfig):
         The ensemble (:class:`~planlab.dynamics.learned.ModelConfig`) and its training epochs.
     sample_noise : bool
         Reparameterised aleatoric noise in rollouts through a probabilistic ensemble.
+    reset_starts : float in [0, 1]
+        Fraction of each batch's rollouts started from the env's initial-state distribution (a
+        pool of ``reset_pool`` states from seeded ``env.reset`` calls — resets, no env steps) instead
+        of visited states. Visited states follow the current policy: a policy stuck in a local
+        optimum (e.g. spinning the pendulum) mostly sees that optimum's fast states and never the
+        slow starts it fails from.
+    reset_pool : int
+        Size of that pool.
     """
 
     lr: float = 1e-3
@@ -86,6 +98,7 @@ class BPTTConfig(TrainerConfig):
     terminal_value: bool = True
     value_lr: float = 1e-3
     value_tau: float = 0.05
+    value_updates: int = 1
     exploration_noise: float = 0.1
     random_steps: int = 0
     model_members: int = 5
@@ -94,6 +107,8 @@ class BPTTConfig(TrainerConfig):
     model_probabilistic: bool = True
     model_epochs: int = 50
     sample_noise: bool = True
+    reset_starts: float = 0.0
+    reset_pool: int = 1024
 
     def __post_init__(self):
         super().__post_init__()
@@ -106,9 +121,12 @@ class BPTTConfig(TrainerConfig):
             check_positive("max_grad_norm", self.max_grad_norm)
         check_positive("value_lr", self.value_lr)
         check_probability("value_tau", self.value_tau)
+        check_positive_int("value_updates", self.value_updates)
         check_nonnegative("exploration_noise", self.exploration_noise)
         check_positive_int("random_steps", self.random_steps, minimum=0)
         check_positive_int("model_epochs", self.model_epochs)
+        check_probability("reset_starts", self.reset_starts)
+        check_positive_int("reset_pool", self.reset_pool)
         # the ensemble's own checks (members, hidden, elites)
         ModelConfig(members=self.model_members, hidden=self.model_hidden, elites=self.model_elites)
         object.__setattr__(self, "model_hidden", tuple(int(h) for h in self.model_hidden))
@@ -159,6 +177,18 @@ class BPTT(Trainer):
         self.env = None
         self.fits = 0
         self._last_info: dict = {}
+        self._env_actions: list = []
+        self.reset_states = self._reset_pool() if c.reset_starts > 0 else None
+
+    def _reset_pool(self) -> torch.Tensor:
+        """``reset_pool`` states from ``env.reset`` with seeds of their own (not the trainer's streams)."""
+        env = self.env_fn()
+        try:
+            seeds = np.random.SeedSequence([self.seed, 7_919]).generate_state(self.config.reset_pool)
+            obs = np.stack([np.asarray(env.reset(seed=int(s))[0], dtype=np.float64) for s in seeds])
+        finally:
+            env.close()
+        return torch.as_tensor(states_from_observations(self.dynamics, obs), dtype=torch.float32)
 
     @property
     def policy(self) -> StateFeedbackPolicy:
@@ -170,6 +200,15 @@ class BPTT(Trainer):
         if self.learned is not None:
             s["model"] = ModelWeights(self.learned)
         return s
+
+    def _resume_state(self) -> tuple[dict, dict]:
+        """Data and counters for :func:`planlab.mbrl.resume.save_checkpoint`."""
+        return {"data": transitions_state(self.data), "gen": self.gen.get_state()}, {"fits": self.fits}
+
+    def _restore_resume_state(self, tensors: dict, values: dict) -> None:
+        restore_transitions(self.data, tensors["data"])
+        self.gen.set_state(tensors["gen"])
+        self.fits = values["fits"]
 
     def _act(self, obs, deterministic):
         a = self.actor.act(obs)
@@ -194,7 +233,9 @@ class BPTT(Trainer):
                 a = self.rng.uniform(d.action_low, d.action_high)
             else:
                 a = self._act(np.asarray(obs, dtype=np.float64)[None], deterministic=False)[0]
-            nobs, r, term, trunc, _ = self.env.step(a.astype(self.action_space.dtype))
+            a_env = a.astype(self.action_space.dtype)
+            nobs, r, term, trunc, _ = self.env.step(a_env)
+            self._env_actions.append(a_env)
             xn = unwrap_next(x, states_from_observations(d, nobs), self.angles)
             self.data.add(x, a, float(r), xn, bool(term))
             self._ep_ret += float(r)
@@ -218,8 +259,14 @@ class BPTT(Trainer):
         return n, {**self._last_info, **info}
 
     def _starts(self) -> torch.Tensor:
-        idx = torch.randint(0, len(self.data), (self.config.batch_size,), generator=self.gen)
-        return torch.as_tensor(self.data.states[idx.numpy()], dtype=torch.float32)
+        c = self.config
+        n_reset = int(round(c.reset_starts * c.batch_size)) if self.reset_states is not None else 0
+        idx = torch.randint(0, len(self.data), (c.batch_size - n_reset,), generator=self.gen)
+        x = torch.as_tensor(self.data.states[idx.numpy()], dtype=torch.float32)
+        if n_reset:
+            j = torch.randint(0, len(self.reset_states), (n_reset,), generator=self.gen)
+            x = torch.cat([x, self.reset_states[j]])
+        return x
 
     def update(self, x0: torch.Tensor | None = None) -> dict:
         """One policy update (and one value update) on rollouts from ``x0`` (B, nx) or sampled starts."""
@@ -259,9 +306,10 @@ class BPTT(Trainer):
             for t in range(H - 1, -1, -1):
                 g = costs[:, t] + c.gamma * g
                 targets[:, t] = g
-        pred = self.value(states[:, :H])
-        loss = (pred - targets).pow(2).mean()
-        self._optimize(self.value_opt, loss)
+        for _ in range(c.value_updates):
+            pred = self.value(states[:, :H])
+            loss = (pred - targets).pow(2).mean()
+            self._optimize(self.value_opt, loss)
         with torch.no_grad():
             for p, q in zip(self.value_target.parameters(), self.value.parameters()):
                 p.mul_(1 - c.value_tau).add_(q, alpha=c.value_tau)

@@ -32,6 +32,7 @@ from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, 
 from ..envs.models import model_for
 from ..policies.buffers import ReplayBuffer
 from ..policies.offpolicy import SAC, SACConfig
+from .resume import replay_state, restore_replay, restore_transitions, transitions_state
 from .pathwise import ModelWeights, has_terminal_states, observations_from_states, states_from_observations, unwrap_next
 
 __all__ = ["MBPOConfig", "MBPO", "MixedReplay", "branched_rollouts", "rollout_length"]
@@ -243,9 +244,23 @@ class MBPO(SAC):
                                   generator=self.buffer.generator)
         self.fits = 0
         self.model_info: dict = {}
+        self._env_actions: list = []
 
     def _state(self):
         return {**super()._state(), "model": ModelWeights(self.learned)}
+
+    def _resume_state(self) -> tuple[dict, dict]:
+        """Buffers and counters for :func:`planlab.mbrl.resume.save_checkpoint`."""
+        tensors = {"real": replay_state(self.buffer.real), "model": replay_state(self.buffer.model),
+                   "data": transitions_state(self.data), "buffer_gen": self.buffer.real.generator.get_state()}
+        return tensors, {"fits": self.fits, "model_info": self.model_info, "updates": self._updates}
+
+    def _restore_resume_state(self, tensors: dict, values: dict) -> None:
+        restore_replay(self.buffer.real, tensors["real"])
+        restore_replay(self.buffer.model, tensors["model"])
+        restore_transitions(self.data, tensors["data"])
+        self.buffer.real.generator.set_state(tensors["buffer_gen"])
+        self.fits, self.model_info, self._updates = values["fits"], dict(values["model_info"]), values["updates"]
 
     def _iterate(self, max_steps: int):
         c = self.config
@@ -264,6 +279,7 @@ class MBPO(SAC):
                 with torch.no_grad():
                     a = self.actor.sample(torch.as_tensor(np.asarray(obs, dtype=np.float32)))[0].numpy()
             nobs, r, term, trunc, _ = self.env.step(a)
+            self._env_actions.append(a)
             self.buffer.add(obs, a, r, nobs, term)
             x = states_from_observations(d, obs)
             self.data.add(x, a, float(r), unwrap_next(x, states_from_observations(d, nobs), self.angles), bool(term))

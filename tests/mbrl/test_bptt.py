@@ -137,6 +137,22 @@ def test_gradient_clipping_bounds_the_policy_gradient_norm():
     assert norms[1e-3] <= 1e-3 * (1 + 1e-5)
 
 
+def test_reset_starts_take_that_fraction_of_rollouts_from_gymnasium_reset_states():
+    import gymnasium
+
+    algo = BPTT("Pendulum-v1", model="exact", seed=0, reset_starts=0.25, reset_pool=6, **TINY)
+    algo._iterate(20)
+    env = gymnasium.make("Pendulum-v1")
+    seeds = np.random.SeedSequence([0, 7_919]).generate_state(6)
+    resets = np.stack([env.unwrapped.state.copy() for s in seeds if env.reset(seed=int(s)) is not None])
+    torch.testing.assert_close(algo.reset_states, torch.as_tensor(resets, dtype=torch.float32))  # gymnasium's own
+    x0 = algo._starts()
+    visited = {tuple(r) for r in torch.as_tensor(algo.data.states, dtype=torch.float32).tolist()}
+    pool = {tuple(r) for r in algo.reset_states.tolist()}
+    assert all(tuple(r) in visited for r in x0[:6].tolist())  # round(0.75 * 8) visited states ...
+    assert all(tuple(r) in pool for r in x0[6:].tolist())  # ... and 2 reset states
+
+
 def test_bptt_through_a_learned_ensemble_saves_and_loads_with_weights_only(tmp_path):
     algo = BPTT("Pendulum-v1", seed=1, eval_every=40, eval_episodes=1, model="ensemble", random_steps=20,
                 model_epochs=2, model_hidden=(16,), model_members=2, **TINY)
@@ -157,6 +173,8 @@ def test_bptt_through_a_learned_ensemble_saves_and_loads_with_weights_only(tmp_p
     (dict(max_grad_norm=-1.0), ValueError, "max_grad_norm"),
     (dict(exploration_noise=-0.1), ValueError, "exploration_noise"),
     (dict(model_elites=9), ValueError, "elites"),
+    (dict(reset_starts=1.5), ValueError, "reset_starts"),
+    (dict(value_updates=0), ValueError, "value_updates"),
 ])
 def test_bad_options_raise_errors_naming_them(kwargs, error, match):
     with pytest.raises(error, match=match):
