@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core.contracts import Dynamics, Planner, Policy
+from .core.contracts import Dynamics
+from .core.planning import Planner, Policy
 from .core.ops import wrap_angle
 from .core.validation import check_positive_int
 from .envs.models import model_for

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ..core import QuadraticCost
-from ..core.contracts import Policy
+from ..core.planning import Policy
 from ..envs.tasks import DoubleIntegratorEnv
 from ..planners.mpc import MPC
 from ..planners.trajopt import ILQR, dlqr

@@ -366,17 +366,3 @@ def _probe_cost(dynamics: Dynamics, cost: Cost) -> None:
 def is_close_cost(a: float, b: float, rtol: float = 1e-9, atol: float = 1e-9) -> bool:
     """``math.isclose`` for costs (used by contract checks)."""
     return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
-
-
-# Plan, Planner, Policy and the plan statuses live in planlab.core.planning; importing them from here
-# keeps working (resolved on first access, since planning imports this module).
-_PLANNING_NAMES = frozenset({"Plan", "Planner", "Policy", "STATUS_OK", "STATUS_CONVERGED", "STATUS_MAX_ITERATIONS",
-                             "STATUS_FAILED", "STATUS_STALLED"})
-
-
-def __getattr__(name):
-    if name in _PLANNING_NAMES:
-        from . import planning
-
-        return getattr(planning, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.contracts import Policy
+from ..core.planning import Policy
 from ..core.files import atomic_write
 from ..core.ops import wrap_angle
 from ..core.validation import check_in, check_positive_int

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.contracts import Dynamics, Policy
+from ..core.contracts import Dynamics
+from ..core.planning import Policy
 from ..core.ops import wrap_angle
 from ..core.validation import check_positive_int
 from ..dynamics.analytic import never_terminates

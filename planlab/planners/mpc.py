@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from ..core.contracts import Plan, Planner, Policy, check_cost_matches
+from ..core.contracts import check_cost_matches
+from ..core.planning import Plan, Planner, Policy
 from ..core.validation import check_in, check_positive_int
 
 __all__ = ["MPC", "shift_actions"]

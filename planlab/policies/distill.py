@@ -22,20 +22,18 @@ References: A. A. Rusu et al., "Policy distillation", ICLR 2016. S. Ross, G. Gor
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 from tqdm.auto import tqdm
 
-from ..core.contracts import Policy
+from ..core.planning import Policy
 from ..core.validation import as_float_array, check_positive, check_positive_int
 from .fast_mlp import FastMLP
 from .gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig

@@ -1,6 +1,6 @@
 """Neural policies, value and Q networks for the model-free algorithms.
 
-Every policy here is a ``torch.nn.Module`` *and* a planlab :class:`~planlab.core.contracts.Policy`:
+Every policy here is a ``torch.nn.Module`` *and* a planlab :class:`~planlab.core.planning.Policy`:
 ``act(obs)`` takes numpy observations (n_obs,) or (..., n_obs) and returns numpy actions.
 Networks are float32; they convert at their boundary (``act``, ``predict``).
 
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal
 
-from ..core.contracts import Policy
+from ..core.planning import Policy
 from ..core.validation import check_positive_int
 
 __all__ = [

@@ -21,8 +21,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..core.contracts import (STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_OK, STATUS_STALLED, Cost,
-                              Dynamics, Plan, Planner)
+from ..core.contracts import Cost, Dynamics
+from ..core.planning import (
+    STATUS_CONVERGED,
+    STATUS_FAILED,
+    STATUS_MAX_ITERATIONS,
+    STATUS_OK,
+    STATUS_STALLED,
+    Plan,
+    Planner,
+)
 
 __all__ = ["check_planner", "check_plan", "PlannerCheckError", "ALL_CHECKS", "reproduce_problem"]
 

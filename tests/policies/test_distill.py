@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from planlab.core.contracts import Plan, Policy
+from planlab.core.planning import Plan, Policy
 from planlab.policies.distill import (DistillConfig, Distiller, distillation_loss, gaussian_kl, soft_targets_from_logits,
                                       soft_targets_from_visits, teacher_targets)
 

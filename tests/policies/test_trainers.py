@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from planlab.core.contracts import Policy
+from planlab.core.planning import Policy
 from planlab.policies import (A2C, ALGORITHMS, PPO, REINFORCE, SAC, ActorCritic, ActorCriticNet, OffPolicyActorCritic,
                               OnlineActorCritic, PPOConfig, ReinforceConfig, SACConfig, Trainer)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from planlab.core.contracts import Plan, Planner
+from planlab.core.planning import Plan, Planner
 from planlab.testing import PlannerCheckError, check_planner, riccati_reference, feedback_rollout
 
 

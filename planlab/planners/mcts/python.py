@@ -16,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from planlab.core.contracts import CompiledSources, Cost, Dynamics, Policy
+from planlab.core.contracts import CompiledSources, Cost, Dynamics
+from planlab.core.planning import Policy
 from planlab.core.source import eval_dynamics_source
 from planlab.planners.mcts import search as _search
 from planlab.planners.mcts.rng import random_index, random_uniform, random_unit

@@ -41,7 +41,8 @@ from typing import Callable
 
 import numpy as np
 
-from planlab.core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
+from planlab.core.contracts import Cost, Dynamics
+from planlab.core.planning import STATUS_FAILED, STATUS_OK, Plan, Planner, Policy
 from planlab.core.seeding import SeedLike
 from planlab.dynamics.compiled import numba_enabled, rollout_kernels
 from planlab.planners.mcts import rng

@@ -34,7 +34,8 @@ import warnings
 
 import numpy as np
 
-from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import STATUS_FAILED, STATUS_OK, Plan, Planner
 from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_positive_int
 from .evaluator import SequenceEvaluator, action_scale, box_centre

@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import STATUS_FAILED, STATUS_OK, Plan, Planner
 from ...core.seeding import SeedLike
 from ...core.validation import check_positive_int
 

@@ -23,7 +23,8 @@ import casadi as ca
 import numpy as np
 
 from ...core.constraints import Constraints, check_constraint_outputs
-from ...core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Plan, Planner
 from ...core.cost import SourceCost
 from ...core.seeding import SeedLike
 from ...core.tracking import TimeVaryingCost

@@ -37,8 +37,15 @@ import warnings
 
 import numpy as np
 
-from ...core.contracts import (STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, STATUS_STALLED, Cost, Dynamics,
-                                Plan, Planner)
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import (
+    STATUS_CONVERGED,
+    STATUS_FAILED,
+    STATUS_MAX_ITERATIONS,
+    STATUS_STALLED,
+    Plan,
+    Planner,
+)
 from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
 from .derivatives import make_trajectory_model

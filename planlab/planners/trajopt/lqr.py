@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ...core.contracts import STATUS_FAILED, STATUS_OK, Cost, Dynamics, Plan, Planner, Policy
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import STATUS_FAILED, STATUS_OK, Plan, Planner, Policy
 from ...core.cost import QuadraticCost
 from ...core.ops import wrap_angle
 from ...core.seeding import SeedLike

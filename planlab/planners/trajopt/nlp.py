@@ -27,7 +27,8 @@ import numpy as np
 
 import casadi as ca
 
-from ...core.contracts import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Cost, Dynamics, Plan, Planner
+from ...core.contracts import Cost, Dynamics
+from ...core.planning import STATUS_CONVERGED, STATUS_FAILED, STATUS_MAX_ITERATIONS, Plan, Planner
 from ...core.cost import SourceCost
 from ...core.seeding import SeedLike
 from ...core.validation import check_bounds, check_nonnegative, check_positive_int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.contracts import Policy
+from ...core.planning import Policy
 from ...core.validation import as_float_array, check_bounds, check_in
 
 __all__ = ["TimeVaryingLinearPolicy"]

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...core.contracts import Policy
+from ...core.planning import Policy
 from ...core.validation import as_float_array, check_bounds, check_positive, check_positive_int
 from ..fast_mlp import FastMLP
 from ..networks import mlp

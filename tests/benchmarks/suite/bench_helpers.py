@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from planlab.core.contracts import Plan, Planner
+from planlab.core.planning import Plan, Planner
 
 
 class RandomPlanner(Planner):

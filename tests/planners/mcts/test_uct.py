@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from planlab.cli import main as cli_main
-from planlab.core.contracts import Policy
+from planlab.core.planning import Policy
 from planlab.dynamics import DoubleIntegrator
 from planlab.dynamics.systems.chain import Chain
 from planlab.dynamics.systems.gridworld import GridWorld, value_iteration
