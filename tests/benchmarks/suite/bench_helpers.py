@@ -4,8 +4,6 @@ import os
 import signal
 import time
 
-import numpy as np
-
 from planlab.core.planning import Plan, Planner
 
 
