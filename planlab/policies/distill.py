@@ -37,7 +37,7 @@ from ..core.planning import Policy
 from ..core.validation import as_float_array, check_positive, check_positive_int
 from .fast_mlp import FastMLP
 from .gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
-from .networks import mlp
+from .networks import load_blob, mlp, save_blob
 
 __all__ = ["PlannerTeacher", "DistillConfig", "soft_targets_from_logits", "soft_targets_from_visits", "distillation_loss",
            "gaussian_kl", "CategoricalStudent", "Distiller", "teacher_targets"]
@@ -241,24 +241,17 @@ class CategoricalStudent(Policy):
 
     def save(self, path) -> Path:
         """Write the weights, input normalisation and architecture to ``path`` (a ``.pt`` file)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {"format": _STUDENT_FORMAT,
                 "config": json.dumps({"obs_dim": self.obs_dim, "n_actions": self.n_actions, "hidden": list(self.hidden),
                                       "activation": self.activation, "fitted": self.fitted}),
                 "state_dict": self.net.state_dict(), "obs_mean": torch.as_tensor(self.obs_mean),
                 "obs_std": torch.as_tensor(self.obs_std)}
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(path)
-        return path
+        return save_blob(path, blob)
 
     @classmethod
     def load(cls, path) -> "CategoricalStudent":
         """Read a student written by :meth:`save` (``torch.load(weights_only=True)``: nothing is executed)."""
-        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if blob.get("format") != _STUDENT_FORMAT:
-            raise ValueError(f"path: expected a CategoricalStudent file, got format {blob.get('format')!r}")
+        blob = load_blob(Path(path), _STUDENT_FORMAT, "CategoricalStudent")
         cfg = json.loads(blob["config"])
         st = cls(cfg["obs_dim"], cfg["n_actions"], cfg["hidden"], cfg["activation"])
         st.net.load_state_dict(blob["state_dict"])

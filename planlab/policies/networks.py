@@ -25,11 +25,14 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal
 
+from ..core.files import atomic_write
 from ..core.planning import Policy
 from ..core.validation import check_positive_int
 
 __all__ = [
     "mlp",
+    "save_blob",
+    "load_blob",
     "TorchPolicy",
     "CategoricalPolicy",
     "GaussianPolicy",
@@ -39,6 +42,27 @@ __all__ = [
     "QEnsemble",
     "ActorCriticNet",
 ]
+
+def save_blob(path, blob: dict):
+    """Write a policy's ``blob`` (tensors, strings, numbers; a ``"format"`` tag) to ``path`` with
+    ``torch.save``, crash-safe (:func:`planlab.core.files.atomic_write`). Returns the path."""
+    return atomic_write(path, lambda f: torch.save(blob, f))
+
+
+def load_blob(path, fmt: str, what: str) -> dict:
+    """Read a blob written by :func:`save_blob` (``torch.load(weights_only=True)``: nothing is executed)
+    and check its ``"format"`` tag is ``fmt``; ``what`` names the class in the errors."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a foreign file raises many kinds (pickle, zip, struct errors)
+        raise ValueError(f"path: {path} does not hold a {what} file ({type(exc).__name__})") from exc
+    got = blob.get("format") if isinstance(blob, dict) else None
+    if got != fmt:
+        raise ValueError(f"path: expected a {what} file, got format {got!r}")
+    return blob
+
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0

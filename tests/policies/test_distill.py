@@ -110,3 +110,7 @@ def test_categorical_student_save_load_round_trips_with_weights_only(tmp_path):
     torch.save({"format": "other"}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="CategoricalStudent"):
         CategoricalStudent.load(tmp_path / "bad.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match=r"path: .*garbage.pt does not hold a CategoricalStudent file"):
+        CategoricalStudent.load(tmp_path / "garbage.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt", "garbage.pt", "student.pt"]  # no temporaries left

@@ -30,8 +30,11 @@ import torch
 from ...core.planning import Policy
 from ...core.validation import as_float_array, check_bounds, check_positive, check_positive_int
 from ..fast_mlp import FastMLP
-from ..networks import mlp
+from ..networks import load_blob, mlp, save_blob
 from .linear_gaussian import LinearGaussianController
+
+#: Format tag of a saved :class:`GaussianMLPPolicy` (checked on load).
+_FORMAT = "planlab.gps.GaussianMLPPolicy/1"
 
 __all__ = ["GlobalPolicyConfig", "GaussianMLPPolicy", "weighted_regression_loss"]
 
@@ -313,10 +316,8 @@ class GaussianMLPPolicy(Policy):
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:
         """Write the weights, normalisation, covariance and config to ``path`` (a ``.pt`` file)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
-            "format": "planlab.gps.GaussianMLPPolicy/1",
+            "format": _FORMAT,
             "config": json.dumps({**dataclasses.asdict(self.config), "obs_dim": self.obs_dim,
                                   "action_dim": self.action_dim, "fitted": self.fitted,
                                   "action_low": None if self.low is None else self.low.tolist(),
@@ -325,17 +326,12 @@ class GaussianMLPPolicy(Policy):
             "feat_mean": torch.as_tensor(self.feat_mean), "feat_std": torch.as_tensor(self.feat_std),
             "cov": torch.as_tensor(self.cov),
         }
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(path)
-        return path
+        return save_blob(path, blob)
 
     @classmethod
     def load(cls, path) -> "GaussianMLPPolicy":
         """Read a policy written by :meth:`save` (``torch.load(weights_only=True)``: nothing is executed)."""
-        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if blob.get("format") != "planlab.gps.GaussianMLPPolicy/1":
-            raise ValueError(f"path: expected a GaussianMLPPolicy file, got format {blob.get('format')!r}")
+        blob = load_blob(Path(path), _FORMAT, "GaussianMLPPolicy")
         cfg = json.loads(blob["config"])
         obs_dim, action_dim, fitted = cfg.pop("obs_dim"), cfg.pop("action_dim"), cfg.pop("fitted")
         low, high = cfg.pop("action_low"), cfg.pop("action_high")
