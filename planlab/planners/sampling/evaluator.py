@@ -231,14 +231,15 @@ class SequenceEvaluator:
         if self._pending is not None:
             flags = (not isinstance(noise, WordNoise), bool(return_actions), self.discrete)
             ready = self._poll_background(flags)
-            res = self._numpy_sampled(x0, mean, std, noise, rng, return_actions)
+            res = self._sampled(x0, mean, std, noise, rng, return_actions)
             if not ready:
                 return res
             return self._switch(res, lambda: self.sampled_costs(x0, mean, std, noise, rng,
                                                                 return_actions=return_actions))
-        return self._numpy_sampled(x0, mean, std, noise, rng, return_actions, compiled=True)
+        return self._sampled(x0, mean, std, noise, rng, return_actions, compiled=True)
 
-    def _numpy_sampled(self, x0, mean, std, noise, rng, return_actions, compiled=False):
+    def _sampled(self, x0, mean, std, noise, rng, return_actions, compiled=False):
+        """The sampled costs through the compiled kernel (``compiled`` and one is loaded) or numpy."""
         N = len(noise)
         if compiled and self._kernel is not None:
             out = np.empty(N)

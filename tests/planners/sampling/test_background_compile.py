@@ -105,13 +105,13 @@ def test_plans_are_bitwise_the_compiled_ones_wherever_the_switch_happens(name):
 def test_a_switch_that_would_change_a_number_is_refused(monkeypatch):
     make = _case("cem-pendulum")
     numpy_only = _run(make, None)
-    original = SequenceEvaluator._numpy_sampled
+    original = SequenceEvaluator._sampled
 
     def one_ulp_off(self, *args, compiled=False):
         res = original(self, *args, compiled=compiled)
         return np.nextafter(res, np.inf) if compiled else res
 
-    monkeypatch.setattr(SequenceEvaluator, "_numpy_sampled", one_ulp_off)
+    monkeypatch.setattr(SequenceEvaluator, "_sampled", one_ulp_off)
     try:
         with pytest.warns(RuntimeWarning, match="differ in the last bits"):
             got = _run(make, 1)
