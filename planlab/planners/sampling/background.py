@@ -35,9 +35,13 @@ import time
 from pathlib import Path
 
 
+from ...core.contracts import CompiledSources
+from ...core.cost import SourceCost
+from ...dynamics.analytic import AnalyticSystem
 from ...dynamics.compiled import cache_dir, numba_enabled, source_name
 
-__all__ = ["enabled", "ready_marker", "importable", "start", "BackgroundCompile", "CHILD_TIMEOUT", "ENV_VAR", "WAIT_ENV_VAR"]
+__all__ = ["enabled", "ready_marker", "importable", "importable_sources", "start",
+           "BackgroundCompile", "CHILD_TIMEOUT", "ENV_VAR", "WAIT_ENV_VAR"]
 
 #: Environment variable: ``0``/``false``/``no`` compiles in the foreground, as on the first call.
 ENV_VAR = "PLANLAB_BACKGROUND_COMPILE"
@@ -71,13 +75,30 @@ def importable(fn) -> bool:
     return mod != "__main__"
 
 
+def importable_sources(dynamics, cost) -> CompiledSources | None:
+    """The model's sources when a child process can compile them (an analytic system, a source cost of
+    matching sizes, module-level functions outside ``__main__``); None otherwise. Compiles nothing."""
+    if not (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
+            and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim):
+        return None
+    d = type(dynamics)
+    src = CompiledSources(d.dynamics_source, d.termination_source, cost.running_source, cost.terminal_source,
+                          dynamics.param_vector, cost.params)
+    if not all(importable(f) for f in (src.dynamics, src.termination, src.running, src.terminal)):
+        return None
+    return src
+
+
 class BackgroundCompile:
     """One child process compiling a sampled kernel module and the rollout kernels for one model.
 
     Parameters
     ----------
     spec : dict
-        JSON-serialisable: ``sources`` (four ``[module, name]``), ``nx``, ``nu``, ``params``,
+        JSON-serialisable, with ``marker`` (path of the ready marker) and optionally ``entry``
+        (``"module:function"``: the child calls it with the spec; the trajectory optimisers use
+        :func:`planlab.planners.trajopt.cold_child.compile_in_child`). Without ``entry``, the sampling
+        planners' spec: ``sources`` (four ``[module, name]``), ``nx``, ``nu``, ``params``,
         ``cost_params``, ``lo``, ``hi`` (lists of floats), ``readonly`` (whether the parent's ``params``,
         ``cost_params``, ``lo``, ``hi`` arrays are read-only), ``variants`` (list of
         ``[explicit, write, round]``), ``marker`` (path of the ready marker).

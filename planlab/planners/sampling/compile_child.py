@@ -1,9 +1,10 @@
-"""The child process of :mod:`planlab.planners.sampling.background`: compile one model's sampling kernels.
+"""The child process of :mod:`planlab.planners.sampling.background`: compile one model's kernels.
 
 Run as ``python -m planlab.planners.sampling.compile_child`` with a JSON spec on standard input (see
 :class:`~planlab.planners.sampling.background.BackgroundCompile`). It compiles, with the argument
 types the parent will pass, the model's sources, the requested sampled-kernel variants, the rollout
-kernel and the noise generator into the on-disk caches, writes the ready marker and exits. It dies
+kernel and the noise generator into the on-disk caches (or calls the spec's ``entry`` function,
+which compiles another planner family's kernels), writes the ready marker and exits. It dies
 with its parent and after ``background.CHILD_TIMEOUT`` seconds at most.
 """
 
@@ -76,9 +77,6 @@ def _compile(spec: dict) -> None:
         ziggurat.fill_affine_rows(words, key, 0, np.zeros(1, dtype=np.int64), mean, std, lo, hi, False,
                                   np.empty((1, 1, nu)))
         ziggurat.fill_normals(words, key, np.zeros(1, dtype=np.int64), np.empty(1))
-    marker = Path(spec["marker"])
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("compiled\n")
 
 
 def main() -> None:
@@ -87,7 +85,16 @@ def main() -> None:
     if hasattr(signal, "alarm"):
         signal.alarm(int(background.CHILD_TIMEOUT))  # bounded: SIGALRM ends the process
     spec = json.loads(sys.stdin.read())
-    _compile(spec)
+    os.environ[background.ENV_VAR] = "0"  # the child itself compiles in the foreground
+    entry = spec.get("entry")
+    if entry:  # "module:function": another planner family's compile (planlab.planners.trajopt.cold_child)
+        mod, _, name = entry.partition(":")
+        getattr(importlib.import_module(mod), name)(spec)
+    else:
+        _compile(spec)
+    marker = Path(spec["marker"])
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("compiled\n")
 
 
 if __name__ == "__main__":

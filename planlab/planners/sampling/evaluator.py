@@ -29,7 +29,6 @@ import warnings
 import numpy as np
 
 from ...core.contracts import CompiledSources, Cost, Dynamics
-from ...core.cost import SourceCost
 from ...core.seeding import SeedLike
 from ...core.validation import check_positive_int
 from ...dynamics.analytic import AnalyticSystem
@@ -113,7 +112,7 @@ class SequenceEvaluator:
         if dynamics.stochastic or not numba_enabled():
             return
         bg = background.enabled() if background_compile is None else bool(background_compile) and numba_enabled()
-        lazy = _importable_sources(dynamics, cost) if bg else None
+        lazy = background.importable_sources(dynamics, cost) if bg else None
         if lazy is not None and not background.ready_marker(_kernel_name(lazy)).exists():
             self._pending = lazy
             self._numpy_only = True
@@ -296,18 +295,6 @@ def _tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
 
-def _importable_sources(dynamics, cost) -> CompiledSources | None:
-    """The model's sources when a child process can compile them (an analytic system, a source cost of
-    matching sizes, module-level functions outside ``__main__``); None otherwise. Compiles nothing."""
-    if not (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
-            and cost.state_dim == dynamics.state_dim and cost.action_dim == dynamics.action_dim):
-        return None
-    d = type(dynamics)
-    src = CompiledSources(d.dynamics_source, d.termination_source, cost.running_source, cost.terminal_source,
-                          dynamics.param_vector, cost.params)
-    if not all(background.importable(f) for f in (src.dynamics, src.termination, src.running, src.terminal)):
-        return None
-    return src
 
 
 def _kernel_name(src: CompiledSources) -> str:

@@ -50,8 +50,11 @@ from ...core.contracts import Cost, Dynamics
 from ...core.cost import SourceCost
 from ...core.validation import check_in
 from ...dynamics.analytic import AnalyticSystem
+from ..sampling import background
 from .codegen import UnsupportedOperation, symbolic_pieces, trajopt_kernels
+from .cold import ColdKernels, child_spec
 from .layout import hessian_row_size, packed_layout
+from .riccati import backward_pass
 
 __all__ = ["TrajectoryModel", "make_trajectory_model", "DERIVATIVE_METHODS"]
 
@@ -144,6 +147,10 @@ class TrajectoryModel:
                 return i, float(J[i])
         return -1, J0
 
+    def backward_pass(self, O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k, free_out):
+        """The Riccati backward pass along this model's derivatives (:func:`.riccati.backward_pass`)."""
+        return backward_pass(O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k, free_out)
+
     def derivatives(self, X, U, O, OT):  # pragma: no cover - abstract
         """Pack the dynamics Jacobians and cost derivatives along ``(X, U)`` into ``O`` (T, n_packed) and
         ``OT``; returns whether all are finite."""
@@ -168,7 +175,11 @@ class TrajectoryModel:
 
 
 class CodegenModel(TrajectoryModel):
-    """Analytic system + source cost: generated numba kernels with casadi's exact derivatives."""
+    """Analytic system + source cost: generated numba kernels with casadi's exact derivatives.
+
+    After :meth:`serve_cold` the kernels run interpreted until a background compile of them has
+    finished (:mod:`planlab.planners.trajopt.cold`).
+    """
 
     method = "casadi"
     supports_hessians = True
@@ -178,23 +189,46 @@ class CodegenModel(TrajectoryModel):
         self.kernels = trajopt_kernels(dynamics, cost, sources)
         self.p = np.ascontiguousarray(sources.params if len(sources.params) else np.zeros(1), dtype=np.float64)
         self.cp = np.ascontiguousarray(sources.cost_params, dtype=np.float64)
+        self._k = self.kernels  # the kernels that serve: the compiled module, or a ColdKernels
+        self._bp = backward_pass
+
+    @property
+    def cold(self) -> ColdKernels | None:
+        """The :class:`~planlab.planners.trajopt.cold.ColdKernels` serving this model, or None (compiled)."""
+        return self._k if isinstance(self._k, ColdKernels) else None
+
+    def serve_cold(self, hessians: bool) -> bool:
+        """Serve interpreted kernels while a child compiles them, if they are not in the cache and a
+        child can rebuild the model; whether it does."""
+        marker = background.ready_marker(self.kernels.__name__)
+        if marker.exists():
+            return False
+        spec = child_spec(self.dynamics, self.cost, hessians, marker)
+        if spec is None:
+            return False
+        self._k = ColdKernels(self.kernels, spec)
+        self._bp = self._k.backward_pass
+        return True
+
+    def backward_pass(self, *args):
+        return self._bp(*args)
 
     def rollout(self, x0, U):
         X = np.empty((U.shape[0] + 1, self.nx))
-        J = self.kernels.rollout(x0, U, self.p, self.cp, X)
+        J = self._k.rollout(x0, U, self.p, self.cp, X)
         return X, float(J)
 
     def line_search(self, x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un):
-        i, J = self.kernels.line_search(x0, X, U, K, k, alphas, self.lo, self.hi, self.p, self.cp, J0, dV1, dV2,
-                                        zmin, Xn, Un)
+        i, J = self._k.line_search(x0, X, U, K, k, alphas, self.lo, self.hi, self.p, self.cp, J0, dV1, dV2,
+                                   zmin, Xn, Un)
         return int(i), float(J)
 
     def derivatives(self, X, U, O, OT):
-        return bool(self.kernels.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
+        return bool(self._k.derivatives(X, U, self._lo_in, self._hi_in, self.p, self.cp, O, OT))
 
     def dynamics_hessians(self, X, U, HD):
         """Second derivatives of the dynamics along ``(X, U)`` into ``HD`` (full DDP); casadi models only."""
-        return bool(self.kernels.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
+        return bool(self._k.dynamics_hessians(X, U, self._lo_in, self._hi_in, self.p, HD))
 
 
 class CasadiMapModel(TrajectoryModel):
@@ -375,7 +409,16 @@ def _fd_cost_derivatives(model: TrajectoryModel, X, Ue):
     return (g[:, :nx], g[:, nx:], H[:, :nx, :nx], H[:, nx:, nx:], H[:, nx:, :nx], gT[0], HT[0])
 
 
-def _casadi_model(dynamics, cost) -> TrajectoryModel:
+def _casadi_model(dynamics, cost, background_compile=None, hessians=False) -> TrajectoryModel:
+    if background_compile is not False and background.enabled():
+        lazy = background.importable_sources(dynamics, cost)  # compiles nothing
+        if lazy is not None:
+            try:
+                model = CodegenModel(dynamics, cost, lazy)
+            except (UnsupportedOperation, ValueError):
+                model = None
+            if model is not None and model.serve_cold(hessians):
+                return model
     sources = dynamics.compiled_sources(cost)  # None: numba off, or sources numba cannot compile
     if sources is not None:
         try:
@@ -403,7 +446,8 @@ def _torch_path_works(dynamics, cost) -> bool:
         return False
 
 
-def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "auto") -> TrajectoryModel:
+def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "auto", *,
+                          background_compile: bool | None = None, hessians: bool = False) -> TrajectoryModel:
     """Pick the derivative source for ``(dynamics, cost)``.
 
     Parameters
@@ -411,6 +455,13 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
     derivatives : {"auto", "casadi", "torch", "fd"}
         ``"auto"``: casadi for an analytic system with a source cost, else torch when the model has a
         torch path, else finite differences.
+    background_compile : bool or None
+        casadi models whose kernels are not in the cache: False compiles them on first use; None
+        (default: on unless ``PLANLAB_BACKGROUND_COMPILE=0``) or True runs them interpreted while a
+        child process compiles them (:mod:`.cold`).
+    hessians : bool
+        Whether the caller will ask for :meth:`~TrajectoryModel.dynamics_hessians` (full DDP): the
+        background compile then includes them.
     """
     check_in("derivatives", derivatives, set(DERIVATIVE_METHODS))
     analytic = (isinstance(dynamics, AnalyticSystem) and isinstance(cost, SourceCost)
@@ -423,13 +474,13 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
             raise ValueError(f"derivatives: 'casadi' needs an AnalyticSystem and a SourceCost of matching size, got "
                              f"{type(dynamics).__name__} and {type(cost).__name__}")
         if not auto:
-            return _casadi_model(dynamics, cost)
+            return _casadi_model(dynamics, cost, background_compile, hessians)
         # "auto": a source casadi cannot trace (say scipy.special.expit) falls back to torch or finite
         # differences, with one warning instead of numba's and casadi's
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                model = _casadi_model(dynamics, cost)
+                model = _casadi_model(dynamics, cost, background_compile, hessians)
             except Exception as exc:  # casadi raises TypeError/NotImplementedError/RuntimeError on foreign maths
                 model, why = None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         if model is not None:

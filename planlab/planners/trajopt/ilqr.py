@@ -50,7 +50,6 @@ from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_nonnegative, check_positive, check_positive_int
 from .derivatives import make_trajectory_model
 from .policy import TimeVaryingLinearPolicy
-from .riccati import backward_pass
 
 __all__ = ["ILQR", "DEFAULT_ALPHAS"]
 
@@ -95,6 +94,11 @@ class ILQR(Planner):
         Acceptance: actual / expected decrease must exceed ``z_min`` (and the cost must decrease).
     seed : int, Generator or None
         Unused (iLQR is deterministic); kept for the planner contract.
+    background_compile : bool or None
+        casadi derivatives whose kernels are not in the cache yet: None (on unless
+        ``PLANLAB_BACKGROUND_COMPILE=0``) or True plans with the same kernels interpreted while a child
+        process compiles them, bit for bit the same plans (:mod:`planlab.planners.trajopt.cold`); False
+        compiles them in the first plan.
 
     Examples
     --------
@@ -115,7 +119,8 @@ class ILQR(Planner):
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, max_iterations: int = 200,
                  tol: float = 1e-7, grad_tol: float = 1e-5, ddp: bool = False, control_limits: bool = True,
                  derivatives: str = "auto", mu_init: float = 0.0, mu_min: float = 1e-6, mu_max: float = 1e10,
-                 mu_factor: float = 1.6, alphas=DEFAULT_ALPHAS, z_min: float = 1e-4, seed: SeedLike = None):
+                 mu_factor: float = 1.6, alphas=DEFAULT_ALPHAS, z_min: float = 1e-4, seed: SeedLike = None,
+                 background_compile: bool | None = None):
         super().__init__(dynamics, cost, horizon, seed=seed)
         if dynamics.is_discrete:
             raise TypeError(f"dynamics: iLQR needs continuous actions, got a discrete model with "
@@ -137,7 +142,8 @@ class ILQR(Planner):
             raise ValueError(f"alphas: expected step sizes in (0, 1], got {a}")
         self.alphas = np.ascontiguousarray(a)
         self.z_min = check_nonnegative("z_min", z_min)
-        self.model = make_trajectory_model(dynamics, cost, derivatives)
+        self.model = make_trajectory_model(dynamics, cost, derivatives, background_compile=background_compile,
+                                           hessians=self.ddp)
         if self.ddp and not self.model.supports_hessians:
             raise ValueError(f"ddp: full DDP needs casadi derivatives (an AnalyticSystem with a SourceCost), got "
                              f"{self.model.method!r} derivatives")
@@ -155,14 +161,18 @@ class ILQR(Planner):
         return self.model.method
 
     def warmup(self) -> None:
-        """Compile (or load) the kernels by solving a 2-iteration problem from zeros."""
+        """Compile (or load) the kernels by solving a 2-iteration problem from zeros (in this process)."""
+        cold = getattr(self.model, "cold", None)
+        if cold is not None:
+            cold.use_compiled()
         self.solve(np.zeros(self.dynamics.state_dim), max_iterations=2)
 
     def plan(self, x0, warm_start=None) -> Plan:
         """Optimise from ``x0`` (nx,), starting from ``warm_start`` (H, nu) or zero controls.
 
         Returns a :class:`Plan` whose diagnostics hold ``iterations``, ``cost_history``,
-        ``solve_time_s``, ``ms_per_iteration``, ``mu``, ``derivatives``, ``reason`` and ``policy``
+        ``solve_time_s``, ``ms_per_iteration``, ``mu``, ``derivatives``, ``interpreted`` (whether the
+        kernels ran interpreted at the end, see ``background_compile``), ``reason`` and ``policy``
         (the :class:`~planlab.planners.trajopt.policy.TimeVaryingLinearPolicy` around the plan).
         """
         x0 = self._check_x0(x0)
@@ -224,8 +234,8 @@ class ILQR(Planner):
                 need_derivatives = False
             # backward pass, raising mu until Q_uu is positive definite
             while True:
-                failed_at, dV1, dV2, gnorm = backward_pass(O, OT, HD, self.ddp, U, self._lo, self._hi, self.bounded,
-                                                           mu, k, K, k, free)
+                failed_at, dV1, dV2, gnorm = m.backward_pass(O, OT, HD, self.ddp, U, self._lo, self._hi,
+                                                             self.bounded, mu, k, K, k, free)
                 if failed_at < 0:
                     break
                 n_backward_fail += 1
@@ -293,8 +303,8 @@ class ILQR(Planner):
                 finite = m.dynamics_hessians(X, U, HD)
             if finite:
                 kk = np.zeros((T, nu))
-                fa, _, _, _ = backward_pass(O, OT, HD, self.ddp, U, self._lo, self._hi, self.bounded, max(mu, 0.0), kk,
-                                         K, kk, free)
+                fa, _, _, _ = m.backward_pass(O, OT, HD, self.ddp, U, self._lo, self._hi, self.bounded,
+                                              max(mu, 0.0), kk, K, kk, free)
                 if fa >= 0:
                     K[:] = 0.0
         return self._finish(x0, U, X, J, status, reason, it, history, mu, K, t_start,
@@ -314,6 +324,7 @@ class ILQR(Planner):
             "ms_per_iteration": 1e3 * elapsed / max(iterations, 1),
             "mu": float(mu),
             "derivatives": m.method,
+            "interpreted": getattr(m, "cold", None) is not None and not m.cold.compiled,
             "ddp": self.ddp,
             "box": self.bounded,
             "reason": reason,

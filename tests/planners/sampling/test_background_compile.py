@@ -18,7 +18,8 @@ import pytest
 from planlab.dynamics import Acrobot, CartPole, Pendulum
 from planlab.planners import CEM, ICEM, MPPI
 from planlab.planners.sampling import ziggurat
-from planlab.planners.sampling.evaluator import SequenceEvaluator, _importable_sources
+from planlab.planners.sampling.background import importable_sources as _importable_sources
+from planlab.planners.sampling.evaluator import SequenceEvaluator
 from planlab.planners.sampling.noise import defer_compiled_noise
 
 
