@@ -12,9 +12,9 @@ Each case runs in fresh Python processes (what a user who edits and reruns a scr
     a first process with ``PLANLAB_BACKGROUND_COMPILE=0`` and its own empty caches: every kernel
     compiled in the process before the first plan (numba, and for iLQR casadi's derivative code);
 ``cold``
-    the first process with the default settings: the sampling planners serve numpy plans while a
-    background process compiles their kernels (``process_s`` includes the wait at exit for it);
-    the trajectory optimisers compile in the process as in ``cold-foreground``;
+    the first process with the default settings: the sampling planners serve numpy plans, and iLQR
+    plans with its kernels interpreted, while a background process compiles the kernels
+    (``process_s`` includes the wait at exit for it);
 ``warm``
     a second process with the same cache directory;
 ``new-weights``
@@ -131,7 +131,8 @@ assert np.all(np.isfinite(plan.actions)), "non-finite plan"
 import os
 print(json.dumps(dict(import_s=t1 - t0, build_s=t2 - t1, first_plan_s=t3 - t2, total_s=t3 - t0,
                       cpu_s=time.process_time(), numba_compiles=_Count.n, status=plan.status,
-                      fused=plan.diagnostics.get("fused"), load_avg=os.getloadavg()[0])), flush=True)
+                      fused=plan.diagnostics.get("fused"), interpreted=plan.diagnostics.get("interpreted"),
+                      load_avg=os.getloadavg()[0])), flush=True)
 '''
 
 #: case -> (imports, build code defining ``planner`` and ``x0``; ``alt`` is True for the other weights)

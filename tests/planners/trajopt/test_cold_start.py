@@ -192,3 +192,89 @@ def test_a_cold_process_compiles_nothing_itself_and_switches_when_the_child_is_d
     assert cold["interpreted"][0] and not cold["interpreted"][-1]  # interpreted first, compiled once it was done
     assert warm["compiles"] == 0 and warm["interpreted"] == [False]  # the next process loads the child's kernels
     assert warm["actions"] == cold["actions"]
+
+
+class _Failed:
+    """Stands in for a child process that failed."""
+
+    error = "exit code 1"
+
+    def poll(self):
+        return False
+
+
+def _plans(planner, starts):
+    out, ws = [], None
+    for x0 in starts:
+        plan = planner.plan(x0, ws)
+        ws = plan.actions
+        out.append((plan.actions.tobytes(), np.float64(plan.cost).tobytes(), plan.diagnostics["policy"].K.tobytes()))
+    return out
+
+
+def test_a_failed_child_means_compiling_in_the_process_with_one_warning_and_the_same_plans():
+    make, starts = _case("cartpole-box-ddp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = _plans(make(), starts)
+    planner = make()
+    cold = _serve_interpreted_until(planner, None)
+    cold._bg = _Failed()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _plans(planner, starts)
+    assert sum("background compile of the iLQR kernels failed" in str(w.message) for w in caught) == 1
+    assert cold.compiled and got == ref
+
+
+def test_kernels_numba_cannot_compile_stay_interpreted_with_one_warning():
+    from numba.core.errors import TypingError
+
+    make, starts = _case("cartpole-box-ddp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interp, _ = _run(make, starts, None)
+    planner = make()
+    cold = _serve_interpreted_until(planner, None)
+    cold._bg = _Failed()
+
+    def untypable(*args):
+        raise TypingError("no implementation for these types")
+
+    cold._fast = dict.fromkeys(cold._fast, untypable)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got, ws = [], None
+        for x0 in starts:
+            plan = planner.plan(x0, ws)
+            ws = plan.actions
+            got.append((plan.actions.tobytes(), plan.states.tobytes(), np.float64(plan.cost).tobytes(),
+                        plan.diagnostics["policy"].K.tobytes(), plan.status, plan.diagnostics["iterations"]))
+    assert sum("numba cannot compile the iLQR kernels" in str(w.message) for w in caught) == 1
+    assert cold.refused and not cold.compiled and got == interp
+
+
+def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_arguments_restored():
+    make, starts = _case("cartpole-box-ddp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = _plans(make(), starts)
+    planner = make()
+    cold = _serve_interpreted_until(planner, None)
+    slow_bp = cold._slow["backward_pass"]
+    calls = []
+
+    def half_then_divide_by_zero(O, OT, HD, use_h, U, lo, hi, bounded, mu, k_prev, K, k, free):
+        calls.append(1)
+        if len(calls) == 3:  # scribble on the outputs, then fail as Python does on 1.0 / 0.0
+            k[:] = 123.0
+            K[:] = -7.0
+            raise ZeroDivisionError("float division by zero")
+        return slow_bp(O, OT, HD, use_h, U, lo, hi, bounded, mu, k_prev, K, k, free)
+
+    cold._slow["backward_pass"] = half_then_divide_by_zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = _plans(planner, starts)
+    assert len(calls) == 3 and cold.compiled  # compiled from the failing call on
+    assert got == ref
