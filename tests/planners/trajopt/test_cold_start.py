@@ -67,19 +67,23 @@ def _case(name):
     return (lambda: ILQR(system, cost, background_compile=False, **kw)), starts
 
 
+def _plans(planner, starts):
+    """Warm-started plans from each start: (actions, states, cost, gains) bytes, status, iterations."""
+    out, ws = [], None
+    for x0 in starts:
+        plan = planner.plan(x0, ws)
+        ws = plan.actions
+        out.append((plan.actions.tobytes(), plan.states.tobytes(), np.float64(plan.cost).tobytes(),
+                    plan.diagnostics["policy"].K.tobytes(), plan.status, plan.diagnostics["iterations"]))
+    return out
+
+
 def _run(make, starts, polls):
     planner = make()
     cold = _serve_interpreted_until(planner, polls) if polls != "compiled" else None
-    out, ws = [], None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # iteration limits: the same in every run
-        for x0 in starts:
-            plan = planner.plan(x0, ws)
-            ws = plan.actions
-            K = plan.diagnostics["policy"].K
-            out.append((plan.actions.tobytes(), plan.states.tobytes(), np.float64(plan.cost).tobytes(), K.tobytes(),
-                        plan.status, plan.diagnostics["iterations"]))
-    return out, cold
+        return _plans(planner, starts), cold
 
 
 CASES = ["cartpole-box-ddp", "cartpole-full-ddp", "cartpole-gauss-newton", "pendulum-source-cost"]
@@ -113,17 +117,12 @@ def test_a_switch_that_would_change_a_number_is_refused():
         return ok
 
     cold._fast["derivatives"] = one_ulp_off
-    out, ws = [], None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for x0 in starts:
-            plan = planner.plan(x0, ws)
-            ws = plan.actions
-            out.append((plan.actions.tobytes(), plan.states.tobytes(), np.float64(plan.cost).tobytes(),
-                        plan.diagnostics["policy"].K.tobytes(), plan.status, plan.diagnostics["iterations"]))
+        out = _plans(planner, starts)
     refusals = [w for w in caught if "differs from its interpreted code" in str(w.message)]
     assert len(refusals) == 1 and cold.refused and not cold.compiled
-    assert plan.diagnostics["interpreted"]
+    assert planner.plan(starts[0]).diagnostics["interpreted"]
     assert out == interp
 
 
@@ -203,20 +202,9 @@ class _Failed:
         return False
 
 
-def _plans(planner, starts):
-    out, ws = [], None
-    for x0 in starts:
-        plan = planner.plan(x0, ws)
-        ws = plan.actions
-        out.append((plan.actions.tobytes(), np.float64(plan.cost).tobytes(), plan.diagnostics["policy"].K.tobytes()))
-    return out
-
-
 def test_a_failed_child_means_compiling_in_the_process_with_one_warning_and_the_same_plans():
     make, starts = _case("cartpole-box-ddp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ref = _plans(make(), starts)
+    ref, _ = _run(make, starts, "compiled")
     planner = make()
     cold = _serve_interpreted_until(planner, None)
     cold._bg = _Failed()
@@ -231,9 +219,7 @@ def test_kernels_numba_cannot_compile_stay_interpreted_with_one_warning():
     from numba.core.errors import TypingError
 
     make, starts = _case("cartpole-box-ddp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        interp, _ = _run(make, starts, None)
+    interp, _ = _run(make, starts, None)
     planner = make()
     cold = _serve_interpreted_until(planner, None)
     cold._bg = _Failed()
@@ -244,21 +230,14 @@ def test_kernels_numba_cannot_compile_stay_interpreted_with_one_warning():
     cold._fast = dict.fromkeys(cold._fast, untypable)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        got, ws = [], None
-        for x0 in starts:
-            plan = planner.plan(x0, ws)
-            ws = plan.actions
-            got.append((plan.actions.tobytes(), plan.states.tobytes(), np.float64(plan.cost).tobytes(),
-                        plan.diagnostics["policy"].K.tobytes(), plan.status, plan.diagnostics["iterations"]))
+        got = _plans(planner, starts)
     assert sum("numba cannot compile the iLQR kernels" in str(w.message) for w in caught) == 1
     assert cold.refused and not cold.compiled and got == interp
 
 
 def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_arguments_restored():
     make, starts = _case("cartpole-box-ddp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ref = _plans(make(), starts)
+    ref, _ = _run(make, starts, "compiled")
     planner = make()
     cold = _serve_interpreted_until(planner, None)
     slow_bp = cold._slow["backward_pass"]
@@ -273,8 +252,6 @@ def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_
         return slow_bp(O, OT, HD, use_h, U, lo, hi, bounded, mu, k_prev, K, k, free)
 
     cold._slow["backward_pass"] = half_then_divide_by_zero
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        got = _plans(planner, starts)
+    got, _ = _run(lambda: planner, starts, "compiled")  # keeps the planner's cold kernels
     assert len(calls) == 3 and cold.compiled  # compiled from the failing call on
     assert got == ref
