@@ -25,19 +25,23 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import pickle
 import types
 import warnings
 
 import numpy as np
 
+from ...dynamics.compiled import source_text
 from ..sampling import background
-from . import riccati
+from . import boxqp, layout, riccati
 
-__all__ = ["interpreted", "ColdKernels", "KERNELS", "child_spec", "CHILD_ENTRY"]
+__all__ = ["interpreted", "ColdKernels", "KERNELS", "child_spec", "solver_spec", "CHILD_ENTRY", "SOLVERS_ENTRY"]
 
-#: The child's entry point (:mod:`planlab.planners.trajopt.cold_child`).
+#: The child's entry points (:mod:`planlab.planners.trajopt.cold_child`): one model's kernels, and
+#: the model-independent solvers (backward pass, box QP) alone.
 CHILD_ENTRY = "planlab.planners.trajopt.cold_child:compile_in_child"
+SOLVERS_ENTRY = "planlab.planners.trajopt.cold_child:compile_solvers"
 
 #: The kernel functions a :class:`ColdKernels` serves, with the module each comes from.
 KERNELS = ("rollout", "line_search", "derivatives", "dynamics_hessians", "backward_pass")
@@ -102,22 +106,24 @@ class ColdKernels:
 
     Parameters
     ----------
-    compiled : module
+    compiled : module or None
         The specialised kernel module (its numba functions are compiled lazily: nothing compiles
-        unless a call goes to them).
+        unless a call goes to them); None: the backward pass only (torch and finite-difference
+        models, whose rollouts and derivatives are numpy/torch code).
     spec : dict
-        The child's spec (:func:`child_spec`), ``marker`` included.
+        The child's spec (:func:`child_spec` or :func:`solver_spec`), ``marker`` included.
     """
 
     def __init__(self, compiled, spec: dict):
-        self._fast = {name: getattr(compiled, name) for name in KERNELS if name != "backward_pass"}
+        self._fast = {} if compiled is None else {name: getattr(compiled, name) for name in KERNELS
+                                                  if name != "backward_pass"}
         self._fast["backward_pass"] = riccati.backward_pass
         self._slow = {name: interpreted(fn) for name, fn in self._fast.items()}
         self.spec = spec
         self._bg = None  # the child (or a test's stand-in), started by the first call
         self.compiled = False  # True: the compiled kernels serve
         self.refused = False  # True: the switch would have changed a number; interpreted for good
-        for name in KERNELS:  # kernels.rollout(...) etc., as on the compiled module
+        for name in self._fast:  # kernels.rollout(...) etc., as on the compiled module
             setattr(self, name, functools.partial(self.__call__, name))
 
     @property
@@ -223,3 +229,16 @@ def child_spec(dynamics, cost, ddp: bool, marker) -> dict | None:
     readonly = [bool(isinstance(a, np.ndarray) and not a.flags.writeable) for a in _arrays(dynamics, cost)]
     return {"entry": CHILD_ENTRY, "model": base64.b64encode(blob).decode("ascii"),
             "ddp": bool(ddp), "readonly": readonly, "marker": str(marker)}
+
+
+def solver_spec() -> dict | None:
+    """The child's spec compiling the backward pass and box QP alone, or None when they are in the cache.
+
+    They are model-independent: compiled once per install (per numba cache), with the argument
+    types every :class:`~planlab.planners.trajopt.derivatives.TrajectoryModel` passes.
+    """
+    text = "".join(source_text(m) for m in (riccati, boxqp, layout))
+    marker = background.ready_marker(f"planlab_trajopt_solvers_{hashlib.sha1(text.encode()).hexdigest()[:16]}")
+    if marker.exists():
+        return None
+    return {"entry": SOLVERS_ENTRY, "marker": str(marker)}

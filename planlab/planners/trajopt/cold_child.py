@@ -16,8 +16,9 @@ import numpy as np
 from . import riccati
 from .cold import KERNELS, _arrays
 from .ilqr import ILQR
+from .layout import packed_layout
 
-__all__ = ["compile_in_child"]
+__all__ = ["compile_in_child", "compile_solvers"]
 
 
 def compile_in_child(spec: dict) -> None:
@@ -53,3 +54,15 @@ def compile_in_child(spec: dict) -> None:
                if not (riccati.backward_pass if n == "backward_pass" else getattr(m.kernels, n)).signatures]
     if missing:
         raise RuntimeError(f"compile_in_child: kernels left uncompiled: {missing}")
+
+
+def compile_solvers(spec: dict) -> None:
+    """Compile the backward pass (and the box QP it calls) with the argument types iLQR passes."""
+    T, nx, nu = 2, 2, 1
+    n = packed_layout(nx, nu)["size"]
+    O, OT = np.zeros((T, n)), np.zeros(nx + nx * nx)
+    K, k, free = np.zeros((T, nu, nx)), np.zeros((T, nu)), np.empty((T, nu), dtype=np.bool_)
+    U, lo, hi = np.zeros((T, nu)), np.full(nu, -1.0), np.full(nu, 1.0)
+    riccati.backward_pass(O, OT, np.zeros((1, 1)), False, U, lo, hi, True, 1.0, k, K, k, free)
+    if not riccati.backward_pass.signatures:
+        raise RuntimeError("compile_solvers: the backward pass was left uncompiled")

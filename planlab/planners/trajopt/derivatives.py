@@ -52,7 +52,7 @@ from ...core.validation import check_in
 from ...dynamics.analytic import AnalyticSystem
 from ..sampling import background
 from .codegen import UnsupportedOperation, symbolic_pieces, trajopt_kernels
-from .cold import ColdKernels, child_spec
+from .cold import ColdKernels, child_spec, solver_spec
 from .layout import hessian_row_size, packed_layout
 from .riccati import backward_pass
 
@@ -147,9 +147,27 @@ class TrajectoryModel:
                 return i, float(J[i])
         return -1, J0
 
+    _bp = staticmethod(backward_pass)  # or, on a cold cache, a ColdKernels' interpreted one (serve_cold)
+    _cold = None
+
+    @property
+    def cold(self) -> ColdKernels | None:
+        """The :class:`~planlab.planners.trajopt.cold.ColdKernels` serving this model, or None (compiled)."""
+        return self._cold
+
     def backward_pass(self, O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k, free_out):
         """The Riccati backward pass along this model's derivatives (:func:`.riccati.backward_pass`)."""
-        return backward_pass(O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k, free_out)
+        return self._bp(O, OT, HD, use_hessians, U, lo, hi, bounded, mu, k_prev, K, k, free_out)
+
+    def serve_cold(self, hessians: bool) -> bool:
+        """Run the backward pass interpreted while a child compiles it, if it is not in the cache; whether
+        it does (:mod:`.cold`; the rollouts and derivatives of this class are numpy/torch code)."""
+        spec = solver_spec()
+        if spec is None:
+            return False
+        self._cold = ColdKernels(None, spec)
+        self._bp = self._cold.backward_pass
+        return True
 
     def derivatives(self, X, U, O, OT):  # pragma: no cover - abstract
         """Pack the dynamics Jacobians and cost derivatives along ``(X, U)`` into ``O`` (T, n_packed) and
@@ -192,11 +210,6 @@ class CodegenModel(TrajectoryModel):
         self._k = self.kernels  # the kernels that serve: the compiled module, or a ColdKernels
         self._bp = backward_pass
 
-    @property
-    def cold(self) -> ColdKernels | None:
-        """The :class:`~planlab.planners.trajopt.cold.ColdKernels` serving this model, or None (compiled)."""
-        return self._k if isinstance(self._k, ColdKernels) else None
-
     def serve_cold(self, hessians: bool) -> bool:
         """Serve interpreted kernels while a child compiles them, if they are not in the cache and a
         child can rebuild the model; whether it does."""
@@ -206,7 +219,7 @@ class CodegenModel(TrajectoryModel):
         spec = child_spec(self.dynamics, self.cost, hessians, marker)
         if spec is None:
             return False
-        self._k = ColdKernels(self.kernels, spec)
+        self._k = self._cold = ColdKernels(self.kernels, spec)
         self._bp = self._k.backward_pass
         return True
 
@@ -495,5 +508,9 @@ def make_trajectory_model(dynamics: Dynamics, cost: Cost, derivatives: str = "au
     if derivatives == "torch":
         if not getattr(dynamics, "has_torch", False):
             raise ValueError(f"derivatives: 'torch' needs a model with a torch path (has_torch), got {type(dynamics).__name__}")
-        return TorchModel(dynamics, cost)
-    return FiniteDifferenceModel(dynamics, cost)
+        model = TorchModel(dynamics, cost)
+    else:
+        model = FiniteDifferenceModel(dynamics, cost)
+    if background_compile is not False and background.enabled():
+        model.serve_cold(hessians)
+    return model

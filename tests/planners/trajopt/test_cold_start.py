@@ -43,10 +43,12 @@ class _ReadyAfter:
 
 def _serve_interpreted_until(planner, polls):
     m = planner.model
-    m._k = ColdKernels(m.kernels, {"marker": os.devnull})
-    m._bp = m._k.backward_pass
-    m._k._bg = _ReadyAfter(polls)
-    return m._k
+    m._cold = ColdKernels(getattr(m, "kernels", None), {"marker": os.devnull})
+    if hasattr(m, "kernels"):
+        m._k = m._cold
+    m._bp = m._cold.backward_pass
+    m._cold._bg = _ReadyAfter(polls)
+    return m._cold
 
 
 def _case(name):
@@ -59,10 +61,14 @@ def _case(name):
     elif name == "cartpole-gauss-newton":  # Cholesky Newton steps, no box
         system, cost, x0, _ = swingup_problem(bounded=False)
         kw = dict(horizon=30, max_iterations=12, control_limits=False)
-    else:  # pendulum-source-cost: the cost's derivatives generated from its source (not a QuadraticCost)
+    elif name == "pendulum-source-cost":  # the cost's derivatives generated from its source (not a QuadraticCost)
         system = Pendulum()
         cost, x0 = system.default_cost(), np.array([3.0, 0.0])
         kw = dict(horizon=25, max_iterations=12)
+    else:  # pendulum-finite-differences: numpy derivatives and rollouts, the backward pass alone switches
+        system = Pendulum()
+        cost, x0 = system.default_cost(), np.array([3.0, 0.0])
+        kw = dict(horizon=15, max_iterations=8, derivatives="fd")
     starts = [x0, x0 + 0.1, x0 - 0.2]
     return (lambda: ILQR(system, cost, background_compile=False, **kw)), starts
 
@@ -86,7 +92,8 @@ def _run(make, starts, polls):
         return _plans(planner, starts), cold
 
 
-CASES = ["cartpole-box-ddp", "cartpole-full-ddp", "cartpole-gauss-newton", "pendulum-source-cost"]
+CASES = ["cartpole-box-ddp", "cartpole-full-ddp", "cartpole-gauss-newton", "pendulum-source-cost",
+         "pendulum-finite-differences"]
 
 
 @pytest.mark.parametrize("name", CASES)
