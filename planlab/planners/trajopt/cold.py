@@ -18,7 +18,7 @@ at the switch the call is evaluated both ways and compared bit for bit (results 
 argument): equal, the compiled kernels serve from then on; different (a platform whose numpy and
 libm differ in a last bit), the model stays interpreted for its lifetime and says so once with a
 ``RuntimeWarning``. A Python arithmetic exception of the interpreted path (where numba gives inf or
-NaN) makes that call, and every later one, compile in the foreground instead.
+NaN, or a math domain error) makes that call, and every later one, compile in the foreground instead.
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ SOLVERS_ENTRY = "planlab.planners.trajopt.cold_child:compile_solvers"
 
 #: The kernel functions a :class:`ColdKernels` serves, with the module each comes from.
 KERNELS = ("rollout", "line_search", "derivatives", "dynamics_hessians", "backward_pass")
+
+#: What interpreted kernel code raises where the compiled code gives inf/NaN: ``1.0 / 0.0`` on Python
+#: floats, ``math.log(0.0)`` / ``math.sqrt(-1.0)`` (ValueError), ``math.exp(1e3)`` (OverflowError), a
+#: complex ``(-x) ** 0.5`` stored into a float array (TypeError).
+PYTHON_ONLY_ERRORS = (ArithmeticError, ValueError, TypeError)
 
 _copies: dict = {}  # id(original globals) -> the globals of the interpreted copies
 
@@ -86,6 +91,13 @@ def _snapshot(args):
     """Copies of the array arguments (aliases kept: one copy per distinct array)."""
     memo = {}
     return tuple(memo.setdefault(id(a), a.copy()) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _restore(args, saved) -> None:
+    """Write the snapshot ``saved`` back into the (writable) array arguments."""
+    for a, s in zip(args, saved):
+        if isinstance(a, np.ndarray) and a.flags.writeable:
+            a[...] = s
 
 
 def _same(a, b) -> bool:
@@ -152,18 +164,16 @@ class ColdKernels:
                     return self._compile_here(name, args)
         if self.compiled:
             return self._fast[name](*args)
-        saved = _snapshot(args) if not self.refused else None
+        saved = _snapshot(args)
         try:
             with np.errstate(all="ignore"):
                 return self._slow[name](*args)
-        except ArithmeticError:  # Python raises where numba gives inf/NaN: the compiled path decides
-            if saved is None:
-                raise
-            for a, s in zip(args, saved):
-                if isinstance(a, np.ndarray) and a.flags.writeable:
-                    a[...] = s
+        except PYTHON_ONLY_ERRORS:  # Python raises where numba gives inf/NaN: the compiled path decides
+            _restore(args, saved)
+            if self.refused:  # nothing better than the compiled call exists
+                return self._fast[name](*args)
             self.compiled = True
-            return self._fast[name](*args)
+            return self._compile_here(name, args)
 
     def _compile_here(self, name, args):
         """The compiled call; if numba cannot compile the kernels, interpreted for good (one warning)."""
@@ -177,9 +187,7 @@ class ColdKernels:
             warnings.warn(f"planlab: numba cannot compile the iLQR kernels ({first}); they stay interpreted (slower)",
                           RuntimeWarning, stacklevel=4)
             self.compiled, self.refused = False, True
-            for a, s in zip(args, saved):
-                if isinstance(a, np.ndarray) and a.flags.writeable:
-                    a[...] = s
+            _restore(args, saved)
             with np.errstate(all="ignore"):
                 return self._slow[name](*args)
 
@@ -189,7 +197,7 @@ class ColdKernels:
         try:
             with np.errstate(all="ignore"):
                 slow = self._slow[name](*copies)
-        except ArithmeticError:
+        except PYTHON_ONLY_ERRORS:
             self.compiled = True
             return self._fast[name](*args)
         fast = self._fast[name](*args)
@@ -202,9 +210,7 @@ class ColdKernels:
                       "on this platform; staying on the interpreted kernels so that plans do not depend on when the "
                       "compile finished (slower; PLANLAB_BACKGROUND_COMPILE=0 compiles before the first plan)",
                       RuntimeWarning, stacklevel=3)
-        for a, c in zip(args, copies):
-            if isinstance(a, np.ndarray) and a.flags.writeable:
-                a[...] = c
+        _restore(args, copies)
         return slow
 
 

@@ -242,7 +242,10 @@ def test_kernels_numba_cannot_compile_stay_interpreted_with_one_warning():
     assert cold.refused and not cold.compiled and got == interp
 
 
-def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_arguments_restored():
+@pytest.mark.parametrize("error", [ZeroDivisionError("float division by zero"), ValueError("math domain error"),
+                                   OverflowError("math range error"),
+                                   TypeError("float() argument must be a string or a real number, not 'complex'")])
+def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_arguments_restored(error):
     make, starts = _case("cartpole-box-ddp")
     ref, _ = _run(make, starts, "compiled")
     planner = make()
@@ -252,10 +255,10 @@ def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_
 
     def half_then_divide_by_zero(O, OT, HD, use_h, U, lo, hi, bounded, mu, k_prev, K, k, free):
         calls.append(1)
-        if len(calls) == 3:  # scribble on the outputs, then fail as Python does on 1.0 / 0.0
+        if len(calls) == 3:  # scribble on the outputs, then fail as Python does where numba gives inf/NaN
             k[:] = 123.0
             K[:] = -7.0
-            raise ZeroDivisionError("float division by zero")
+            raise error
         return slow_bp(O, OT, HD, use_h, U, lo, hi, bounded, mu, k_prev, K, k, free)
 
     cold._slow["backward_pass"] = half_then_divide_by_zero
