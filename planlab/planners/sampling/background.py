@@ -139,6 +139,14 @@ class BackgroundCompile:
             self.error = err[-1] if err else f"exit code {rc}"
         return False
 
+    def wait(self, timeout: float) -> bool | None:
+        """Block until the child ends (at most ``timeout`` s); then as :meth:`poll`."""
+        try:
+            self._proc.wait(timeout=max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            pass
+        return self.poll()
+
     def kill(self) -> None:
         """End the child (by its process id) if it is still running."""
         if self._proc.poll() is None:

@@ -17,8 +17,11 @@ compiled ones (numba compiles without ``fastmath``, so LLVM neither reassociates
 at the switch the call is evaluated both ways and compared bit for bit (results and every array
 argument): equal, the compiled kernels serve from then on; different (a platform whose numpy and
 libm differ in a last bit), the model stays interpreted for its lifetime and says so once with a
-``RuntimeWarning``. A Python arithmetic exception of the interpreted path (where numba gives inf or
-NaN, or a math domain error) makes that call, and every later one, compile in the foreground instead.
+``RuntimeWarning``. An interpreted iLQR plan costs hundreds of compiled ones: once the interpreted
+calls have taken :data:`INTERPRETED_BUDGET_S` seconds, the planner waits for the child from its next
+plan on instead of interpreting on (same switch, same numbers; never within the first plan). A
+Python arithmetic exception of the interpreted path (where numba gives inf or NaN, or a math domain
+error) makes that call, and every later one, compile in the foreground instead.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import base64
 import functools
 import hashlib
 import pickle
+import time
 import types
 import warnings
 
@@ -45,6 +49,11 @@ SOLVERS_ENTRY = "planlab.planners.trajopt.cold_child:compile_solvers"
 
 #: The kernel functions a :class:`ColdKernels` serves, with the module each comes from.
 KERNELS = ("rollout", "line_search", "derivatives", "dynamics_hessians", "backward_pass")
+
+#: Seconds of interpreted kernel calls after which a planner, from its second plan on, stops interpreting
+#: and waits for the child instead (an interpreted iLQR plan costs hundreds of compiled ones: past the
+#: first plans, a core spent interpreting is better given to the compile).
+INTERPRETED_BUDGET_S = 3.0
 
 #: What interpreted kernel code raises where the compiled code gives inf/NaN: ``1.0 / 0.0`` on Python
 #: floats, ``math.log(0.0)`` / ``math.sqrt(-1.0)`` (ValueError), ``math.exp(1e3)`` (OverflowError), a
@@ -135,6 +144,8 @@ class ColdKernels:
         self._bg = None  # the child (or a test's stand-in), started by the first call
         self.compiled = False  # True: the compiled kernels serve
         self.refused = False  # True: the switch would have changed a number; interpreted for good
+        self.interpreted_s = 0.0  # wall seconds spent in interpreted calls while compiling
+        self._plans = 0  # rollout calls: one starts each iLQR solve
         for name in self._fast:  # kernels.rollout(...) etc., as on the compiled module
             setattr(self, name, functools.partial(self.__call__, name))
 
@@ -154,7 +165,10 @@ class ColdKernels:
             if self._bg is None:
                 self._bg = background.start(self.spec)
             else:
-                state = self._bg.poll()
+                self._plans += name == "rollout"
+                # never in the first plan (that is the one a user waits for), nor for callers without rollouts
+                over = self._plans >= 2 and self.interpreted_s > INTERPRETED_BUDGET_S and hasattr(self._bg, "wait")
+                state = self._bg.wait(background.CHILD_TIMEOUT) if over else self._bg.poll()
                 if state is True:
                     return self._switch(name, args)
                 if state is False:  # the child failed: compile here, as without background compiling
@@ -165,6 +179,7 @@ class ColdKernels:
         if self.compiled:
             return self._fast[name](*args)
         saved = _snapshot(args)
+        t0 = time.perf_counter()
         try:
             with np.errstate(all="ignore"):
                 return self._slow[name](*args)
@@ -174,6 +189,8 @@ class ColdKernels:
                 return self._fast[name](*args)
             self.compiled = True
             return self._compile_here(name, args)
+        finally:
+            self.interpreted_s += time.perf_counter() - t0
 
     def _compile_here(self, name, args):
         """The compiled call; if numba cannot compile the kernels, interpreted for good (one warning)."""

@@ -265,3 +265,31 @@ def test_python_arithmetic_errors_hand_the_call_to_the_compiled_kernel_with_the_
     got, _ = _run(lambda: planner, starts, "compiled")  # keeps the planner's cold kernels
     assert len(calls) == 3 and cold.compiled  # compiled from the failing call on
     assert got == ref
+
+
+class _Waitable(_ReadyAfter):
+    """A stand-in child that is ready only when waited for."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.waited = 0
+
+    def wait(self, timeout):
+        self.waited += 1
+        return True
+
+
+def test_past_the_interpreted_budget_the_planner_waits_for_the_child_and_plans_the_same(monkeypatch):
+    from planlab.planners.trajopt import cold as cold_module
+
+    make, starts = _case("cartpole-box-ddp")
+    ref, _ = _run(make, starts, "compiled")
+    monkeypatch.setattr(cold_module, "INTERPRETED_BUDGET_S", 0.0)
+    planner = make()
+    cold = _serve_interpreted_until(planner, None)
+    cold._bg = _Waitable()
+    first = planner.plan(starts[0])
+    assert first.diagnostics["interpreted"] and cold._bg.waited == 0  # the first plan never waits
+    got, _ = _run(lambda: planner, starts, "compiled")  # keeps the planner's cold kernels
+    assert cold._bg.waited == 1  # the next plan's first call waited for the child, then switched
+    assert cold.compiled and got == ref
