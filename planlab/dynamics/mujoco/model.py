@@ -27,6 +27,7 @@ from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_positive_int
 from .cost import MujocoCost
 from .loading import load_model, mj_rollout, position_sensor_name, require_mujoco
+from .trajectory import MujocoTrajectory
 
 __all__ = ["MujocoDynamics", "default_threads"]
 
@@ -357,6 +358,11 @@ class MujocoDynamics(Dynamics):
         from .derivatives import transition_jacobians
 
         return transition_jacobians(self, x, u, eps=eps)
+
+    def trajectory_stepper(self, cost: Cost) -> MujocoTrajectory:
+        """Single-trajectory rollouts and line search for iLQR (``derivatives="fd"``), stepped in C;
+        see :class:`~planlab.dynamics.mujoco.trajectory.MujocoTrajectory`. Not thread-safe (one ``MjData``)."""
+        return MujocoTrajectory(self, cost)
 
     def close(self) -> None:
         """Stop the rollout thread pool (also done when the model is garbage-collected)."""
