@@ -47,9 +47,9 @@ class GymMujocoDynamics(MujocoDynamics):
     gym_positions: tuple = ()
     observation_dim = 0
 
-    def __init__(self, *, nthread: int | None = None):
+    def __init__(self, *, nthread: int | None = None, centered_jacobians: bool = True):
         super().__init__(asset_path(self.xml_file), self.gym_frame_skip, positions=self.gym_positions,
-                         nthread=nthread)
+                         nthread=nthread, centered_jacobians=centered_jacobians)
 
     def _forward(self, x):
         """MuJoCo data with the state ``x`` (nx,) set and ``mj_forward`` run (as gymnasium's ``set_state``)."""

@@ -75,18 +75,24 @@ class MujocoTrajectory:
         self._start(x0)
         X[0] = x0
         closed = K is not None
-        u = U[0]
+        ctrl, sens = d.ctrl, d.sensordata  # views into the MjData
+        minimum, maximum, matvec = np.minimum, np.maximum, np.matmul
+        dx = np.empty(self.nx)
         for t in range(T):
             if closed:
-                u = U[t] + alpha * k[t] + K[t] @ (X[t] - Xref[t])
-                np.clip(u, lo, hi, out=u)
-                Uout[t] = u
+                np.subtract(X[t], Xref[t], out=dx)
+                u = Uout[t]
+                matvec(K[t], dx, out=u)
+                u += U[t]
+                u += alpha * k[t]
+                maximum(u, lo, out=u)
+                minimum(u, hi, out=u)
             else:
                 u = U[t]
-            d.ctrl[:] = u
+            ctrl[:] = u
             if S is not None:
                 step(m, d)
-                S[t] = d.sensordata  # sensors at x_t (the first sub-step's forward pass)
+                S[t] = sens  # sensors at x_t (the first sub-step's forward pass)
                 if kk > 1:
                     step(m, d, kk - 1)
             else:
@@ -97,7 +103,7 @@ class MujocoTrajectory:
                 return False
         if S is not None:
             mj.mj_forward(m, d)  # sensors at x_T with the last action held
-            S[T] = d.sensordata
+            S[T] = sens
         return bool(np.isfinite(X[T]).all())
 
     def total_cost(self, X, U, S) -> float:

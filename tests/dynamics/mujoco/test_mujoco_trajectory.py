@@ -127,7 +127,7 @@ def test_ilqr_with_finite_differences_ends_a_reacher_reach_on_the_target_in_gymn
     env = gymnasium.make("Reacher-v5")
     env.reset(seed=0)
     x0 = np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel])
-    dyn = GymReacher(nthread=1)
+    dyn = GymReacher(nthread=1, centered_jacobians=False)  # as the benchmark's reach solves
     start = np.linalg.norm(env.unwrapped.get_body_com("fingertip") - env.unwrapped.get_body_com("target"))
     planner = ILQR(dyn, ReacherTargetCost(dyn), horizon=20, max_iterations=40, derivatives="fd", tol=1e-4)
     plan = planner.plan(x0)
@@ -138,3 +138,30 @@ def test_ilqr_with_finite_differences_ends_a_reacher_reach_on_the_target_in_gymn
     env.close()
     assert start > 0.05
     assert end < 0.01, (plan.status, end)
+
+
+@pytest.mark.parametrize("integrator", ["Euler", "RK4"])
+def test_forward_difference_jacobians_agree_with_central_ones(integrator, rng):
+    # Euler: MuJoCo's mjd_transitionFD with and without centring; RK4: planlab's batched differences
+    xml = ARM.replace('timestep="5"', 'timestep="0.01"').replace('integrator="Euler"', f'integrator="{integrator}"')
+    d = MujocoDynamics(xml, frame_skip=2, nthread=1, centered_jacobians=False)
+    X = rng.normal(size=(3, 4))
+    U = rng.normal(size=(3, 2))
+    A_f, B_f = d.jacobians(X, U)
+    A_c, B_c = d.jacobians(X, U, centered=True)
+    assert not np.array_equal(A_f, A_c)  # really another difference scheme
+    np.testing.assert_allclose(A_f, A_c, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(B_f, B_c, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="centered_jacobians: expected a bool"):
+        MujocoDynamics(xml, nthread=1, centered_jacobians="no")
+
+
+def test_reach_solve_benchmark_rows_report_time_distance_and_success():
+    from planlab.benchmarks.mujoco import reach_solves
+
+    rows = reach_solves(1, quick=True)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["kind"] == "solve" and row["env"] == "Reacher-v5" and row["planner"] == "ilqr"
+    assert row["success"] == (row["final_distance"] < 0.01)
+    assert row["solve_ms_cpu"] > 0 and row["solve_ms_wall"] > 0 and row["iterations"] >= 1
