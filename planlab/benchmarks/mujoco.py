@@ -64,7 +64,7 @@ SETTINGS = {
     # the env's cost pays little for stopping on the target: plan on ReacherReachCost, as `planlab run` does
     ("Reacher-v5", "icem"): dict(horizon=10, population=64, elites=8, iterations=3, planning_cost="ReacherReachCost"),
     # iLQR (finite differences through MuJoCo) on a smooth reach cost, warm-started by MPC
-    ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=3, tol=1e-3, derivatives="fd",
+    ("Reacher-v5", "ilqr"): dict(horizon=10, max_iterations=2, tol=1e-3, derivatives="fd",
                                  planning_cost="ReacherTargetCost", centered_jacobians=False),
     ("HalfCheetah-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.5, temperature=0.5),
     ("HalfCheetah-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=2),
