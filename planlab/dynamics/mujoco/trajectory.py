@@ -7,9 +7,11 @@ sensor values the cost reads). :class:`MujocoTrajectory` keeps one ``MjData`` an
 directly, reading the state with ``mj_getState``; the line search tries the step sizes one after
 another and stops at the first acceptable one (usually the first), instead of rolling all of them out.
 
-States, sensor values and costs are those of :meth:`MujocoDynamics.rollout` (same MuJoCo calls in the
-same order): the sensor values at ``x_{t+1}`` are the ones MuJoCo computes at the start of the first
-sub-step of action ``t + 1`` (at the last state: with the last action held, as the rollout does).
+States, sensor values and costs are those of :meth:`MujocoDynamics.simulate` and, for a model that
+never terminates, of :meth:`MujocoDynamics.rollout` (same MuJoCo calls in the same order); termination
+is ignored, as iLQR ignores it. The sensor values at ``x_{t+1}`` are the ones MuJoCo computes at the
+start of the first sub-step of action ``t + 1`` (at the last state: with the last action held, as the
+rollout does).
 A simulation MuJoCo finds unstable gives NaN states from that step on and a NaN cost.
 """
 
