@@ -21,12 +21,13 @@ whole episode without falling; Reacher: fingertip within 0.01 m of the target at
 HalfCheetah: return of at least 4,800, gymnasium's reward threshold).
 
 Reach solves (``ilqr`` on ``Reacher-v5``): one iLQR solve with finite-difference derivatives per seed
-from the env's reset state (:func:`reach_solves`), wall and CPU time per solve and whether the plan,
+from the env's reset state (:func:`reach_solves`), from zero controls and from a joint-space PD guess,
+side by side; wall and CPU time per solve and whether the plan,
 acted out in gymnasium's env, ends with the fingertip within 0.01 m of the target.
 
 JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}``,
-``{kind: "solve", env, planner, seed, horizon, iterations, status, final_distance, success, solve_ms_wall,
-solve_ms_cpu, load_1min}`` and
+``{kind: "solve", env, planner, seed, horizon, initial_guess, iterations, status, final_distance, cost,
+success, solve_ms_wall, solve_ms_cpu, load_1min}`` and
 ``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success, cpu_ms_per_step}``
 (``cpu_ms_per_step``: CPU time of this process per env step, planning and env step together, which the
 machine's load does not inflate as it does the wall-clock ``plan_ms_median``).
@@ -152,17 +153,21 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
 REACH_SOLVE = dict(horizon=20, max_iterations=40, tol=1e-3, derivatives="fd")
 
 
-def reach_solves(seeds, quick=False, on_row=None):
+def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "reach-pd")):
     """One iLQR solve of a ``Reacher-v5`` reach per seed, from the env's reset state, acted out in the env.
 
     Finite-difference derivatives through MuJoCo (forward differences), the smooth
-    :class:`~planlab.envs.mujoco_models.ReacherTargetCost`, zero initial controls. A solve succeeds when
-    the fingertip ends within 0.01 m of the target after the plan's actions run in gymnasium's env.
-    Wall and CPU time of the ``plan`` call; ``load_1min`` is the machine's load average at the time.
+    :class:`~planlab.envs.mujoco_models.ReacherTargetCost`. Initial controls (``initial_guess`` of the
+    row): ``"zeros"``, or ``"reach-pd"``: :func:`~planlab.envs.mujoco_reach.reacher_reach_controls`
+    (joint-space PD control to the target's inverse-kinematics angles), computed inside the timed
+    solve. A solve succeeds when the fingertip ends within 0.01 m of the target after the plan's
+    actions run in gymnasium's env. Wall and CPU time of the guess and the ``plan`` call; ``load_1min``
+    is the machine's load average at the time.
     """
     import gymnasium
 
     from ..envs.mujoco_models import GymReacher, ReacherTargetCost
+    from ..envs.mujoco_reach import reacher_reach_controls
 
     opts = dict(REACH_SOLVE)
     if quick:
@@ -173,26 +178,31 @@ def reach_solves(seeds, quick=False, on_row=None):
     env.reset(seed=10 ** 6)
     planner.plan(np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel]))  # warm-up
     rows = []
+    for guess in initial_guesses:
+        if guess not in ("zeros", "reach-pd"):
+            raise ValueError(f"initial_guesses: expected 'zeros' or 'reach-pd', got {guess!r}")
     for seed in range(seeds):
-        env.reset(seed=seed)
-        inner = env.unwrapped
-        x0 = np.concatenate([inner.data.qpos, inner.data.qvel])
-        load = os.getloadavg()[0]
-        w0, c0 = time.perf_counter(), time.process_time()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an iteration limit is a row, not a warning
-            plan = planner.plan(x0)
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        for u in plan.actions:
-            env.step(u)
-        dist = float(np.linalg.norm(inner.get_body_com("fingertip") - inner.get_body_com("target")))
-        row = dict(kind="solve", env="Reacher-v5", planner="ilqr", seed=seed, horizon=opts["horizon"],
-                   iterations=plan.diagnostics["iterations"], status=plan.status, final_distance=dist,
-                   success=dist < 0.01, solve_ms_wall=1e3 * wall, solve_ms_cpu=1e3 * cpu, load_1min=load,
-                   options=opts)
-        rows.append(row)
-        if on_row:
-            on_row(row)
+        for guess in initial_guesses:  # side by side, seed by seed
+            env.reset(seed=seed)
+            inner = env.unwrapped
+            x0 = np.concatenate([inner.data.qpos, inner.data.qvel])
+            load = os.getloadavg()[0]
+            w0, c0 = time.perf_counter(), time.process_time()
+            U0 = reacher_reach_controls(dyn, x0, opts["horizon"]) if guess == "reach-pd" else None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an iteration limit is a row, not a warning
+                plan = planner.plan(x0, U0)
+            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            for u in plan.actions:
+                env.step(u)
+            dist = float(np.linalg.norm(inner.get_body_com("fingertip") - inner.get_body_com("target")))
+            row = dict(kind="solve", env="Reacher-v5", planner="ilqr", seed=seed, horizon=opts["horizon"],
+                       initial_guess=guess, iterations=plan.diagnostics["iterations"], status=plan.status,
+                       final_distance=dist, cost=float(plan.cost), success=dist < 0.01, solve_ms_wall=1e3 * wall,
+                       solve_ms_cpu=1e3 * cpu, load_1min=load, options=opts)
+            rows.append(row)
+            if on_row:
+                on_row(row)
     env.close()
     dyn.close()
     return rows
@@ -275,15 +285,18 @@ def main(argv=None) -> int:
                       f" loop {by[('planlab', 2)] / by[('python-loop', 1)]:.1f}x; planlab 2 / 1 threads "
                       f"{by[('planlab', 2)] / by[('planlab', 1)]:.2f}x", flush=True)
         if not args.skip_solves and "Reacher-v5" in envs and "ilqr" in args.planners:
-            print(f"\n{'iLQR reach solve':<26} {'seed':>4} {'it':>3} {'status':<15} {'dist m':>7} {'wall ms':>8} "
-                  f"{'cpu ms':>7} {'load':>5} success")
+            print(f"\n{'iLQR reach solve':<17} {'guess':<9} {'seed':>4} {'it':>3} {'status':<15} {'dist m':>7} "
+                  f"{'cost':>7} {'wall ms':>8} {'cpu ms':>7} {'load':>5} success")
             rows = reach_solves(seeds, quick=args.quick, on_row=lambda r: (write_row(fh, r), print(
-                f"{'Reacher-v5 H=' + str(r['horizon']):<26} {r['seed']:>4} {r['iterations']:>3} {r['status']:<15} "
-                f"{r['final_distance']:>7.4f} {r['solve_ms_wall']:>8.1f} {r['solve_ms_cpu']:>7.1f} "
-                f"{r['load_1min']:>5.1f} {r['success']}", flush=True)))
-            print(f"  {sum(r['success'] for r in rows)}/{len(rows)} within 0.01 m; median wall "
-                  f"{statistics.median(r['solve_ms_wall'] for r in rows):.1f} ms, CPU "
-                  f"{statistics.median(r['solve_ms_cpu'] for r in rows):.1f} ms per solve", flush=True)
+                f"{'Reacher-v5 H=' + str(r['horizon']):<17} {r['initial_guess']:<9} {r['seed']:>4} "
+                f"{r['iterations']:>3} {r['status']:<15} {r['final_distance']:>7.4f} {r['cost']:>7.4f} "
+                f"{r['solve_ms_wall']:>8.1f} {r['solve_ms_cpu']:>7.1f} {r['load_1min']:>5.1f} {r['success']}",
+                flush=True)))
+            for guess in sorted({r["initial_guess"] for r in rows}):
+                sel = [r for r in rows if r["initial_guess"] == guess]
+                print(f"  {guess}: {sum(r['success'] for r in sel)}/{len(sel)} within 0.01 m; median wall "
+                      f"{statistics.median(r['solve_ms_wall'] for r in sel):.1f} ms, CPU "
+                      f"{statistics.median(r['solve_ms_cpu'] for r in sel):.1f} ms per solve", flush=True)
         if not args.skip_episodes:
             print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} {'cpu ms':>7} "
                   "success")

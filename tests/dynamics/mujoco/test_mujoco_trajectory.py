@@ -179,8 +179,8 @@ def test_reach_solve_benchmark_rows_report_time_distance_and_success():
     from planlab.benchmarks.mujoco import reach_solves
 
     rows = reach_solves(1, quick=True)
-    assert len(rows) == 1
-    row = rows[0]
-    assert row["kind"] == "solve" and row["env"] == "Reacher-v5" and row["planner"] == "ilqr"
-    assert row["success"] == (row["final_distance"] < 0.01)
-    assert row["solve_ms_cpu"] > 0 and row["solve_ms_wall"] > 0 and row["iterations"] >= 1
+    assert [r["initial_guess"] for r in rows] == ["zeros", "reach-pd"]
+    for row in rows:
+        assert row["kind"] == "solve" and row["env"] == "Reacher-v5" and row["planner"] == "ilqr"
+        assert row["success"] == (row["final_distance"] < 0.01)
+        assert row["solve_ms_cpu"] > 0 and row["solve_ms_wall"] > 0 and row["iterations"] >= 1
