@@ -174,6 +174,7 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
         opts.update(horizon=3, max_iterations=2)
     dyn = GymReacher(centered_jacobians=False)
     planner = make_planner("ilqr", dyn, ReacherTargetCost(dyn), **opts)
+    planner.final_gains = False  # only the plan's actions are acted out
     env = gymnasium.make("Reacher-v5")
     env.reset(seed=10 ** 6)
     planner.plan(np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel]))  # warm-up

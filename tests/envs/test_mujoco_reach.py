@@ -76,3 +76,27 @@ def test_reach_guess_rejects_a_bad_horizon_and_another_model(reacher):
         reacher_reach_controls(dyn, x0[:4], 5)
     with pytest.raises(TypeError, match="dynamics: expected a GymReacher"):
         reacher_reach_angles(object(), x0)
+
+
+def test_ilqr_without_final_gains_returns_the_same_plan_with_one_derivative_pass_less(reacher):
+    dyn, env = reacher
+    x0 = _reset(env, 1)
+    U0 = reacher_reach_controls(dyn, x0, 8)
+    plans, calls, gains = [], [], []
+    for final_gains in (True, False):
+        planner = ILQR(dyn, ReacherTargetCost(dyn), horizon=8, max_iterations=3, derivatives="fd")
+        planner.final_gains = final_gains
+        inner, n = planner.model.derivatives, [0]
+
+        def counted(*args, inner=inner, n=n):
+            n[0] += 1
+            return inner(*args)
+
+        planner.model.derivatives = counted
+        with pytest.warns(RuntimeWarning, match="max_iterations"):
+            plans.append(planner.plan(x0, U0))
+        calls.append(n[0])
+        gains.append(planner.policy.K)
+    assert np.array_equal(plans[0].actions, plans[1].actions) and plans[0].cost == plans[1].cost
+    assert calls[1] == calls[0] - 1
+    assert np.abs(gains[0]).max() > 0 and not np.any(gains[1])  # open loop without them
