@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m planlab.benchmarks.mujoco [--json PATH] [--quick] [--skip-throughput] [--skip-episodes]
+    python -m planlab.benchmarks.mujoco [--json PATH] [--quick] [--skip-throughput] [--skip-episodes] [--skip-solves]
         [--envs InvertedDoublePendulum-v5 Reacher-v5] [--planners mppi cem ilqr] [--seeds 10] [--steps N]
 
 Throughput (MuJoCo steps per second, median over repeats, one table): a batch of ``--batch`` action
@@ -20,7 +20,14 @@ the return, steps, median plan time and success (InvertedPendulum / InvertedDoub
 whole episode without falling; Reacher: fingertip within 0.01 m of the target at the end;
 HalfCheetah: return of at least 4,800, gymnasium's reward threshold).
 
-JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}`` and
+Reach solves (``ilqr`` on ``Reacher-v5``): one iLQR solve with finite-difference derivatives per seed
+from the env's reset state (:func:`reach_solves`), from zero controls and from a joint-space PD guess,
+side by side; wall and CPU time per solve and whether the plan,
+acted out in gymnasium's env, ends with the fingertip within 0.01 m of the target.
+
+JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}``,
+``{kind: "solve", env, planner, seed, horizon, initial_guess, iterations, status, final_distance, cost,
+success, solve_ms_wall, solve_ms_cpu, load_1min}`` and
 ``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success, cpu_ms_per_step}``
 (``cpu_ms_per_step``: CPU time of this process per env step, planning and env step together, which the
 machine's load does not inflate as it does the wall-clock ``plan_ms_median``).
@@ -29,9 +36,11 @@ machine's load does not inflate as it does the wall-clock ``plan_ms_median``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -55,7 +64,9 @@ SETTINGS = {
     ("Reacher-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=3),
     # the env's cost pays little for stopping on the target: plan on ReacherReachCost, as `planlab run` does
     ("Reacher-v5", "icem"): dict(horizon=10, population=64, elites=8, iterations=3, planning_cost="ReacherReachCost"),
-    ("Reacher-v5", "ilqr"): dict(horizon=15, max_iterations=10),
+    # iLQR (finite differences through MuJoCo) on a smooth reach cost, warm-started by MPC
+    ("Reacher-v5", "ilqr"): dict(horizon=10, max_iterations=2, tol=1e-3, derivatives="fd",
+                                 planning_cost="ReacherTargetCost", centered_jacobians=False),
     ("HalfCheetah-v5", "mppi"): dict(horizon=15, population=64, noise_std=0.5, temperature=0.5),
     ("HalfCheetah-v5", "cem"): dict(horizon=15, population=64, elites=8, iterations=2),
 }
@@ -138,6 +149,66 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
     return rows
 
 
+#: iLQR single solves of a Reacher-v5 reach from the env's reset states ("solve" rows)
+REACH_SOLVE = dict(horizon=20, max_iterations=40, tol=1e-3, derivatives="fd")
+
+
+def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "reach-pd")):
+    """One iLQR solve of a ``Reacher-v5`` reach per seed, from the env's reset state, acted out in the env.
+
+    Finite-difference derivatives through MuJoCo (forward differences), the smooth
+    :class:`~planlab.envs.mujoco_models.ReacherTargetCost`. Initial controls (``initial_guess`` of the
+    row): ``"zeros"``, or ``"reach-pd"``: :func:`~planlab.envs.mujoco_reach.reacher_reach_controls`
+    (joint-space PD control to the target's inverse-kinematics angles), computed inside the timed
+    solve. A solve succeeds when the fingertip ends within 0.01 m of the target after the plan's
+    actions run in gymnasium's env. Wall and CPU time of the guess and the ``plan`` call; ``load_1min``
+    is the machine's load average at the time.
+    """
+    import gymnasium
+
+    from ..envs.mujoco_models import GymReacher, ReacherTargetCost
+    from ..envs.mujoco_reach import reacher_reach_controls
+
+    opts = dict(REACH_SOLVE)
+    if quick:
+        opts.update(horizon=3, max_iterations=2)
+    dyn = GymReacher(centered_jacobians=False)
+    planner = make_planner("ilqr", dyn, ReacherTargetCost(dyn), **opts)
+    planner.final_gains = False  # only the plan's actions are acted out
+    env = gymnasium.make("Reacher-v5")
+    env.reset(seed=10 ** 6)
+    planner.plan(np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel]))  # warm-up
+    rows = []
+    for guess in initial_guesses:
+        if guess not in ("zeros", "reach-pd"):
+            raise ValueError(f"initial_guesses: expected 'zeros' or 'reach-pd', got {guess!r}")
+    for seed in range(seeds):
+        for guess in initial_guesses:  # side by side, seed by seed
+            env.reset(seed=seed)
+            inner = env.unwrapped
+            x0 = np.concatenate([inner.data.qpos, inner.data.qvel])
+            load = os.getloadavg()[0]
+            w0, c0 = time.perf_counter(), time.process_time()
+            U0 = reacher_reach_controls(dyn, x0, opts["horizon"]) if guess == "reach-pd" else None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an iteration limit is a row, not a warning
+                plan = planner.plan(x0, U0)
+            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            for u in plan.actions:
+                env.step(u)
+            dist = float(np.linalg.norm(inner.get_body_com("fingertip") - inner.get_body_com("target")))
+            row = dict(kind="solve", env="Reacher-v5", planner="ilqr", seed=seed, horizon=opts["horizon"],
+                       initial_guess=guess, iterations=plan.diagnostics["iterations"], status=plan.status,
+                       final_distance=dist, cost=float(plan.cost), success=dist < 0.01, solve_ms_wall=1e3 * wall,
+                       solve_ms_cpu=1e3 * cpu, load_1min=load, options=opts)
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    env.close()
+    dyn.close()
+    return rows
+
+
 def _success(env_id, dyn, env, result):
     if env_id in ("InvertedPendulum-v5", "InvertedDoublePendulum-v5"):
         return bool(not result.terminated and result.steps >= (env.spec.max_episode_steps or 1000))
@@ -162,6 +233,8 @@ def episode(env_id, planner, seed, steps=None, quick=False):
         from ..envs import mujoco_models
 
         dyn, _ = model_for(env_id)
+        if "centered_jacobians" in kwargs:
+            dyn.centered_jacobians = bool(kwargs.pop("centered_jacobians"))
         mpc = mpc_for_env(env, make_planner(planner, dyn, getattr(mujoco_models, cost_name)(dyn), seed=seed,
                                             **kwargs))
     else:
@@ -183,6 +256,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test; the numbers mean nothing)")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-episodes", action="store_true")
+    p.add_argument("--skip-solves", action="store_true", help="no iLQR Reacher-v5 reach solves")
     p.add_argument("--envs", nargs="+", default=None, help="gymnasium ids (default: all four)")
     p.add_argument("--planners", nargs="+", default=["mppi", "cem", "icem", "ilqr"])
     p.add_argument("--seeds", type=int, default=10)
@@ -211,6 +285,19 @@ def main(argv=None) -> int:
                       f" 2 threads {by[('planlab', 2)] / by[('mujoco.rollout', 2)]:.2f}x; planlab 2 threads / python"
                       f" loop {by[('planlab', 2)] / by[('python-loop', 1)]:.1f}x; planlab 2 / 1 threads "
                       f"{by[('planlab', 2)] / by[('planlab', 1)]:.2f}x", flush=True)
+        if not args.skip_solves and "Reacher-v5" in envs and "ilqr" in args.planners:
+            print(f"\n{'iLQR reach solve':<17} {'guess':<9} {'seed':>4} {'it':>3} {'status':<15} {'dist m':>7} "
+                  f"{'cost':>7} {'wall ms':>8} {'cpu ms':>7} {'load':>5} success")
+            rows = reach_solves(seeds, quick=args.quick, on_row=lambda r: (write_row(fh, r), print(
+                f"{'Reacher-v5 H=' + str(r['horizon']):<17} {r['initial_guess']:<9} {r['seed']:>4} "
+                f"{r['iterations']:>3} {r['status']:<15} {r['final_distance']:>7.4f} {r['cost']:>7.4f} "
+                f"{r['solve_ms_wall']:>8.1f} {r['solve_ms_cpu']:>7.1f} {r['load_1min']:>5.1f} {r['success']}",
+                flush=True)))
+            for guess in sorted({r["initial_guess"] for r in rows}):
+                sel = [r for r in rows if r["initial_guess"] == guess]
+                print(f"  {guess}: {sum(r['success'] for r in sel)}/{len(sel)} within 0.01 m; median wall "
+                      f"{statistics.median(r['solve_ms_wall'] for r in sel):.1f} ms, CPU "
+                      f"{statistics.median(r['solve_ms_cpu'] for r in sel):.1f} ms per solve", flush=True)
         if not args.skip_episodes:
             print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} {'cpu ms':>7} "
                   "success")

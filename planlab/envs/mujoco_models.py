@@ -29,7 +29,7 @@ from ..dynamics.mujoco import MujocoCost, MujocoDynamics
 
 __all__ = ["MUJOCO_MODELS", "GymMujocoDynamics", "asset_path", "GymInvertedPendulum", "GymInvertedDoublePendulum",
            "GymReacher", "GymHalfCheetah", "InvertedPendulumCost", "InvertedDoublePendulumCost",
-           "InvertedDoublePendulumBalanceCost", "ReacherCost", "ReacherReachCost",
+           "InvertedDoublePendulumBalanceCost", "ReacherCost", "ReacherReachCost", "ReacherTargetCost",
            "reacher_reached",
            "HalfCheetahCost"]
 
@@ -47,9 +47,9 @@ class GymMujocoDynamics(MujocoDynamics):
     gym_positions: tuple = ()
     observation_dim = 0
 
-    def __init__(self, *, nthread: int | None = None):
+    def __init__(self, *, nthread: int | None = None, centered_jacobians: bool = True):
         super().__init__(asset_path(self.xml_file), self.gym_frame_skip, positions=self.gym_positions,
-                         nthread=nthread)
+                         nthread=nthread, centered_jacobians=centered_jacobians)
 
     def _forward(self, x):
         """MuJoCo data with the state ``x`` (nx,) set and ``mj_forward`` run (as gymnasium's ``set_state``)."""
@@ -273,6 +273,47 @@ class ReacherReachCost(ReacherCost):
 
     def terminal_with(self, x, s):
         return self.w_final * np.linalg.norm(self.dynamics.fingertip_to_target(s), axis=-1)
+
+
+class ReacherTargetCost(MujocoCost):
+    r"""A smooth cost for ending ``Reacher-v5`` on the target, for derivative-based planners (iLQR).
+
+    .. math::
+
+        c(x, u, x') = w_s \lVert e(x') \rVert^2 + r \lVert u \rVert^2, \qquad c_f(x) = w_f \lVert e(x) \rVert^2
+
+    with ``e`` = fingertip - target. The env's cost (and :class:`ReacherReachCost`) has the distance
+    ``|e|``, whose Hessian is unbounded next to the target; iLQR's quadratic models want squares.
+
+    Parameters
+    ----------
+    dynamics : GymReacher, optional
+        The model (a new single-threaded one when omitted).
+    squared_distance_weight, control_weight, terminal_weight : float >= 0
+        ``w_s``, ``r``, ``w_f``.
+    """
+
+    def __init__(self, dynamics=None, *, squared_distance_weight: float = 0.0, control_weight: float = 0.1,
+                 terminal_weight: float = 1000.0):
+        if dynamics is None:
+            dynamics = GymReacher(nthread=1)
+        elif not isinstance(dynamics, GymReacher):
+            raise TypeError(f"dynamics: expected a GymReacher, got {type(dynamics).__name__}")
+        super().__init__(dynamics)
+        w = {}
+        for name, v in (("squared_distance_weight", squared_distance_weight), ("control_weight", control_weight),
+                        ("terminal_weight", terminal_weight)):
+            w[name] = float(v)
+            if not (np.isfinite(w[name]) and w[name] >= 0):
+                raise ValueError(f"{name}: expected a finite number >= 0, got {v}")
+        self.w_sq, self.r, self.w_final = w["squared_distance_weight"], w["control_weight"], w["terminal_weight"]
+
+    def running_with(self, x, u, xn, sn):
+        e = self.dynamics.fingertip_to_target(sn)
+        return self.w_sq * (e ** 2).sum(axis=-1) + self.r * (np.asarray(u) ** 2).sum(axis=-1)
+
+    def terminal_with(self, x, s):
+        return self.w_final * (self.dynamics.fingertip_to_target(s) ** 2).sum(axis=-1)
 
 
 def reacher_reached(result, info, env, tolerance: float = 0.01) -> bool:

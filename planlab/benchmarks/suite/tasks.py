@@ -109,6 +109,7 @@ STOCK_TASKS = {t.env: t for t in [
 # --- MuJoCo tasks (planlab.envs.mujoco_models, need planlab[mujoco]): `planlab run` settings, in no stock tier ---
 _IDP_BALANCE_COST = {"import": "planlab.envs.mujoco_models:InvertedDoublePendulumBalanceCost", "kwargs": {}}
 _REACHER_REACH_COST = {"import": "planlab.envs.mujoco_models:ReacherReachCost", "kwargs": {}}
+_REACHER_TARGET_COST = {"import": "planlab.envs.mujoco_models:ReacherTargetCost", "kwargs": {}}
 
 #: gymnasium MuJoCo tasks (env id -> Task): settings for ``planlab run``; not in the stock suite's tiers
 MUJOCO_TASKS = {t.env: t for t in [
@@ -117,6 +118,7 @@ MUJOCO_TASKS = {t.env: t for t in [
     }, tiers=()),
     Task("Reacher-v5", "planlab.envs.mujoco_models:reacher_reached", {
         "icem": dict(horizon=10, population=64, elites=8, iterations=3, cost=_REACHER_REACH_COST),
+        "ilqr": dict(horizon=10, max_iterations=2, tol=1e-3, derivatives="fd", cost=_REACHER_TARGET_COST),
     }, tiers=()),
     Task("HalfCheetah-v5", "reward_threshold", {
         "cem": dict(horizon=15, population=64, elites=8, iterations=2),

@@ -177,13 +177,84 @@ def _grad_hess(fun, W):
     return g, 0.5 * (H + np.transpose(H, (0, 2, 1)))
 
 
-def _sensor_jacobians(dyn, X):
-    """``d s / d x`` at states X (B, nx) -> (B, ns, nx), central differences in one batched pass."""
+def _read_columns(fun, W):
+    """Indices of the columns of ``W`` (B, m) that the batched ``fun`` reads.
+
+    A column is skipped when changing it leaves ``fun`` bitwise unchanged in every row, both at ``W``
+    (by the first-difference step) and at a shifted point (by a larger step), so its derivatives are
+    zero there; a function that does not use an input cannot tell it changed.
+    """
+    B, m = W.shape
+    scale = np.maximum(1.0, np.abs(W))
+    shift = W + 0.1 * scale * np.linspace(0.5, 1.0, m)  # a fixed point off the trajectory
+    E = np.eye(m)
+    with np.errstate(all="ignore"):
+        base = fun(np.stack([W, shift], axis=1))  # (B, 2)
+        moved = fun(np.stack([W[:, None] + _EPS1 * scale[:, :, None] * E,
+                              shift[:, None] + 1e-3 * scale[:, :, None] * E], axis=1))  # (B, 2, m)
+    differs = ~((moved == base[:, :, None]) | (np.isnan(moved) & np.isnan(base[:, :, None])))
+    return np.flatnonzero(differs.any(axis=(0, 1)))
+
+
+def _grad_hess_read(fun, W, cols):
+    """:func:`_grad_hess` over only the columns ``cols`` of ``W`` (those ``fun`` reads; zeros elsewhere)."""
+    B, m = W.shape
+    g = np.zeros((B, m))
+    H = np.zeros((B, m, m))
+    if cols.size == 0:
+        return g, H
+    if cols.size == m:
+        return _grad_hess(fun, W)
+
+    def sub(P):  # P (B, ..., len(cols)) -> fun of W with those columns replaced
+        full = np.empty(P.shape[:-1] + (m,))
+        full[...] = W.reshape((B,) + (1,) * (P.ndim - 2) + (m,))
+        full[..., cols] = P
+        return fun(full)
+
+    gr, Hr = _grad_hess(sub, W[:, cols])
+    g[:, cols] = gr
+    H[:, cols[:, None], cols[None, :]] = Hr
+    return g, H
+
+
+def _sensor_jacobians(dyn, X, rows=None):
+    """``d s / d x`` at states X (B, nx) -> (B, ns, nx), central differences in one batched pass.
+
+    Only the sensor entries ``rows`` (default all) are differentiated, only over the state entries their
+    MuJoCo stage depends on (position-stage sensors: ``qpos``; velocity stage: ``qpos, qvel``); the other
+    entries of the result are 0.
+    """
     B, nx = X.shape
-    h = _EPS1 * np.maximum(1.0, np.abs(X))
-    P = np.concatenate([X[:, None] + h[:, :, None] * np.eye(nx), X[:, None] - h[:, :, None] * np.eye(nx)], axis=1)
-    s = dyn.sensors(P.reshape(-1, nx)).reshape(B, 2 * nx, -1)
-    return np.transpose((s[:, :nx] - s[:, nx:]) / (2 * h[:, :, None]), (0, 2, 1))
+    ns = dyn.nsensordata
+    out = np.zeros((B, ns, nx))
+    rows = np.arange(ns) if rows is None else np.asarray(rows)
+    if rows.size == 0:
+        return out
+    cols = np.arange(_sensor_state_width(dyn, rows))
+    n = cols.size
+    h = _EPS1 * np.maximum(1.0, np.abs(X[:, cols]))
+    E = np.zeros((n, nx))
+    E[np.arange(n), cols] = 1.0
+    P = np.concatenate([X[:, None] + h[:, :, None] * E, X[:, None] - h[:, :, None] * E], axis=1)
+    s = dyn.sensors(P.reshape(-1, nx)).reshape(B, 2 * n, ns)
+    D = (s[:, :n] - s[:, n:]) / (2 * h[:, :, None])  # (B, n, ns)
+    out[:, rows[:, None], cols[None, :]] = np.transpose(D[:, :, rows], (0, 2, 1))
+    return out
+
+
+def _sensor_state_width(dyn, rows) -> int:
+    """How many leading state entries the sensor entries ``rows`` may depend on (from MuJoCo's stages)."""
+    mj, m = dyn._mj, dyn.model
+    owner = np.empty(dyn.nsensordata, dtype=np.int64)
+    for i in range(m.nsensor):
+        owner[int(m.sensor_adr[i]):int(m.sensor_adr[i]) + int(m.sensor_dim[i])] = i
+    stage = int(np.max(np.asarray(m.sensor_needstage).reshape(-1)[owner[rows]]))
+    if stage <= int(mj.mjtStage.mjSTAGE_POS):
+        return dyn.nq
+    if stage == int(mj.mjtStage.mjSTAGE_VEL):
+        return dyn.nq + dyn.nv
+    return dyn.state_dim
 
 
 def chain_derivatives(cost: MujocoCost, X, U, A, B):
@@ -209,7 +280,6 @@ def chain_derivatives(cost: MujocoCost, X, U, A, B):
     nx = X.shape[1]
     Xn = dyn.step(X[:T], U)
     reads = cost.reads_sensors
-    ns = dyn.nsensordata if reads else 0
     sn = dyn.sensors(Xn) if reads else np.zeros((T, 0))
     W = np.concatenate([X[:T], U, Xn, sn], axis=1)  # (T, m)
 
@@ -217,16 +287,18 @@ def chain_derivatives(cost: MujocoCost, X, U, A, B):
         x, u, xn, s = np.split(P, [nx, nx + nu, 2 * nx + nu], axis=-1)
         return cost.running_with(x, u, xn, s if reads else None)
 
-    g, H = _grad_hess(run, W)
+    read = _read_columns(run, W)
+    g, H = _grad_hess_read(run, W, read)
     n = nx + nu
     M = np.zeros((T, W.shape[1], n))  # dW / d(x, u)
     M[:, :n, :n] = np.eye(n)
     AB = np.concatenate([A, B], axis=2)  # (T, nx, n)
     M[:, n:n + nx] = AB
     if reads:
-        M[:, n + nx:] = _sensor_jacobians(dyn, Xn) @ AB
+        M[:, n + nx:] = _sensor_jacobians(dyn, Xn, read[read >= n + nx] - (n + nx)) @ AB
     lz = np.einsum("tmi,tm->ti", M, g)
-    lzz = np.einsum("tmi,tmk,tkj->tij", M, H, M)
+    Mt = np.transpose(M, (0, 2, 1))
+    lzz = Mt @ H @ M
     xT = X[T][None]
     sT = dyn.sensors(xT) if reads else np.zeros((1, 0))
 
@@ -234,7 +306,12 @@ def chain_derivatives(cost: MujocoCost, X, U, A, B):
         x, s = P[..., :nx], P[..., nx:]
         return cost.terminal_with(x, s if reads else None)
 
-    gf, Hf = _grad_hess(fin, np.concatenate([xT, sT], axis=1))
-    Mf = np.eye(nx) if not reads else np.concatenate([np.eye(nx), _sensor_jacobians(dyn, xT)[0]], axis=0)
+    WT = np.concatenate([xT, sT], axis=1)
+    read = _read_columns(fin, WT)
+    gf, Hf = _grad_hess_read(fin, WT, read)
+    if reads:
+        Mf = np.concatenate([np.eye(nx), _sensor_jacobians(dyn, xT, read[read >= nx] - nx)[0]], axis=0)
+    else:
+        Mf = np.eye(nx)
     return (lz[:, :nx], lz[:, nx:], lzz[:, :nx, :nx], lzz[:, nx:, nx:], lzz[:, nx:, :nx], Mf.T @ gf[0],
             Mf.T @ Hf[0] @ Mf)

@@ -22,8 +22,10 @@ from ...core.validation import as_float_array
 __all__ = ["transition_jacobians"]
 
 
-def transition_jacobians(dyn, x, u, *, eps: float = 1e-6):
-    """``(A, B)`` of ``dyn.step`` at ``(x, u)``; see :meth:`MujocoDynamics.jacobians` for shapes."""
+def transition_jacobians(dyn, x, u, *, eps: float = 1e-6, centered: bool = True):
+    """``(A, B)`` of ``dyn.step`` at ``(x, u)``; see :meth:`MujocoDynamics.jacobians` for shapes.
+
+    ``centered``: central differences (else forward differences: about half the simulation)."""
     mj = dyn._mj
     m = dyn.model
     if dyn.nq != dyn.nv:
@@ -39,7 +41,7 @@ def transition_jacobians(dyn, x, u, *, eps: float = 1e-6):
                          f"{u.shape}")
     T, nx, nu = X.shape[0], dyn.state_dim, dyn.action_dim
     if m.opt.integrator == mj.mjtIntegrator.mjINT_RK4:
-        A, B = _rollout_differences(dyn, X, Uc, eps)
+        A, B = _rollout_differences(dyn, X, Uc, eps, centered)
         return (A[0], B[0]) if single else (A, B)
     A = np.empty((T, nx, nx))
     B = np.empty((T, nx, nu))
@@ -56,7 +58,7 @@ def transition_jacobians(dyn, x, u, *, eps: float = 1e-6):
         At = np.eye(nx)
         Bt = np.zeros((nx, nu))
         for _ in range(dyn.frame_skip):
-            mj.mjd_transitionFD(m, d, eps, True, Aj, Bj, None, None)
+            mj.mjd_transitionFD(m, d, eps, bool(centered), Aj, Bj, None, None)
             At = Aj @ At
             Bt = Aj @ Bt + Bj
             mj.mj_step(m, d)
@@ -64,13 +66,23 @@ def transition_jacobians(dyn, x, u, *, eps: float = 1e-6):
     return (A[0], B[0]) if single else (A, B)
 
 
-def _rollout_differences(dyn, X, U, eps):
-    """Central differences of ``dyn.step`` at (T, nx), (T, nu): one batched rollout of ``2 T (nx + nu)`` steps."""
+def _rollout_differences(dyn, X, U, eps, centered=True):
+    """Central (forward) differences of ``dyn.step`` at (T, nx), (T, nu): one batched rollout of
+    ``2 T (nx + nu)`` (``T (nx + nu + 1)``) steps."""
     T, nx = X.shape
     nu = U.shape[1]
     n = nx + nu
     Z = np.concatenate([X, U], axis=1)  # (T, n)
     h = eps * np.maximum(1.0, np.abs(Z))
+    if not centered:
+        P = np.repeat(Z[:, None, :], n + 1, axis=1)  # (T, n + 1, n): the point, then each step forward
+        P[:, 1 + np.arange(n), np.arange(n)] += h
+        h = P[:, 1 + np.arange(n), np.arange(n)] - Z  # the steps as represented
+        P = P.reshape(-1, n)
+        F = dyn.simulate(np.ascontiguousarray(P[:, :nx]), np.ascontiguousarray(P[:, None, nx:]))[:, 1]
+        F = F.reshape(T, n + 1, nx)
+        J = (F[:, 1:] - F[:, :1]) / h[:, :, None]  # (T, n, nx)
+        return np.transpose(J[:, :nx], (0, 2, 1)).copy(), np.transpose(J[:, nx:], (0, 2, 1)).copy()
     P = np.repeat(Z[:, None, :], 2 * n, axis=1)  # (T, 2n, n)
     ar = np.arange(n)
     P[:, ar, ar] += h

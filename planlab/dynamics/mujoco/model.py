@@ -27,6 +27,7 @@ from ...core.seeding import SeedLike
 from ...core.validation import as_float_array, check_positive_int
 from .cost import MujocoCost
 from .loading import load_model, mj_rollout, position_sensor_name, require_mujoco
+from .trajectory import MujocoTrajectory
 
 __all__ = ["MujocoDynamics", "default_threads"]
 
@@ -67,6 +68,9 @@ class MujocoDynamics(Dynamics):
     nthread : int, optional
         Threads of the rollout pool (default: the cores this process may use); 1 runs on the
         calling thread.
+    centered_jacobians : bool
+        Default of :meth:`jacobians`: central differences (True) or forward differences (about half
+        the simulation; what iLQR needs, faster).
 
     Attributes
     ----------
@@ -91,8 +95,12 @@ class MujocoDynamics(Dynamics):
     (2, 1, (2,))
     """
 
-    def __init__(self, model_or_xml_path, frame_skip: int = 1, *, positions=(), nthread: int | None = None):
+    def __init__(self, model_or_xml_path, frame_skip: int = 1, *, positions=(), nthread: int | None = None,
+                 centered_jacobians: bool = True):
         mj = require_mujoco()
+        if not isinstance(centered_jacobians, (bool, np.bool_)):
+            raise TypeError(f"centered_jacobians: expected a bool, got {centered_jacobians!r}")
+        self.centered_jacobians = bool(centered_jacobians)
         self._mj = mj
         self.model = load_model(model_or_xml_path, positions)
         m = self.model
@@ -117,6 +125,7 @@ class MujocoDynamics(Dynamics):
         super().__init__(self.nq + self.nv + self.na, int(m.nu), lo, hi, float(m.opt.timestep) * self.frame_skip,
                          state_names=names, action_names=act_names, angle_indices=angles)
         self.positions = tuple(positions)
+        self._position_slices: dict = {}
         # MuJoCo's full physics state: (time, qpos, qvel, act, history..., plugin...)
         self._spec = int(mj.mjtState.mjSTATE_FULLPHYSICS)
         self._nfull = int(mj.mj_stateSize(m, self._spec))
@@ -159,9 +168,13 @@ class MujocoDynamics(Dynamics):
 
     def position_slice(self, spec: str) -> slice:
         """Where the tracked position ``"kind:NAME"`` sits in the sensor values (3 entries)."""
+        cached = self._position_slices.get(spec)
+        if cached is not None:
+            return cached
         if spec not in self.positions:
             raise ValueError(f"spec: expected a tracked position {self.positions} (pass positions=...), got {spec!r}")
-        return self.sensor_slice(position_sensor_name(spec))
+        sl = self._position_slices[spec] = self.sensor_slice(position_sensor_name(spec))
+        return sl
 
     def position(self, s, spec: str) -> np.ndarray:
         """World position of ``"kind:NAME"`` from sensor values ``s`` (..., nsensordata) -> (..., 3)."""
@@ -332,8 +345,8 @@ class MujocoDynamics(Dynamics):
         return isinstance(other, MujocoDynamics) and key is not None and key == self._model_key
 
     # ------------------------------------------------------------------ derivatives
-    def jacobians(self, x, u, *, eps: float = 1e-6):
-        """``A = d x_next / d x`` and ``B = d x_next / d u`` by MuJoCo's ``mjd_transitionFD`` (centred).
+    def jacobians(self, x, u, *, eps: float = 1e-6, centered: bool | None = None):
+        """``A = d x_next / d x`` and ``B = d x_next / d u`` by MuJoCo's ``mjd_transitionFD``.
 
         The Jacobians of the ``frame_skip`` sub-steps are chained: ``A = A_k ... A_1`` and
         ``B = sum_j A_k ... A_{j+1} B_j``.
@@ -342,6 +355,8 @@ class MujocoDynamics(Dynamics):
         ----------
         x : ndarray, shape (T, nx) or (nx,)
         u : ndarray, shape (T, nu) or (nu,)
+        centered : bool, optional
+            Central (True) or forward differences; default ``centered_jacobians`` of the model.
 
         Returns
         -------
@@ -356,7 +371,13 @@ class MujocoDynamics(Dynamics):
         """
         from .derivatives import transition_jacobians
 
-        return transition_jacobians(self, x, u, eps=eps)
+        return transition_jacobians(self, x, u, eps=eps,
+                                    centered=self.centered_jacobians if centered is None else bool(centered))
+
+    def trajectory_stepper(self, cost: Cost) -> MujocoTrajectory:
+        """Single-trajectory rollouts and line search for iLQR (``derivatives="fd"``), stepped in C;
+        see :class:`~planlab.dynamics.mujoco.trajectory.MujocoTrajectory`. Not thread-safe (one ``MjData``)."""
+        return MujocoTrajectory(self, cost)
 
     def close(self) -> None:
         """Stop the rollout thread pool (also done when the model is garbage-collected)."""

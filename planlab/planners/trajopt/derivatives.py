@@ -31,7 +31,9 @@ Three sources of derivatives (``method``):
     of all T steps in one batched call). Cost Hessians use the four-point second difference. A model
     with a batched ``jacobians(X (T, nx), U (T, nu)) -> (A, B)`` method supplies the dynamics
     Jacobians itself (MuJoCo models: ``mjd_transitionFD``), and a cost with
-    ``chain_derivatives(X, U, A, B)`` its derivatives through them (MuJoCo costs).
+    ``chain_derivatives(X, U, A, B)`` its derivatives through them (MuJoCo costs). A model with
+    ``trajectory_stepper(cost)`` supplies an object whose ``rollout`` and ``line_search`` (the
+    signatures of :class:`TrajectoryModel`) replace the generic ones (MuJoCo models: C stepping).
 
 Derivatives are evaluated at controls nudged ``1e-9`` (relative) inside the control box: models that
 saturate their own input (``clip`` in the source, as CartPole does at ``force_max``) have a kink exactly
@@ -336,6 +338,23 @@ class FiniteDifferenceModel(TrajectoryModel):
     """Central finite differences of a black-box batched ``step`` and ``cost``."""
 
     method = "fd"
+
+    def __init__(self, dynamics, cost):
+        super().__init__(dynamics, cost)
+        # a model's own single-trajectory stepper (MuJoCo: ``trajectory_stepper(cost)``, stepping in C) for
+        # the rollouts and line searches; None keeps the generic batched-numpy ones
+        make = getattr(dynamics, "trajectory_stepper", None)
+        self._stepper = make(cost) if callable(make) else None
+
+    def rollout(self, x0, U):
+        if self._stepper is not None:
+            return self._stepper.rollout(x0, U)
+        return super().rollout(x0, U)
+
+    def line_search(self, x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un):
+        if self._stepper is not None:
+            return self._stepper.line_search(x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un)
+        return super().line_search(x0, X, U, K, k, alphas, J0, dV1, dV2, zmin, Xn, Un)
 
     def derivatives(self, X, U, O, OT):
         T = U.shape[0]

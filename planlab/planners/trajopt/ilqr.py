@@ -115,6 +115,10 @@ class ILQR(Planner):
     name = "ilqr"
     discrete_actions = False
     cli_options = ("max_iterations",)
+    #: Whether a solve ends with the derivatives and backward pass at the final nominal for the policy's
+    #: feedback gains (one more derivative evaluation). Set False when only the plan's actions are used:
+    #: the plan is the same and its ``policy`` is open loop (zero gains).
+    final_gains = True
 
     def __init__(self, dynamics: Dynamics, cost: Cost, horizon: int = 50, *, max_iterations: int = 200,
                  tol: float = 1e-7, grad_tol: float = 1e-5, ddp: bool = False, control_limits: bool = True,
@@ -297,7 +301,9 @@ class ILQR(Planner):
             warnings.warn(f"iLQR: stopped at max_iterations={max_it} before converging (step norm {gnorm:.3g})",
                           RuntimeWarning)
         # feedback gains of the final nominal (zero feedforward: the nominal already includes k)
-        if need_derivatives and status != STATUS_FAILED:
+        if need_derivatives and not self.final_gains:
+            K[:] = 0.0  # no gains around the final nominal: an open-loop policy
+        elif need_derivatives and status != STATUS_FAILED:
             finite = m.derivatives(X, U, O, OT)
             if self.ddp and finite:
                 finite = m.dynamics_hessians(X, U, HD)
