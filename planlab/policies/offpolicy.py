@@ -53,6 +53,11 @@ class OffPolicyConfig(TrainerConfig):
         ... with this many gradient steps.
     n_critics : int
     activation : str
+    reward_scale : float > 0
+        Rewards are multiplied by this in the critic's target (SAC's reward scale, Haarnoja et al.
+        2018, section 5): with large per-step costs (hundreds per step) the Q values and their
+        errors grow with them and the entropy term stops mattering; a scale that brings rewards
+        near unit size keeps them comparable. Returns are reported unscaled. Default 1 (none).
     """
 
     lr: float = 1e-3
@@ -64,9 +69,11 @@ class OffPolicyConfig(TrainerConfig):
     train_freq: int = 1
     gradient_steps: int = 1
     n_critics: int = 2
+    reward_scale: float = 1.0
 
     def __post_init__(self):
         super().__post_init__()
+        check_positive("reward_scale", self.reward_scale)
         check_positive_int("buffer_size", self.buffer_size)
         check_positive_int("batch_size", self.batch_size)
         check_probability("tau", self.tau)
@@ -199,7 +206,8 @@ class _OffPolicy(Trainer):
             q_next = self.critic_target(o2, a2).min(0).values
             if alpha:
                 q_next = q_next - alpha * lp2
-            y = r + self.config.gamma * (1.0 - d) * q_next
+            scale = self.config.reward_scale
+            y = (r if scale == 1.0 else scale * r) + self.config.gamma * (1.0 - d) * q_next
         q = self.critic(o, a)
         loss = (q - y).pow(2).mean(1).sum()
         self._optimize(self.critic_opt, loss)
