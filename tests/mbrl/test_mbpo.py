@@ -130,3 +130,13 @@ def test_default_model_fit_runs_to_its_early_stop_and_beats_a_50_epoch_cap():
     res50 = fit(capped, algo.data, TrainConfig(epochs=50, progress=False, threads=None), seed=0)
     assert res50.status == "ok" and res50.epochs == 50  # the cap, not the held-out loss, ended it
     assert np.median(res.best_val) < 0.5 * np.median(res50.best_val)
+
+
+def test_every_mbpo_benchmark_task_has_a_valid_config():
+    from planlab.benchmarks.modelpolicy import TASKS
+
+    tasks = {name: t for name, t in TASKS.items() if t[0] == "mbpo"}
+    assert "mbpo-swingup" in tasks
+    for name, (_, _, _, _, _, overrides) in tasks.items():
+        config = MBPOConfig(**overrides)
+        assert all(getattr(config, k) == (tuple(v) if isinstance(v, tuple) else v) for k, v in overrides.items()), name
