@@ -1,4 +1,4 @@
-"""SAC's reward_scale: the critic learns from scale * reward, and nothing else changes."""
+"""SAC's reward_scale and reward_clip: the critic learns from clip(scale * reward), and nothing else changes."""
 
 import numpy as np
 import pytest
@@ -38,11 +38,25 @@ def test_scaled_rewards_give_the_update_of_pre_scaled_rewards():
     assert loss_u > 100 * loss_s
 
 
-def test_default_reward_scale_is_one():
-    assert SACConfig().reward_scale == 1.0
+def test_clipped_rewards_give_the_update_of_pre_clipped_rewards():
+    o, a, r, o2, d = _batch(seed=1)
+    clipped = SAC("Pendulum-v1", seed=0, reward_scale=0.01, reward_clip=0.5)
+    plain = SAC("Pendulum-v1", seed=0)
+    pre = np.clip(0.01 * r.numpy(), -0.5, 0.5)
+    assert 0 < (np.abs(pre) == 0.5).sum() < len(pre)  # the batch has clipped and unclipped rewards
+    loss_c, params_c = _critic_after_step(clipped, o, a, r, o2, d)
+    loss_p, params_p = _critic_after_step(plain, o, a, torch.as_tensor(pre), o2, d)
+    assert loss_c == pytest.approx(loss_p, rel=1e-6)
+    for p, q in zip(params_c, params_p):
+        torch.testing.assert_close(p, q)
 
 
+def test_defaults_neither_scale_nor_clip():
+    assert SACConfig().reward_scale == 1.0 and SACConfig().reward_clip is None
+
+
+@pytest.mark.parametrize("name", ["reward_scale", "reward_clip"])
 @pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
-def test_bad_reward_scale_raises_an_error_naming_it(value):
-    with pytest.raises(ValueError, match="reward_scale"):
-        SACConfig(reward_scale=value)
+def test_bad_reward_scale_or_clip_raises_an_error_naming_it(name, value):
+    with pytest.raises(ValueError, match=name):
+        SACConfig(**{name: value})
