@@ -53,6 +53,18 @@ class OffPolicyConfig(TrainerConfig):
         ... with this many gradient steps.
     n_critics : int
     activation : str
+    reward_scale : float > 0
+        Rewards are multiplied by this in the critic's target (SAC's reward scale, Haarnoja et al.
+        2018): with large per-step costs (hundreds per step) the Q values and their errors grow
+        with them and the entropy term stops mattering; a scale that brings rewards near unit size
+        keeps them comparable. Returns are reported unscaled. Default 1 (none).
+    reward_clip : float > 0, optional
+        Clip the (scaled) rewards to ``[-reward_clip, reward_clip]`` in the critic's target (as DQN
+        clips rewards, Mnih et al. 2015). Bounds every Q target by ``reward_clip / (1 - gamma)``
+        plus the entropy term on tasks whose cost grows without bound (a cart pushed ever further
+        from the centre): such states are then valued like the worst clipped reward instead of
+        making targets of any size. Changes the objective the critic sees; evaluation returns are
+        the env's. Default None (no clipping).
     """
 
     lr: float = 1e-3
@@ -64,9 +76,14 @@ class OffPolicyConfig(TrainerConfig):
     train_freq: int = 1
     gradient_steps: int = 1
     n_critics: int = 2
+    reward_scale: float = 1.0
+    reward_clip: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
+        check_positive("reward_scale", self.reward_scale)
+        if self.reward_clip is not None:
+            check_positive("reward_clip", self.reward_clip)
         check_positive_int("buffer_size", self.buffer_size)
         check_positive_int("batch_size", self.batch_size)
         check_probability("tau", self.tau)
@@ -199,7 +216,12 @@ class _OffPolicy(Trainer):
             q_next = self.critic_target(o2, a2).min(0).values
             if alpha:
                 q_next = q_next - alpha * lp2
-            y = r + self.config.gamma * (1.0 - d) * q_next
+            c = self.config
+            if c.reward_scale != 1.0:
+                r = c.reward_scale * r
+            if c.reward_clip is not None:
+                r = r.clamp(-c.reward_clip, c.reward_clip)
+            y = r + c.gamma * (1.0 - d) * q_next
         q = self.critic(o, a)
         loss = (q - y).pow(2).mean(1).sum()
         self._optimize(self.critic_opt, loss)

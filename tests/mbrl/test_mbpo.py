@@ -111,3 +111,32 @@ def test_branched_rollouts_reject_empty_starts():
     dynamics, cost = model_for("Pendulum-v1")
     with pytest.raises(ValueError, match="starts"):
         branched_rollouts(dynamics.step, lambda x: np.zeros((len(x), 1)), cost, np.zeros((0, 2)), 3)
+
+
+def test_default_model_fit_runs_to_its_early_stop_and_beats_a_50_epoch_cap():
+    """MBPO fits its model until the held-out loss stops improving; the old fixed 50-epoch cap
+    (200 Adam steps on 250 transitions) stopped the first fit far from that point."""
+    from planlab.dynamics.learned import ModelConfig, TrainConfig, fit, for_model
+
+    small = dict(model_members=3, model_hidden=(32, 32), model_elites=2)  # the default epochs; a smaller net
+    algo = MBPO("Pendulum-v1", seed=0, eval_episodes=1, **small)
+    algo._iterate(algo.config.learning_starts - 1)  # random steps only: no fit yet
+    assert algo.fits == 0
+    capped = for_model(algo.dynamics, ModelConfig(members=3, hidden=(32, 32), elites=2, particles=1,
+                                                  propagation="ts1"), seed=algo.seed, threads=None)
+    res = algo.fit_model()
+    assert res.status == "early_stopped" and res.epochs < algo.config.model_epochs
+    assert algo.model_info["model_fit_epochs"] == res.epochs
+    res50 = fit(capped, algo.data, TrainConfig(epochs=50, progress=False, threads=None), seed=0)
+    assert res50.status == "ok" and res50.epochs == 50  # the cap, not the held-out loss, ended it
+    assert np.median(res.best_val) < 0.5 * np.median(res50.best_val)
+
+
+def test_every_mbpo_benchmark_task_has_a_valid_config():
+    from planlab.benchmarks.modelpolicy import TASKS
+
+    tasks = {name: t for name, t in TASKS.items() if t[0] == "mbpo"}
+    assert "mbpo-swingup" in tasks
+    for name, (_, _, _, _, _, overrides) in tasks.items():
+        config = MBPOConfig(**overrides)
+        assert all(getattr(config, k) == (tuple(v) if isinstance(v, tuple) else v) for k, v in overrides.items()), name
