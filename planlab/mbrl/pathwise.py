@@ -42,7 +42,7 @@ from ..policies.networks import mlp
 
 __all__ = ["StateFeedbackPolicy", "StateValue", "state_features", "exact_step", "EnsembleStep",
            "rollout_cost", "states_from_observations", "observations_from_states", "unwrap_next",
-           "has_terminal_states", "ModelWeights"]
+           "has_terminal_states", "ModelWeights", "clip_adjoint"]
 
 
 def state_features(x: torch.Tensor, angle_indices: Sequence[int]) -> torch.Tensor:
@@ -156,8 +156,11 @@ class StateFeedbackPolicy(nn.Module, Policy):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Actions (..., nu) of states (..., nx), in the dtype of the parameters."""
-        z = state_features(x.to(self.center.dtype), self.angle_indices)
-        return self.center + self.half_width * torch.tanh(self.net(z))
+        return self.center + self.half_width * torch.tanh(self.preactivation(x))
+
+    def preactivation(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's output before the tanh squashing, (..., nu)."""
+        return self.net(state_features(x.to(self.center.dtype), self.angle_indices))
 
     @torch.no_grad()
     def act(self, obs) -> np.ndarray:
@@ -234,9 +237,39 @@ class EnsembleStep:
         return mu.to(x.dtype)
 
 
+class _ClipRows(torch.autograd.Function):
+    """Identity forward; backward caps each row's gradient norm at ``k`` times the batch median."""
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.k = k
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        norms = g.norm(dim=-1)
+        cap = ctx.k * norms.median()
+        scale = torch.where(norms > cap, cap / norms.clamp_min(torch.finfo(g.dtype).tiny), torch.ones_like(norms))
+        return g * scale.unsqueeze(-1), None
+
+
+def clip_adjoint(x: torch.Tensor, k: float) -> torch.Tensor:
+    """``x`` (N, nx) unchanged, but the gradient flowing back into it is clipped row by row.
+
+    Each rollout's adjoint ``dJ/dx_t`` (a row) is scaled down to at most ``k`` times the median
+    row norm of the batch, so a few rollouts whose chain of Jacobians explodes (e.g. passing
+    the unstable top of a pendulum at speed) cannot dominate the batch gradient; the others are
+    untouched. Scale-free: it does not depend on the cost's units or the batch reduction.
+    """
+    if not (k > 0 and np.isfinite(k)):
+        raise ValueError(f"k: expected a finite multiple of the median > 0, got {k!r}")
+    return _ClipRows.apply(x, float(k))
+
+
 def rollout_cost(step, cost, policy: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, horizon: int, *,
                  gamma: float = 1.0, terminal_value: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 terminated: Callable[[torch.Tensor], torch.Tensor] | None = None, keep: bool = False):
+                 terminated: Callable[[torch.Tensor], torch.Tensor] | None = None, keep: bool = False,
+                 adjoint_clip: float | None = None):
     """Discounted cost of rolling ``policy`` out for ``horizon`` steps through ``step`` (differentiable).
 
     Parameters
@@ -256,6 +289,9 @@ def rollout_cost(step, cost, policy: Callable[[torch.Tensor], torch.Tensor], x0:
         Rollouts stop accruing cost after a terminal state.
     keep : bool
         Also return the states (N, H + 1, nx) and the running costs (N, H) (for value targets).
+    adjoint_clip : float, optional
+        Clip each rollout's gradient with respect to every state ``x_1 .. x_H`` to this multiple
+        of the batch median (:func:`clip_adjoint`); None: the exact pathwise gradient.
 
     Returns
     -------
@@ -272,6 +308,8 @@ def rollout_cost(step, cost, policy: Callable[[torch.Tensor], torch.Tensor], x0:
     for _ in range(horizon):
         u = policy(x).to(x.dtype)
         xn = step(x, u)
+        if adjoint_clip is not None and xn.requires_grad:
+            xn = clip_adjoint(xn, adjoint_clip)
         c = cost.running_torch(x, u, xn).to(x.dtype) * alive
         total = total + disc * c
         if terminated is not None:

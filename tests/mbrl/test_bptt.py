@@ -9,7 +9,7 @@ from planlab.core.cost import QuadraticCost
 from planlab.dynamics.learned import ModelConfig, for_model
 from planlab.envs.models import model_for
 from planlab.mbrl.bptt import BPTT, BPTTConfig
-from planlab.mbrl.pathwise import EnsembleStep, StateFeedbackPolicy, exact_step, rollout_cost
+from planlab.mbrl.pathwise import EnsembleStep, StateFeedbackPolicy, clip_adjoint, exact_step, rollout_cost
 from planlab.testing.systems import LinearSystem
 
 TINY = dict(horizon=3, batch_size=8, steps_per_iteration=20, updates_per_iteration=2, hidden=(8,))
@@ -137,6 +137,49 @@ def test_gradient_clipping_bounds_the_policy_gradient_norm():
     assert norms[1e-3] <= 1e-3 * (1 + 1e-5)
 
 
+def test_adjoint_clipping_caps_each_rollouts_gradient_at_k_times_the_batch_median_and_leaves_the_rest():
+    w = torch.tensor([[3.0, 4.0], [0.0, 1.0], [6.0, 8.0], [0.3, 0.4], [60.0, 80.0]], dtype=torch.float64)
+    x = torch.zeros(5, 2, dtype=torch.float64, requires_grad=True)
+    y = clip_adjoint(x, 2.0)
+    torch.testing.assert_close(y, x)  # identity forward
+    (w * y).sum().backward()  # dL/dy = w; row norms 5, 1, 10, 0.5, 100 -> median 5, cap 10
+    expected = w.clone()
+    expected[4] *= 10.0 / 100.0  # only the row above the cap is scaled, to norm 10
+    torch.testing.assert_close(x.grad, expected)
+
+
+def test_adjoint_clipping_with_a_large_multiple_gives_the_exact_pathwise_gradient():
+    dynamics, cost = model_for("Pendulum-v1")
+    torch.manual_seed(0)
+    policy = StateFeedbackPolicy(2, 1, dynamics.action_low, dynamics.action_high, angle_indices=(0,),
+                                 hidden=(4,)).double()
+    x0 = torch.tensor([[2.5, 0.3], [-1.0, -0.5], [0.4, 1.0]], dtype=torch.float64)
+    grads = {}
+    for k in (None, 1e6, 1.0):
+        policy.zero_grad()
+        rollout_cost(exact_step(dynamics), cost, policy, x0, 8, gamma=0.95, adjoint_clip=k).mean().backward()
+        grads[k] = torch.cat([p.grad.flatten() for p in policy.parameters()])
+    torch.testing.assert_close(grads[1e6], grads[None])
+    assert not torch.allclose(grads[1.0], grads[None])  # k = 1 clips every row above the median
+
+
+def test_saturation_penalty_restores_a_gradient_where_the_saturated_tanh_passes_none():
+    grads, zmax = {}, {}
+    for penalty in (0.0, 1.0):
+        algo = BPTT("Pendulum-v1", seed=0, eval_episodes=1, saturation_penalty=penalty, max_grad_norm=None, **TINY)
+        algo._iterate(20)
+        with torch.no_grad():
+            list(algo.actor.net.parameters())[-1].fill_(12.0)  # output bias: tanh(z ~ 12) = 1 - 8e-11
+        x0 = torch.as_tensor(algo.data.states[:8], dtype=torch.float32)
+        algo.update(x0)
+        grads[penalty] = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in algo.actor.parameters()])))
+        with torch.no_grad():
+            zmax[penalty] = float(algo.actor.preactivation(x0).abs().max())
+    assert grads[0.0] < 1e-6  # the pathwise gradient vanishes through the saturated tanh
+    assert grads[1.0] > 1.0  # the penalty's gradient, 2 (z - 2) per state, is not lost
+    assert zmax[1.0] < zmax[0.0]  # and the update moves the output back towards the unsaturated range
+
+
 def test_reset_starts_take_that_fraction_of_rollouts_from_gymnasium_reset_states():
     import gymnasium
 
@@ -175,6 +218,8 @@ def test_bptt_through_a_learned_ensemble_saves_and_loads_with_weights_only(tmp_p
     (dict(model_elites=9), ValueError, "elites"),
     (dict(reset_starts=1.5), ValueError, "reset_starts"),
     (dict(value_updates=0), ValueError, "value_updates"),
+    (dict(adjoint_clip=0.0), ValueError, "adjoint_clip"),
+    (dict(saturation_penalty=-1.0), ValueError, "saturation_penalty"),
 ])
 def test_bad_options_raise_errors_naming_them(kwargs, error, match):
     with pytest.raises(error, match=match):
