@@ -69,6 +69,13 @@ class GPSConfig:
         Probability that a relabelling step executes the expert's action instead of the policy's.
     relabel_horizon, relabel_iterations : int
         The expert's iLQR horizon and iterations per step.
+    relabel_anchor : bool
+        Warm start the expert at every visited state from the condition's mean sampled actions at that
+        time step (one route for all labels) instead of its own shifted previous plan.
+    c_step_reference : {"policy", "local"}
+        The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
+        to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
+        keeps the local controllers on their own improving route while the policy is still poor).
     relabel_weight : float
         Precision of a relabelled state: this factor times the median over steps of the condition's
         controller precision ``Σ_t⁻¹`` (by trace).
@@ -103,6 +110,8 @@ class GPSConfig:
     relabel_horizon: int = 50
     relabel_iterations: int = 20
     relabel_weight: float = 1.0
+    relabel_anchor: bool = False
+    c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
@@ -118,6 +127,7 @@ class GPSConfig:
         check_in("sampling", self.sampling, {"local", "policy"})
         check_in("weighting", self.weighting, {"normalized", "raw"})
         check_in("step_rule", self.step_rule, {"policy", "local"})
+        check_in("c_step_reference", self.c_step_reference, {"policy", "local"})
         if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
             raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
         if self.augment < 0:

@@ -234,6 +234,8 @@ class GPS:
                 prev_cost, prev_pred = self._prev[i]
                 self.epsilon[i] = adapt_epsilon(self.epsilon[i], prev_cost - prev_pred, prev_cost - cur, base=base,
                                                 min_mult=cfg.min_step_mult, max_mult=cfg.max_step_mult)
+            if cfg.c_step_reference == "local":
+                ref = self.controllers[i]
             res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
             self._prev[i] = (cur, res.predicted_cost)
             self.controllers[i] = res.controller
@@ -241,7 +243,7 @@ class GPS:
             kls.append(res.kl)
             pol_costs.append(cur)
         if cfg.relabel_rollouts:
-            self._relabel(it)
+            self._relabel(it, [U.mean(axis=0) for _, U in samples])
         fit_rms = self._fit_policy(samples, it, models, mus, covs)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
         tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
@@ -266,7 +268,7 @@ class GPS:
             c = c + K[:, :, nx:] @ inputs_row
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
 
-    def _relabel(self, it):
+    def _relabel(self, it, nominal):
         """DAgger/PLATO: the states the current policy visits from each condition, labelled by the MPC expert."""
         cfg, nx = self.config, self.dynamics.state_dim
         rng = np.random.default_rng([cfg.seed, it, 2])
@@ -276,7 +278,7 @@ class GPS:
             X, U = policy_visits(self.dynamics, self.costs[i], lambda x: self.policy.mean(self._obs(x[None], row))[0],
                                  self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov,
                                  rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=cfg.relabel_mix)
+                                 mix=cfg.relabel_mix, nominal=nominal[i] if cfg.relabel_anchor else None)
             P = self.controllers[i].precision
             P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
             obs.append(self._obs(X, row))

@@ -32,7 +32,7 @@ __all__ = ["policy_visits"]
 
 def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: int, *, rollouts: int, noise_cov,
                   rng: np.random.Generator, mpc_horizon: int, mpc_iterations: int,
-                  mix: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                  mix: float = 0.0, nominal=None) -> tuple[np.ndarray, np.ndarray]:
     """States the policy visits from ``x0`` and the MPC expert's actions there.
 
     Parameters
@@ -52,6 +52,12 @@ def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: in
         its shifted previous plan.
     mix : float in [0, 1]
         Probability that a step executes the expert's action instead of the policy's.
+    nominal : array_like (horizon, nu), optional
+        Warm start the expert at step ``t`` from ``nominal[t : t + mpc_horizon]`` (padded with its last
+        row) instead of its own shifted previous plan: every label is then a re-plan in the route of
+        the nominal actions (the local controller's), so that states the policy visits in different
+        rollouts get labels of one homotopy class (a swing-up to the left and one to the right from
+        nearby states would average into neither).
 
     Returns
     -------
@@ -70,22 +76,29 @@ def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: in
     w, V = np.linalg.eigh(0.5 * (S + S.T))
     L = V * np.sqrt(np.maximum(w, 0.0))
     X, U = np.empty((rollouts, horizon, nx)), np.empty((rollouts, horizon, nu))
-    mpc = MPC(ILQR(dynamics, cost, mpc_horizon, max_iterations=mpc_iterations))
+    planner = ILQR(dynamics, cost, mpc_horizon, max_iterations=mpc_iterations)
+    if nominal is None:
+        mpc = MPC(planner)
+        expert, reset = (lambda x, t: mpc.act(x)), mpc.reset
+    else:
+        nom = as_float_array("nominal", nominal, shape=(horizon, nu))
+        nom = np.concatenate([nom, np.repeat(nom[-1:], mpc_horizon, axis=0)])
+        expert, reset = (lambda x, t: planner.plan(x, warm_start=nom[t:t + mpc_horizon]).actions[0]), (lambda: None)
     with warnings.catch_warnings():  # a receding-horizon expert stops at its iteration cap by design
         warnings.filterwarnings("ignore", message="iLQR: stopped at max_iterations", category=RuntimeWarning)
-        _rollouts(dynamics, mpc, act, x0, L, rng, mix, X, U)
+        _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U)
     return X.reshape(-1, nx), U.reshape(-1, nu)
 
 
-def _rollouts(dynamics, mpc, act, x0, L, rng, mix, X, U):
+def _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U):
     lo, hi, nu = dynamics.action_low, dynamics.action_high, dynamics.action_dim
     rollouts, horizon = X.shape[:2]
     for r in range(rollouts):
-        mpc.reset()
+        reset()
         x = x0.copy()
         for t in range(horizon):
             X[r, t] = x
-            U[r, t] = mpc.act(x)
+            U[r, t] = expert(x, t)
             if mix > 0.0 and rng.random() < mix:
                 u = U[r, t]
             else:
@@ -93,3 +106,4 @@ def _rollouts(dynamics, mpc, act, x0, L, rng, mix, X, U):
             x = dynamics.step(x, u)
             if not np.all(np.isfinite(x)):
                 raise FloatingPointError(f"dynamics: the rollout from x0 = {x0} left the finite states at step {t}")
+

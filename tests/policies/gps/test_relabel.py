@@ -23,13 +23,15 @@ def _fd_AB():
     return A, B
 
 
-def test_labels_are_the_lqr_action_at_the_states_the_noisy_policy_visits():
+@pytest.mark.parametrize("nominal", [None, np.full((20, 1), 0.3)])
+def test_labels_are_the_lqr_action_at_the_states_the_noisy_policy_visits(nominal):
     A, B = _fd_AB()
     P = solve_discrete_are(A, B, Q, R)
     K = np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
     cost = QuadraticCost(Q=Q, R=R, Qf=P)  # terminal weight = the Riccati solution: every horizon gives the LQR gain
     X, U = policy_visits(SYS, cost, lambda x: np.zeros(1), np.array([1.0, 0.0]), 20, rollouts=2,
-                         noise_cov=25 * np.eye(1), rng=np.random.default_rng(0), mpc_horizon=10, mpc_iterations=5)
+                         noise_cov=25 * np.eye(1), rng=np.random.default_rng(0), mpc_horizon=10, mpc_iterations=5,
+                         nominal=nominal)  # a linear-quadratic plan does not depend on its warm start
     assert X.shape == (40, 2) and U.shape == (40, 1)
     assert np.ptp(X[:, 0]) > 0.5  # the noise took the policy to many different states
     np.testing.assert_allclose(U, -X @ K.T, rtol=1e-6, atol=1e-8)
@@ -62,6 +64,10 @@ def test_bad_relabelling_arguments_raise():
         GPSConfig(relabel_mix=-0.1)
     with pytest.raises(ValueError, match="relabel_rollouts"):
         GPSConfig(relabel_rollouts=-1)
+    with pytest.raises(ValueError, match="nominal"):
+        policy_visits(SYS, cost, lambda x: np.zeros(1), np.zeros(2), 5, noise_cov=np.eye(1), nominal=np.zeros((4, 1)), **kw)
+    with pytest.raises(ValueError, match="c_step_reference"):
+        GPSConfig(c_step_reference="previous")
 
 
 def test_gps_aggregates_relabelled_states_and_resumes_them(tmp_path):
@@ -69,7 +75,7 @@ def test_gps_aggregates_relabelled_states_and_resumes_them(tmp_path):
     cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
     train = np.array([[1.0, 0.0], [-1.0, 0.0]])
     cfg = GPSConfig(iterations=2, horizon=10, samples=2, init="zero", init_var=0.5, kl_step=2.0, relabel_rollouts=1,
-                    relabel_horizon=8, relabel_iterations=3, policy=GlobalPolicyConfig(hidden=(), epochs=20,
+                    relabel_anchor=True, c_step_reference="local", relabel_horizon=8, relabel_iterations=3, policy=GlobalPolicyConfig(hidden=(), epochs=20,
                                                                                      optimizer="lbfgs"), seed=0)
     whole = GPS(sys_, cost, train, cfg)
     whole.run(progress=False)
