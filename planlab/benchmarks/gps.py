@@ -10,7 +10,7 @@
 * **speed** — one action of the trained 2x64 policy (compiled forward pass, one state, one thread;
   the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
   the same process; the ratio is printed.
-* **distill** — UCT (``--uct-simulations`` 1000, ``--uct-horizon`` 100, in an MPC loop on planlab's model; with
+* **distill** — UCT (``--uct-simulations`` 500, ``--uct-horizon`` 100, in an MPC loop on planlab's model; with
   200 and 50 the cart drifted past the track's end in some teacher episodes) distilled into a
   2x64 student on gymnasium's ``CartPole-v1`` (3 teacher episodes, then ``--dagger`` rounds, default 1); the student runs with no search on
   10 evaluation seeds. Rows ``{algo: "distill", task, seed, teacher_return, student_return}``.
@@ -126,7 +126,7 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
     return gps
 
 
-def run_distill(seed: int, quick: bool, fh, dagger: int = 1, simulations: int = 1000, horizon: int = 100) -> dict:
+def run_distill(seed: int, quick: bool, fh, dagger: int = 1, simulations: int = 500, horizon: int = 100) -> dict:
     torch.set_num_threads(1)
     horizon = 20 if quick else horizon
     teacher = planner_teacher("CartPole-v1", seed, 20 if quick else simulations, horizon)
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
     p.add_argument("--iterations", type=int, default=15)
     p.add_argument("--parts", default="gps,distill,multitask")
     p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
-    p.add_argument("--uct-simulations", type=int, default=1000, help="UCT teacher of the distillation: simulations per step")
+    p.add_argument("--uct-simulations", type=int, default=500, help="UCT teacher of the distillation: simulations per step")
     p.add_argument("--uct-horizon", type=int, default=100, help="UCT teacher of the distillation: search horizon")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--task", default=TASK, help="GPS task: planlab/CartPoleSwingup-v0 or planlab/Reacher2Link-v0")
