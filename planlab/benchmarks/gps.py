@@ -1,7 +1,7 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
-[--task ENV] [--sampling policy|local] [--augment N]``
+[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--uct-simulations N] [--uct-horizon H]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -10,7 +10,8 @@
 * **speed** — one action of the trained 2x64 policy (compiled forward pass, one state, one thread;
   the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
   the same process; the ratio is printed.
-* **distill** — UCT (200 simulations, horizon 50, in an MPC loop on planlab's model) distilled into a
+* **distill** — UCT (``--uct-simulations`` 500, ``--uct-horizon`` 100, in an MPC loop on planlab's model; with
+  200 and 50 the cart drifted past the track's end in some teacher episodes) distilled into a
   2x64 student on gymnasium's ``CartPole-v1`` (3 teacher episodes, then ``--dagger`` rounds, default 1); the student runs with no search on
   10 evaluation seeds. Rows ``{algo: "distill", task, seed, teacher_return, student_return}``.
 * **multitask** — one student (task code appended) from three LQR teachers of the planar double
@@ -99,13 +100,14 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6) -> GPS:
     torch.set_num_threads(1)
-    prob = gps_problem(task, seed, n_train=2 if quick else 6, n_heldout=2 if quick else 20)
+    prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20)
     pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
                               epochs=2 if quick else prob.policy_epochs)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
-                    samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment)
+                    samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
+                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20)
     gps = build_gps(prob, cfg)
     speed = None
     for _ in range(iterations):
@@ -114,7 +116,8 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
             speed = bench_speed(gps.policy, quick)
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
-               "sample_cost": row["sample_cost"], **speed}
+               "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
+               "fit_rms": row["fit_rms"], "cpu_s": time.process_time(), "iteration_loadavg_1min": os.getloadavg()[0], **speed}
         write_row(fh, out)
         print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  "
               f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s  policy {speed['policy_us_per_action']:.1f} us  "
@@ -123,20 +126,22 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
     return gps
 
 
-def run_distill(seed: int, quick: bool, fh, dagger: int = 1) -> dict:
+def run_distill(seed: int, quick: bool, fh, dagger: int = 1, simulations: int = 500, horizon: int = 100) -> dict:
     torch.set_num_threads(1)
-    teacher = planner_teacher("CartPole-v1", seed)
-    if quick:
-        teacher.mpc.planner.simulations = 20
+    horizon = 20 if quick else horizon
+    teacher = planner_teacher("CartPole-v1", seed, 20 if quick else simulations, horizon)
     cfg = DistillConfig(dagger_iterations=0 if quick else dagger, episodes=1 if quick else 3, max_steps=20 if quick else 500,
                         epochs=2 if quick else 30, seed=seed)
     d = Distiller([(gym.make("CartPole-v1"), teacher)], cfg)
     d.run(progress=False)
     ev = d.evaluate(0, [10_000 + 100 * seed + j for j in range(2 if quick else 10)], max_steps=20 if quick else 500)
-    row = {"algo": "distill", "task": "CartPole-v1", "seed": seed, "dagger_rounds": cfg.dagger_iterations, "teacher_return": float(np.mean(d.history[0]["returns"][0])),
+    row = {"algo": "distill", "task": "CartPole-v1", "seed": seed, "dagger_rounds": cfg.dagger_iterations,
+           "uct_simulations": teacher.mpc.planner.simulations, "uct_horizon": horizon,
+           "teacher_return": float(np.mean(d.history[0]["returns"][0])),
+           "teacher_min_return": float(np.min(d.history[0]["returns"][0])),
            "student_return": float(ev.mean()), "student_min_return": float(ev.min()), "samples": d.history[-1]["samples"]}
     write_row(fh, row)
-    print(f"distill CartPole-v1 seed {seed}: teacher {row['teacher_return']:.0f}  student mean {row['student_return']:.1f} "
+    print(f"distill CartPole-v1 seed {seed}: teacher mean {row['teacher_return']:.0f} min {row['teacher_min_return']:.0f}  student mean {row['student_return']:.1f} "
           f"min {row['student_min_return']:.0f}", flush=True)
     return row
 
@@ -196,10 +201,14 @@ def main(argv=None) -> int:
     p.add_argument("--iterations", type=int, default=15)
     p.add_argument("--parts", default="gps,distill,multitask")
     p.add_argument("--dagger", type=int, default=1, help="DAgger rounds of the CartPole-v1 distillation")
+    p.add_argument("--uct-simulations", type=int, default=500, help="UCT teacher of the distillation: simulations per step")
+    p.add_argument("--uct-horizon", type=int, default=100, help="UCT teacher of the distillation: search horizon")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--task", default=TASK, help="GPS task: planlab/CartPoleSwingup-v0 or planlab/Reacher2Link-v0")
     p.add_argument("--sampling", default="local", choices=["policy", "local"], help="GPS samples after iteration 1")
     p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
+    p.add_argument("--relabel", type=int, default=0, help="GPS: policy rollouts per condition labelled by an iLQR MPC")
+    p.add_argument("--conditions", type=int, default=6, help="GPS training initial states")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -213,9 +222,10 @@ def main(argv=None) -> int:
             run_speed(args.quick, fh)
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
-                run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment)
+                run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
+                        args.relabel, args.conditions)
             if "distill" in parts:
-                run_distill(s, args.quick, fh, args.dagger)
+                run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:
                 run_multitask(s, args.quick, fh)
     finally:

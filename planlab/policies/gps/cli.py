@@ -70,11 +70,11 @@ def run_gps(args) -> int:
     return 0
 
 
-def planner_teacher(env_id: str, seed: int = 0) -> PlannerTeacher:
-    """UCT (discrete actions, 200 simulations, horizon 50) or iLQR (horizon 30) in an MPC loop on planlab's model."""
+def planner_teacher(env_id: str, seed: int = 0, simulations: int = 200, horizon: int = 50) -> PlannerTeacher:
+    """UCT (discrete actions; ``simulations`` per step, ``horizon``) or iLQR (horizon 30) in an MPC loop on planlab's model."""
     dyn, cost = model_for(env_id)
     if dyn.is_discrete:
-        return PlannerTeacher(MPC(UCT(dyn, cost, horizon=50, simulations=200, seed=seed)))
+        return PlannerTeacher(MPC(UCT(dyn, cost, horizon=horizon, simulations=simulations, seed=seed)))
     return PlannerTeacher(MPC(ILQR(dyn, cost, horizon=30, max_iterations=20)))
 
 

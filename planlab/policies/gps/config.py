@@ -59,6 +59,26 @@ class GPSConfig:
         ``ε`` adaptation compares the improvement the last C-step predicted with the actual one of the
         global policy's expected cost (its linearisation under the local model; mirror-descent GPS), or of
         the local controller's.
+    relabel_rollouts : int
+        After each C-step, run the global policy (mean + noise ``Σ_π``) this many times from every
+        training condition and label the states it visits with an iLQR MPC expert's actions (DAgger /
+        PLATO, :func:`~planlab.policies.gps.relabel.policy_visits`); the labelled states are kept across
+        iterations and fitted in every S-step together with the local controllers' samples. 0 = off.
+        Needs the model (the expert plans on ``dynamics``).
+    relabel_mix : float
+        Probability that a relabelling step executes the expert's action instead of the policy's.
+    relabel_horizon, relabel_iterations : int
+        The expert's iLQR horizon and iterations per step.
+    relabel_anchor : bool
+        Warm start the expert at every visited state from the condition's mean sampled actions at that
+        time step (one route for all labels) instead of its own shifted previous plan.
+    c_step_reference : {"policy", "local"}
+        The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
+        to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
+        keeps the local controllers on their own improving route while the policy is still poor).
+    relabel_weight : float
+        Precision of a relabelled state: this factor times the median over steps of the condition's
+        controller precision ``Σ_t⁻¹`` (by trace).
     ilqr_iterations : int
     init_horizon : int or None
         ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
@@ -85,6 +105,13 @@ class GPSConfig:
     weighting: str = "raw"
     step_rule: str = "policy"
     clip_targets: bool = False
+    relabel_rollouts: int = 0
+    relabel_mix: float = 0.0
+    relabel_horizon: int = 50
+    relabel_iterations: int = 20
+    relabel_weight: float = 1.0
+    relabel_anchor: bool = False
+    c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
@@ -100,6 +127,7 @@ class GPSConfig:
         check_in("sampling", self.sampling, {"local", "policy"})
         check_in("weighting", self.weighting, {"normalized", "raw"})
         check_in("step_rule", self.step_rule, {"policy", "local"})
+        check_in("c_step_reference", self.c_step_reference, {"policy", "local"})
         if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
             raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
         if self.augment < 0:
@@ -107,6 +135,13 @@ class GPSConfig:
         check_positive("augment_var", self.augment_var)
         if self.augment_max_var is not None:
             check_positive("augment_max_var", self.augment_max_var)
+        if self.relabel_rollouts < 0:
+            raise ValueError(f"relabel_rollouts: expected an integer >= 0, got {self.relabel_rollouts}")
+        if not 0.0 <= self.relabel_mix <= 1.0:
+            raise ValueError(f"relabel_mix: expected a probability in [0, 1], got {self.relabel_mix}")
+        check_positive_int("relabel_horizon", self.relabel_horizon)
+        check_positive_int("relabel_iterations", self.relabel_iterations)
+        check_positive("relabel_weight", self.relabel_weight)
         if self.prior_window < 0:
             raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
         if isinstance(self.policy, dict):

@@ -41,6 +41,7 @@ from .global_policy import GaussianMLPPolicy
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
 from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
+from .relabel import policy_visits
 from .support import hold_success, plot_curve, window_prior
 
 __all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]  # the first and last two re-exported
@@ -107,6 +108,7 @@ class GPS:
         self.iteration = 0
         self.curve: list[dict] = []
         self._prev = [None] * M  # (expected cost of the previous controller, predicted cost of the current one)
+        self._agg = (np.empty((0, nx + k)), np.empty((0, nu)), np.empty((0, nu, nu)))  # relabelled (obs, u, P)
         if self.out is not None and (self.out / "checkpoint.npz").exists():
             self._resume()
         else:
@@ -232,12 +234,16 @@ class GPS:
                 prev_cost, prev_pred = self._prev[i]
                 self.epsilon[i] = adapt_epsilon(self.epsilon[i], prev_cost - prev_pred, prev_cost - cur, base=base,
                                                 min_mult=cfg.min_step_mult, max_mult=cfg.max_step_mult)
+            if cfg.c_step_reference == "local":
+                ref = self.controllers[i]
             res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
             self._prev[i] = (cur, res.predicted_cost)
             self.controllers[i] = res.controller
             statuses.append(res.status)
             kls.append(res.kl)
             pol_costs.append(cur)
+        if cfg.relabel_rollouts:
+            self._relabel(it, [U.mean(axis=0) for _, U in samples])
         fit_rms = self._fit_policy(samples, it, models, mus, covs)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
         tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
@@ -247,7 +253,7 @@ class GPS:
                "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
                "epsilon": [round(float(e), 3) for e in self.epsilon], "kl": [round(float(k), 3) for k in kls],
                "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms,
-               "statuses": statuses, "wall_s": time.perf_counter() - t0}
+               "statuses": statuses, "relabelled": len(self._agg[0]), "wall_s": time.perf_counter() - t0}
         self.curve.append(row)
         if self.out is not None:
             self._checkpoint(row)
@@ -261,6 +267,24 @@ class GPS:
         if inputs_row is not None:
             c = c + K[:, :, nx:] @ inputs_row
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
+
+    def _relabel(self, it, nominal):
+        """DAgger/PLATO: the states the current policy visits from each condition, labelled by the MPC expert."""
+        cfg, nx = self.config, self.dynamics.state_dim
+        rng = np.random.default_rng([cfg.seed, it, 2])
+        obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
+        for i in range(len(self.conditions)):
+            row = None if self.inputs is None else self.inputs[i]
+            X, U = policy_visits(self.dynamics, self.costs[i], lambda x: self.policy.mean(self._obs(x[None], row))[0],
+                                 self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov,
+                                 rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
+                                 mix=cfg.relabel_mix, nominal=nominal[i] if cfg.relabel_anchor else None)
+            P = self.controllers[i].precision
+            P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
+            obs.append(self._obs(X, row))
+            us.append(U)
+            ps.append(np.broadcast_to(P, (len(X),) + P.shape))
+        self._agg = (np.concatenate(obs), np.concatenate(us), np.concatenate(ps))
 
     def _fit_policy(self, samples, it, models, mus, covs):
         obs, target, prec, weight = [], [], [], []
@@ -286,6 +310,10 @@ class GPS:
                 prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
                 w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
                 weight.append(np.full(len(Xt), w))
+        obs.append(self._agg[0])
+        target.append(self._agg[1])
+        prec.append(self._agg[2])
+        weight.append(np.ones(len(self._agg[0])))
         seed = cfg.seed * 7919 + it
         torch.manual_seed(seed)
         O, Y = np.concatenate(obs), np.concatenate(target)
@@ -313,7 +341,8 @@ class GPS:
         with open(self.out / "progress.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         self.policy.save(self.out / "policy.pt")
-        arrays = {"epsilon": self.epsilon, "iteration": np.array(self.iteration)}
+        arrays = {"epsilon": self.epsilon, "iteration": np.array(self.iteration), "agg_obs": self._agg[0],
+                  "agg_u": self._agg[1], "agg_p": self._agg[2]}
         for i, c in enumerate(self.controllers):
             K, k = c.affine()
             arrays[f"K{i}"], arrays[f"k{i}"], arrays[f"cov{i}"] = K, k, c.cov
@@ -331,6 +360,7 @@ class GPS:
         data = np.load(self.out / "checkpoint.npz", allow_pickle=False)
         self.iteration = int(data["iteration"])
         self.epsilon = data["epsilon"].copy()
+        self._agg = (data["agg_obs"].copy(), data["agg_u"].copy(), data["agg_p"].copy())
         M = len(self.conditions)
         self.controllers = [LinearGaussianController.from_affine(data[f"K{i}"], data[f"k{i}"], data[f"cov{i}"]) for i in range(M)]
         self._prev = [None if np.isnan(data[f"prev{i}"][0]) else tuple(data[f"prev{i}"]) for i in range(M)]

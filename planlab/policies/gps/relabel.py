@@ -1,0 +1,109 @@
+r"""Labelling the states the global policy itself visits with an MPC expert (DAgger / PLATO for GPS).
+
+The S-step of guided policy search fits the policy at the states of the local controllers' samples; a
+policy that is not yet exact drifts off those states, and nothing tells it how to recover (the
+distribution-shift argument of Ross, Gordon & Bagnell 2011). PLATO (Kahn, Zhang, Levine & Abbeel 2017)
+trains the policy on the states it visits, labelled by an MPC expert. :func:`policy_visits` runs the
+global policy (its mean plus noise ``Σ_π``) from a condition's initial state and, at every state it
+reaches, asks a receding-horizon iLQR for its action. The executed action is the policy's (with
+probability ``mix`` the expert's instead, the β-mixture of DAgger), so the labelled states are the
+ones the policy goes to, and the expert — time-invariant like the policy, unlike the time-varying local
+controllers — says what to do there.
+
+References: S. Ross, G. Gordon & D. Bagnell, "A reduction of imitation learning and structured prediction
+to no-regret online learning", AISTATS 2011. G. Kahn, T. Zhang, S. Levine & P. Abbeel, "PLATO: Policy
+learning using adaptive trajectory optimization", ICRA 2017.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from ...core.contracts import Cost, Dynamics
+from ...core.validation import as_float_array, check_positive_int
+from ...planners.mpc import MPC
+from ...planners.trajopt.ilqr import ILQR
+
+__all__ = ["policy_visits"]
+
+
+def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: int, *, rollouts: int, noise_cov,
+                  rng: np.random.Generator, mpc_horizon: int, mpc_iterations: int,
+                  mix: float = 0.0, nominal=None) -> tuple[np.ndarray, np.ndarray]:
+    """States the policy visits from ``x0`` and the MPC expert's actions there.
+
+    Parameters
+    ----------
+    dynamics, cost : the system and the condition's cost (the expert plans on both).
+    act : callable
+        ``act(x (nx,)) -> (nu,)``: the policy's mean action (any extra inputs already appended by the caller).
+    x0 : array_like (nx,)
+    horizon : int
+        Steps per rollout.
+    rollouts : int
+    noise_cov : array_like (nu, nu)
+        Covariance of the Gaussian noise added to the policy's action (``Σ_π``; zeros for none).
+    rng : numpy Generator
+    mpc_horizon, mpc_iterations : int
+        The expert: iLQR over this horizon with at most this many iterations per step, warm-started from
+        its shifted previous plan.
+    mix : float in [0, 1]
+        Probability that a step executes the expert's action instead of the policy's.
+    nominal : array_like (horizon, nu), optional
+        Warm start the expert at step ``t`` from ``nominal[t : t + mpc_horizon]`` (padded with its last
+        row) instead of its own shifted previous plan: every label is then a re-plan in the route of
+        the nominal actions (the local controller's), so that states the policy visits in different
+        rollouts get labels of one homotopy class (a swing-up to the left and one to the right from
+        nearby states would average into neither).
+
+    Returns
+    -------
+    X : ndarray (rollouts · horizon, nx)
+        Visited states (the last state of each rollout is not labelled).
+    U : ndarray (rollouts · horizon, nu)
+        The expert's actions at them.
+    """
+    nx, nu = dynamics.state_dim, dynamics.action_dim
+    x0 = as_float_array("x0", x0, shape=(nx,))
+    horizon = check_positive_int("horizon", horizon)
+    rollouts = check_positive_int("rollouts", rollouts)
+    S = as_float_array("noise_cov", noise_cov, shape=(nu, nu))
+    if not 0.0 <= mix <= 1.0:
+        raise ValueError(f"mix: expected a probability in [0, 1], got {mix}")
+    w, V = np.linalg.eigh(0.5 * (S + S.T))
+    L = V * np.sqrt(np.maximum(w, 0.0))
+    X, U = np.empty((rollouts, horizon, nx)), np.empty((rollouts, horizon, nu))
+    planner = ILQR(dynamics, cost, mpc_horizon, max_iterations=mpc_iterations)
+    if nominal is None:
+        mpc = MPC(planner)
+        expert, reset = (lambda x, t: mpc.act(x)), mpc.reset
+    else:
+        nom = as_float_array("nominal", nominal, shape=(horizon, nu))
+        nom = np.concatenate([nom, np.repeat(nom[-1:], mpc_horizon, axis=0)])
+        expert, reset = (lambda x, t: planner.plan(x, warm_start=nom[t:t + mpc_horizon]).actions[0]), (lambda: None)
+    with warnings.catch_warnings():  # a receding-horizon expert stops at its iteration cap by design
+        warnings.filterwarnings("ignore", message="iLQR: stopped at max_iterations", category=RuntimeWarning)
+        _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U)
+    return X.reshape(-1, nx), U.reshape(-1, nu)
+
+
+def _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U):
+    lo, hi, nu = dynamics.action_low, dynamics.action_high, dynamics.action_dim
+    rollouts, horizon = X.shape[:2]
+    for r in range(rollouts):
+        reset()
+        x = x0.copy()
+        for t in range(horizon):
+            X[r, t] = x
+            U[r, t] = expert(x, t)
+            if mix > 0.0 and rng.random() < mix:
+                u = U[r, t]
+            else:
+                u = np.clip(act(x) + L @ rng.standard_normal(nu), lo, hi)
+            x = dynamics.step(x, u)
+            if not np.all(np.isfinite(x)):
+                raise FloatingPointError(f"dynamics: the rollout from x0 = {x0} left the finite states at step {t}")
+
