@@ -46,7 +46,11 @@ def test_riccati_reference_cost_equals_numerical_optimum_of_the_open_loop_proble
         U = flat.reshape(1, H, nu)
         return float(p.dynamics.rollout_cost(p.x0, U, p.cost)[0])
 
-    res = scipy.optimize.minimize(J, np.zeros(H * nu), method="BFGS", options={"gtol": 1e-10})
+    # rollouts clip actions to the box, so the cost is flat outside it: search inside the box (which
+    # contains the LQR actions, so the box-constrained optimum is the unconstrained one)
+    bounds = list(zip(np.tile(p.dynamics.action_low, H), np.tile(p.dynamics.action_high, H)))
+    res = scipy.optimize.minimize(J, np.zeros(H * nu), method="L-BFGS-B", bounds=bounds,
+                                  options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000})
     np.testing.assert_allclose(res.fun, p.lqr_cost, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(J(p.lqr_actions.ravel()), p.lqr_cost, rtol=1e-9, atol=1e-12)
     # the box of an LQProblem contains the LQR actions
