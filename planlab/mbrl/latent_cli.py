@@ -66,6 +66,9 @@ def add_latent_arguments(p):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
     p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    p.add_argument("--recon-fraction", type=float, default=t.recon_fraction,
+                   help="share of each update's frames that are decoded (0 < f <= 1)")
+    p.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     p.add_argument("--json", action="store_true", help="print JSON rows (one per line) instead of a table")
     return p
 
@@ -86,14 +89,15 @@ def build_latent_config(args):
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
                              overshooting=args.overshooting, members=args.members, image_size=args.size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
-                                  progress=not args.json)
+                                  recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
                                 action_repeat=args.action_repeat, frame_stack=args.frame_stack, episodes=args.episodes,
                                 random_episodes=args.random_episodes, steps=args.steps, model=model, train=train,
                                 planner=args.planner, horizon=args.horizon, planner_options=opts, seed=args.seed,
-                                threads=args.threads)
+                                threads=args.threads, keep_optimizer=not args.fresh_optimizer)
     except (ValueError, TypeError) as exc:
-        raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")) from None
+        raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
+                             .replace("recon_fraction:", "--recon-fraction:")) from None
 
 
 _COLUMNS = (("episode", 7, "d"), ("phase", 6, "s"), ("return", 9, ".1f"), ("loss", 8, ".1f"), ("pred_mse", 9, ".0f"),
