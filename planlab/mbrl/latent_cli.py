@@ -53,6 +53,8 @@ def add_latent_arguments(p):
     p.add_argument("--deter", type=int, default=m.deter, help="RSSM recurrent units")
     p.add_argument("--stoch", type=int, default=m.stoch, help="latent size")
     p.add_argument("--free-nats", type=float, default=m.free_nats)
+    p.add_argument("--kl-balance", type=float, default=m.kl_balance,
+                   help="share of the KL gradient given to the prior (default: the plain KL)")
     p.add_argument("--overshooting", type=int, default=0, help="extra prediction distance of the multi-step loss")
     p.add_argument("--members", type=int, default=1, help="transition heads (ensemble)")
     p.add_argument("--updates", type=int, default=loop.train.steps, help="gradient updates per refit")
@@ -87,7 +89,8 @@ def build_latent_config(args):
         opts["elites"] = max(2, args.population // 10)
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
-                             overshooting=args.overshooting, members=args.members, image_size=args.size)
+                             kl_balance=args.kl_balance, overshooting=args.overshooting, members=args.members,
+                             image_size=args.size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
                                   recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
@@ -97,7 +100,8 @@ def build_latent_config(args):
                                 threads=args.threads, keep_optimizer=not args.fresh_optimizer)
     except (ValueError, TypeError) as exc:
         raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
-                             .replace("recon_fraction:", "--recon-fraction:")) from None
+                             .replace("recon_fraction:", "--recon-fraction:")
+                             .replace("kl_balance:", "--kl-balance:")) from None
 
 
 _COLUMNS = (("episode", 7, "d"), ("phase", 6, "s"), ("return", 9, ".1f"), ("loss", 8, ".1f"), ("pred_mse", 9, ".0f"),

@@ -40,6 +40,9 @@ class LatentConfig:
         Lower bound of the latent standard deviations (PlaNet: 0.1).
     free_nats : float
         KL below this many nats per step is not penalised (PlaNet: 3).
+    kl_balance : float in [0, 1] or None
+        RSSM: None trains on the plain KL; a number ``b`` is KL balancing (DreamerV2): the prior gets
+        ``b`` and the posterior ``1 - b`` of the KL's gradient (DreamerV2: 0.8).
     overshooting : int
         Extra prediction distance D >= 0 of the multi-step loss (0: one-step only). RSSM: latent
         overshooting (KL of the d-step prior, d = 2..D+1); deterministic: squared error of the
@@ -60,6 +63,7 @@ class LatentConfig:
     hidden: int = 64
     min_std: float = 0.1
     free_nats: float = 3.0
+    kl_balance: float | None = None
     overshooting: int = 0
     members: int = 1
 
@@ -71,6 +75,9 @@ class LatentConfig:
             check_positive_int(name, getattr(self, name))
         check_nonnegative("min_std", self.min_std)
         check_nonnegative("free_nats", self.free_nats)
+        if self.kl_balance is not None and not (isinstance(self.kl_balance, (int, float))
+                                                and 0.0 <= self.kl_balance <= 1.0):
+            raise ValueError(f"kl_balance: expected None or a number in [0, 1], got {self.kl_balance!r}")
         check_positive_int("overshooting", self.overshooting, minimum=0)
 
     @property

@@ -46,23 +46,37 @@ from .nets import Decoder, Encoder, mlp
 __all__ = ["LatentNet", "RSSM", "DeterministicLatent", "kl_free_nats", "build_net"]
 
 
-def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float):
+def _kl(post_mean, post_std, prior_mean, prior_std):
+    # the closed form of KL(N(m1, s1) || N(m2, s2)) summed over the last dimension (what
+    # torch.distributions computes, a test checks it) without building distribution objects
+    var_ratio = (post_std / prior_std).pow(2)
+    return 0.5 * (var_ratio + ((post_mean - prior_mean) / prior_std).pow(2) - 1.0 - torch.log(var_ratio)).sum(-1)
+
+
+def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float, balance: float | None = None):
     """``max(free_nats, KL(q || p))`` per row, the KL summed over the last (latent) dimension.
 
     Parameters
     ----------
     post_mean, post_std, prior_mean, prior_std : tensor (..., z)
     free_nats : float
+    balance : float in [0, 1] or None
+        None: the plain KL. Otherwise KL balancing (Hafner et al. 2021, DreamerV2):
+        ``balance * KL(sg(q) || p) + (1 - balance) * KL(q || sg(p))`` with ``sg`` stopping gradients:
+        the same value, but the prior gets ``balance`` times the plain KL's gradient and the posterior
+        ``1 - balance`` times it (above 0.5: the prior moves to the posterior more than the posterior
+        is pulled to the prior).
 
     Returns
     -------
     tensor (...)
         Below the floor the value is the constant ``free_nats`` (no gradient).
     """
-    # the closed form of KL(N(m1, s1) || N(m2, s2)) (what torch.distributions computes, a test checks it)
-    # without building distribution objects and validating their arguments at every step of a sequence
-    var_ratio = (post_std / prior_std).pow(2)
-    kl = 0.5 * (var_ratio + ((post_mean - prior_mean) / prior_std).pow(2) - 1.0 - torch.log(var_ratio)).sum(-1)
+    if balance is None:
+        kl = _kl(post_mean, post_std, prior_mean, prior_std)
+    else:
+        kl = (balance * _kl(post_mean.detach(), post_std.detach(), prior_mean, prior_std)
+              + (1.0 - balance) * _kl(post_mean, post_std, prior_mean.detach(), prior_std.detach()))
     return torch.clamp(kl, min=free_nats)
 
 
@@ -254,7 +268,7 @@ class RSSM(LatentNet):
             h = self._deter(state, a_prev)
             pm, ps = self.post_stats(h, embed[:, t])
             z = pm + ps * torch.randn_like(ps)
-            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats) for p in self.priors])
+            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats, c.kl_balance) for p in self.priors])
             kls.append(kl.mean(0))
             state = torch.cat([h, z], -1)
             states.append(state)

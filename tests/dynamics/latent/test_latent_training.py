@@ -85,3 +85,31 @@ def test_a_non_finite_loss_restores_the_weights_and_the_kept_optimizer(pendulum_
     restored = list(opt.state.values())
     assert len(restored) == len(moments)
     assert all(torch.equal(s["exp_avg"], a) and float(s["step"]) == n for s, (a, n) in zip(restored, moments))
+
+
+def test_kl_balancing_keeps_the_torch_kl_value_and_splits_its_gradient_between_prior_and_posterior():
+    from torch.distributions import Normal, kl_divergence
+
+    from planlab.dynamics.latent import kl_free_nats
+
+    g = torch.Generator().manual_seed(1)
+    leaves = [torch.randn(16, 4, generator=g), torch.rand(16, 4, generator=g) + 0.3,
+              torch.randn(16, 4, generator=g), torch.rand(16, 4, generator=g) + 0.3]
+
+    def grads(balance):
+        x = [t.clone().requires_grad_(True) for t in leaves]
+        value = kl_free_nats(*x, 0.0, balance)
+        value.sum().backward()
+        return value.detach(), [t.grad for t in x]
+
+    reference = kl_divergence(Normal(leaves[0], leaves[1]), Normal(leaves[2], leaves[3])).sum(-1)
+    plain, g_plain = grads(None)
+    balanced, g_bal = grads(0.8)
+    torch.testing.assert_close(plain, reference)
+    torch.testing.assert_close(balanced, reference)
+    for k in (0, 1):  # the posterior's mean and std: 1 - 0.8 of the gradient
+        torch.testing.assert_close(g_bal[k], 0.2 * g_plain[k])
+    for k in (2, 3):  # the prior's: 0.8 of it
+        torch.testing.assert_close(g_bal[k], 0.8 * g_plain[k])
+    with pytest.raises(ValueError, match=r"kl_balance: expected None or a number in \[0, 1\], got 1.5"):
+        LatentConfig(kl_balance=1.5)
