@@ -182,7 +182,8 @@ def main(argv=None) -> int:
     ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     ap.add_argument("--recon-fraction", type=float, default=1.0, help="share of each update's frames decoded")
-    ap.add_argument("--kl-balance", type=float, default=None, help="share of the KL gradient given to the prior")
+    ap.add_argument("--kl-balance", type=lambda v: None if v.lower() == "none" else float(v),
+                    default=LatentConfig().kl_balance, help="share of the KL gradient given to the prior; none: plain KL")
     ap.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
                     help="default: planlab's LatentConfig(); small: depth 8, latent 8, embedding 64")

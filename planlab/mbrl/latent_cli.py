@@ -53,8 +53,8 @@ def add_latent_arguments(p):
     p.add_argument("--deter", type=int, default=m.deter, help="RSSM recurrent units")
     p.add_argument("--stoch", type=int, default=m.stoch, help="latent size")
     p.add_argument("--free-nats", type=float, default=m.free_nats)
-    p.add_argument("--kl-balance", type=float, default=m.kl_balance,
-                   help="share of the KL gradient given to the prior (default: the plain KL)")
+    p.add_argument("--kl-balance", type=_float_or_none, default=m.kl_balance,
+                   help="share of the KL gradient given to the prior; none: the plain KL")
     p.add_argument("--overshooting", type=int, default=0, help="extra prediction distance of the multi-step loss")
     p.add_argument("--members", type=int, default=1, help="transition heads (ensemble)")
     p.add_argument("--updates", type=int, default=loop.train.steps, help="gradient updates per refit")
@@ -73,6 +73,10 @@ def add_latent_arguments(p):
     p.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     p.add_argument("--json", action="store_true", help="print JSON rows (one per line) instead of a table")
     return p
+
+
+def _float_or_none(text: str):
+    return None if text.lower() == "none" else float(text)
 
 
 def build_latent_config(args):
