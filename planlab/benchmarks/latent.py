@@ -181,6 +181,10 @@ def main(argv=None) -> int:
     ap.add_argument("--action-repeat", type=int, default=4, help="env steps per decision")
     ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    ap.add_argument("--recon-fraction", type=float, default=1.0, help="share of each update's frames decoded")
+    ap.add_argument("--kl-balance", type=lambda v: None if v.lower() == "none" else float(v),
+                    default=LatentConfig().kl_balance, help="share of the KL gradient given to the prior; none: plain KL")
+    ap.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
                     help="default: planlab's LatentConfig(); small: depth 8, latent 8, embedding 64")
     ap.add_argument("--population", type=int, default=DEFAULT_PLANNER_OPTIONS["population"])
@@ -223,10 +227,13 @@ def main(argv=None) -> int:
                 else:
                     cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed, image_size=args.size,
                                            action_repeat=args.action_repeat,
-                                           model=LatentConfig() if args.model_size == "default" else SMALL,
+                                           model=dataclasses.replace(LatentConfig() if args.model_size == "default"
+                                                                     else SMALL, kl_balance=args.kl_balance),
                                            train=LatentTrainConfig(steps=args.updates, batch=args.batch,
                                                                    length=args.length,
-                                                                   lr=args.lr, progress=False),
+                                                                   lr=args.lr, recon_fraction=args.recon_fraction,
+                                                                   progress=False),
+                                           keep_optimizer=not args.fresh_optimizer,
                                            planner_options={"population": args.population,
                                                             "elites": max(2, args.population // 10),
                                                             "iterations": args.iterations})

@@ -8,7 +8,7 @@ unchanged. Observations are uint8 frames from :class:`~planlab.envs.pixels.Pixel
 true state is read only to report nothing but the env's own return.
 
 Checkpoints: with ``out_dir``, every episode writes the model (``torch.save`` state dict + JSON),
-the episodes (npz), a PNG strip of true frames / reconstructions / open-loop predictions and then
+the optimiser's state (kept across refits, as PlaNet does), the episodes (npz), a PNG strip of true frames / reconstructions / open-loop predictions and then
 ``progress.json`` (config, rows, file names) atomically, the commit point. Rerunning with the same
 directory and config resumes after the last finished episode; per-episode seeds (planner, exploration
 noise, env reset, training) make a resumed run's rows equal to an uninterrupted run's (wall times
@@ -64,6 +64,9 @@ class LatentLoopConfig:
         Architecture; its ``image_size``, ``channels`` and ``action_dim`` are set from the env.
     train : LatentTrainConfig
         Updates per refit (before every MPC episode).
+    keep_optimizer : bool
+        One Adam for the whole run, its moments kept from refit to refit and saved with every
+        checkpoint (PlaNet); False: a fresh Adam per refit.
     planner, horizon, planner_options
         A registry name (``"cem"``), its horizon in decisions, its options.
     exploration_noise : float
@@ -86,6 +89,7 @@ class LatentLoopConfig:
     steps: int | None = None
     model: LatentConfig = field(default_factory=LatentConfig)
     train: LatentTrainConfig = field(default_factory=lambda: LatentTrainConfig(steps=100, batch=16, length=16))
+    keep_optimizer: bool = True
     planner: str = "cem"
     horizon: int = 12
     planner_options: dict = field(default_factory=lambda: dict(DEFAULT_PLANNER_OPTIONS))
@@ -234,7 +238,7 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
     dt = getattr(env.unwrapped, "dt", None) or getattr(getattr(env.unwrapped, "dynamics", None), "dt", 0.05)
     out = Path(out_dir) if out_dir is not None else None
     cfg_dict = config.to_dict()
-    rows, model, data = [], None, None
+    rows, model, data, opt_state = [], None, None, None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         prog = out / "progress.json"
@@ -245,12 +249,19 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
             rows = saved["rows"]
             model = lat.LatentDynamics.load(out / saved["model"])
             data = lat.EpisodeBuffer.load(out / saved["data"])
+            if saved.get("optimizer"):
+                import torch
+
+                opt_state = torch.load(out / saved["optimizer"], map_location="cpu", weights_only=True)
     resumed_from = len(rows)
     if model is None:
         model = lat.LatentDynamics(mcfg, lo, hi, float(dt) * config.action_repeat, seed=_seed(config.seed, 1),
                                threads=config.threads)
     if data is None:
         data = lat.EpisodeBuffer(C, S, nu)
+    optimizer = lat.make_optimizer(model, config.train) if config.keep_optimizer else None
+    if optimizer is not None and opt_state is not None:
+        optimizer.load_state_dict(opt_state)
     total = config.random_episodes + config.episodes
     bar = None
     if progress:
@@ -268,7 +279,8 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
             if phase == "mpc":
                 t0, c0 = time.perf_counter(), time.process_time()
                 fit_res = lat.fit_latent(model, data, dataclasses.replace(config.train, progress=config.train.progress
-                                                                      and progress), seed=_seed(config.seed, 3, ep))
+                                                                      and progress), seed=_seed(config.seed, 3, ep),
+                                         optimizer=optimizer)
                 train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
             rng = np.random.default_rng(_seed(config.seed, 2, ep))
             mpc = None
@@ -316,7 +328,7 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
                 if phase == "mpc":
                     save_strip(out / f"strip-ep{ep:04d}.png", [errs["true"], errs["recon"], errs["pred"]],
                                ["true", "reconstructed", f"open loop ({len(errs['pred'])})"])
-                _checkpoint(out, ep, model, data, rows, cfg_dict)
+                _checkpoint(out, ep, model, data, rows, cfg_dict, optimizer)
             if callback is not None:
                 callback(row)
             if bar is not None:
@@ -329,14 +341,21 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
     return LatentLoopResult(rows, model, data, resumed_from)
 
 
-def _checkpoint(out: Path, ep: int, model: lat.LatentDynamics, data: lat.EpisodeBuffer, rows, cfg_dict) -> None:
-    """This episode's model and data, then ``progress.json`` (the commit point), then drop older files."""
+def _checkpoint(out: Path, ep: int, model: lat.LatentDynamics, data: lat.EpisodeBuffer, rows, cfg_dict,
+                optimizer=None) -> None:
+    """This episode's model, optimiser state and data, then ``progress.json`` (the commit point), then
+    drop older files."""
     model_name, data_name = f"model-ep{ep:04d}.pt", f"data-ep{ep:04d}.npz"
     model.save(out / model_name)
     data.save(out / data_name)
     progress = {"config": cfg_dict, "rows": rows, "model": model_name, "data": data_name}
+    if optimizer is not None:
+        import torch
+
+        progress["optimizer"] = f"optim-ep{ep:04d}.pt"
+        atomic_write(out / progress["optimizer"], lambda f: torch.save(optimizer.state_dict(), f))
     atomic_write(out / "progress.json", lambda f: json.dump(progress, f, indent=1), text=True)
-    keep = (f"model-ep{ep:04d}.", f"data-ep{ep:04d}.")
+    keep = (f"model-ep{ep:04d}.", f"data-ep{ep:04d}.", f"optim-ep{ep:04d}.")
     for p in out.iterdir():
-        if p.name.startswith(("model-ep", "data-ep")) and not p.name.startswith(keep):
+        if p.name.startswith(("model-ep", "data-ep", "optim-ep")) and not p.name.startswith(keep):
             p.unlink(missing_ok=True)

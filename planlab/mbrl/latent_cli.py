@@ -53,6 +53,8 @@ def add_latent_arguments(p):
     p.add_argument("--deter", type=int, default=m.deter, help="RSSM recurrent units")
     p.add_argument("--stoch", type=int, default=m.stoch, help="latent size")
     p.add_argument("--free-nats", type=float, default=m.free_nats)
+    p.add_argument("--kl-balance", type=_float_or_none, default=m.kl_balance,
+                   help="share of the KL gradient given to the prior; none: the plain KL")
     p.add_argument("--overshooting", type=int, default=0, help="extra prediction distance of the multi-step loss")
     p.add_argument("--members", type=int, default=1, help="transition heads (ensemble)")
     p.add_argument("--updates", type=int, default=loop.train.steps, help="gradient updates per refit")
@@ -66,8 +68,15 @@ def add_latent_arguments(p):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
     p.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    p.add_argument("--recon-fraction", type=float, default=t.recon_fraction,
+                   help="share of each update's frames that are decoded (0 < f <= 1)")
+    p.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     p.add_argument("--json", action="store_true", help="print JSON rows (one per line) instead of a table")
     return p
+
+
+def _float_or_none(text: str):
+    return None if text.lower() == "none" else float(text)
 
 
 def build_latent_config(args):
@@ -84,16 +93,19 @@ def build_latent_config(args):
         opts["elites"] = max(2, args.population // 10)
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
-                             overshooting=args.overshooting, members=args.members, image_size=args.size)
+                             kl_balance=args.kl_balance, overshooting=args.overshooting, members=args.members,
+                             image_size=args.size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
-                                  progress=not args.json)
+                                  recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
                                 action_repeat=args.action_repeat, frame_stack=args.frame_stack, episodes=args.episodes,
                                 random_episodes=args.random_episodes, steps=args.steps, model=model, train=train,
                                 planner=args.planner, horizon=args.horizon, planner_options=opts, seed=args.seed,
-                                threads=args.threads)
+                                threads=args.threads, keep_optimizer=not args.fresh_optimizer)
     except (ValueError, TypeError) as exc:
-        raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")) from None
+        raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
+                             .replace("recon_fraction:", "--recon-fraction:")
+                             .replace("kl_balance:", "--kl-balance:")) from None
 
 
 _COLUMNS = (("episode", 7, "d"), ("phase", 6, "s"), ("return", 9, ".1f"), ("loss", 8, ".1f"), ("pred_mse", 9, ".0f"),

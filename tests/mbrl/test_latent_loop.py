@@ -80,6 +80,8 @@ def test_latent_command_writes_rows_curve_and_strips_and_rejects_bad_input(tmp_p
     assert "--size: expected one of (32, 64), got 48" in capsys.readouterr().err
     assert main(["latent", "--model", "vae", "--json", "--out", str(tmp_path / "y")]) == 2
     assert "--model: expected" in capsys.readouterr().err
+    assert main(["latent", "--recon-fraction", "0", "--json", "--out", str(tmp_path / "z")]) == 2
+    assert "--recon-fraction: expected a number in (0, 1], got 0.0" in capsys.readouterr().err
 
 
 def test_mbrl_pixels_is_the_latent_command(tmp_path, capsys):

@@ -4,7 +4,7 @@ encoder of the latent-model objective, after Watter et al. 2015), and their trai
 
 Modules: ``config`` (LatentConfig, LatentTrainConfig), ``frames`` (uint8 validation, scaling),
 ``nets`` (convolutional encoder/decoder), ``models`` (RSSM, DeterministicLatent, losses), ``dynamics``
-(LatentDynamics, LatentRewardCost), ``data`` (EpisodeBuffer), ``trainer`` (fit_latent).
+(LatentDynamics, LatentRewardCost), ``data`` (EpisodeBuffer), ``trainer`` (fit_latent, make_optimizer).
 
 >>> from planlab.dynamics.latent import LatentConfig, LatentDynamics, EpisodeBuffer, fit_latent
 
@@ -19,7 +19,7 @@ _LAZY = {
     "RSSM": "models", "DeterministicLatent": "models", "kl_free_nats": "models", "build_net": "models",
     "LatentDynamics": "dynamics", "LatentRewardCost": "dynamics", "frames_from_float": "dynamics",
     "EpisodeBuffer": "data",
-    "fit_latent": "trainer", "LatentFitResult": "trainer", "FIT_OK": "trainer", "FIT_NAN_LOSS": "trainer",
+    "fit_latent": "trainer", "make_optimizer": "trainer", "LatentFitResult": "trainer", "FIT_OK": "trainer", "FIT_NAN_LOSS": "trainer",
 }
 
 __all__ = list(_LAZY)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.distributions import Normal, kl_divergence
 from torch.nn import functional as F
 
 from .config import LatentConfig
@@ -47,20 +46,37 @@ from .nets import Decoder, Encoder, mlp
 __all__ = ["LatentNet", "RSSM", "DeterministicLatent", "kl_free_nats", "build_net"]
 
 
-def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float):
+def _kl(post_mean, post_std, prior_mean, prior_std):
+    # the closed form of KL(N(m1, s1) || N(m2, s2)) summed over the last dimension (what
+    # torch.distributions computes, a test checks it) without building distribution objects
+    var_ratio = (post_std / prior_std).pow(2)
+    return 0.5 * (var_ratio + ((post_mean - prior_mean) / prior_std).pow(2) - 1.0 - torch.log(var_ratio)).sum(-1)
+
+
+def kl_free_nats(post_mean, post_std, prior_mean, prior_std, free_nats: float, balance: float | None = None):
     """``max(free_nats, KL(q || p))`` per row, the KL summed over the last (latent) dimension.
 
     Parameters
     ----------
     post_mean, post_std, prior_mean, prior_std : tensor (..., z)
     free_nats : float
+    balance : float in [0, 1] or None
+        None: the plain KL. Otherwise KL balancing (Hafner et al. 2021, DreamerV2):
+        ``balance * KL(sg(q) || p) + (1 - balance) * KL(q || sg(p))`` with ``sg`` stopping gradients:
+        the same value, but the prior gets ``balance`` times the plain KL's gradient and the posterior
+        ``1 - balance`` times it (above 0.5: the prior moves to the posterior more than the posterior
+        is pulled to the prior).
 
     Returns
     -------
     tensor (...)
         Below the floor the value is the constant ``free_nats`` (no gradient).
     """
-    kl = kl_divergence(Normal(post_mean, post_std), Normal(prior_mean, prior_std)).sum(-1)
+    if balance is None:
+        kl = _kl(post_mean, post_std, prior_mean, prior_std)
+    else:
+        kl = (balance * _kl(post_mean.detach(), post_std.detach(), prior_mean, prior_std)
+              + (1.0 - balance) * _kl(post_mean, post_std, prior_mean.detach(), prior_std.detach()))
     return torch.clamp(kl, min=free_nats)
 
 
@@ -106,10 +122,12 @@ class LatentNet(nn.Module):
         """Mean frame (B, C, S, S) of ``state`` (B, nx)."""
         return self.decoder(state)
 
-    def _recon_reward(self, states, images, actions, rewards):
+    def _recon_reward(self, states, images, actions, rewards, recon_index=None):
         B, T1 = images.shape[:2]
-        rec = self.decoder(states.reshape(B * T1, -1)).view_as(images)
-        recon = _sq(rec - images, 3).mean()
+        flat_states, flat_images = states.reshape(B * T1, -1), images.reshape(B * T1, *images.shape[2:])
+        if recon_index is not None:  # the decoder on a subset of the frames (an unbiased estimate of the mean)
+            flat_states, flat_images = flat_states[recon_index], flat_images[recon_index]
+        recon = _sq(self.decoder(flat_states) - flat_images, 3).mean()
         r_hat = self.reward(states[:, :-1].reshape(-1, self.state_dim), actions.reshape(-1, actions.shape[-1]))
         reward = _sq(r_hat - rewards.reshape(-1), 0).mean()
         return recon, reward
@@ -145,11 +163,12 @@ class DeterministicLatent(LatentNet):
         """``(imagine(state, action, head), reward(state, action))`` for planning."""
         return self.imagine(state, action, head), self.reward(state, action)
 
-    def loss(self, images, actions, rewards) -> dict:
-        """The objective (5.3.6) with a reward term; see the module docstring. Terms averaged over heads."""
+    def loss(self, images, actions, rewards, recon_index=None) -> dict:
+        """The objective (5.3.6) with a reward term; see the module docstring. Terms averaged over heads.
+        ``recon_index``: (k,) long indices into the B * (T + 1) frames, the only ones decoded (None: all)."""
         B, T1 = images.shape[:2]
         s = self.encode(images.reshape(B * T1, *images.shape[2:])).view(B, T1, -1)
-        recon, reward = self._recon_reward(s, images, actions, rewards)
+        recon, reward = self._recon_reward(s, images, actions, rewards, recon_index)
         x = torch.cat([s[:, :-1], actions], -1)
         trans = torch.stack([_sq(s[:, :-1] + h(x) - s[:, 1:], 1).mean() for h in self.heads]).mean()
         total = recon + reward + trans
@@ -236,8 +255,9 @@ class RSSM(LatentNet):
                         prior[2].weight[:c.stoch], prior[2].bias[:c.stoch])
         return torch.cat([h, mean], -1), _mlp_forward(self.reward_head, torch.cat([state, action], -1)).squeeze(-1)
 
-    def loss(self, images, actions, rewards) -> dict:
-        """The free-nats ELBO of the module docstring (plus latent overshooting when configured)."""
+    def loss(self, images, actions, rewards, recon_index=None) -> dict:
+        """The free-nats ELBO of the module docstring (plus latent overshooting when configured).
+        ``recon_index``: (k,) long indices into the B * (T + 1) frames, the only ones decoded (None: all)."""
         c = self.config
         B, T1 = images.shape[:2]
         embed = self.encoder(images.reshape(B * T1, *images.shape[2:])).view(B, T1, -1)
@@ -248,7 +268,7 @@ class RSSM(LatentNet):
             h = self._deter(state, a_prev)
             pm, ps = self.post_stats(h, embed[:, t])
             z = pm + ps * torch.randn_like(ps)
-            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats) for p in self.priors])
+            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats, c.kl_balance) for p in self.priors])
             kls.append(kl.mean(0))
             state = torch.cat([h, z], -1)
             states.append(state)
@@ -256,7 +276,7 @@ class RSSM(LatentNet):
             if t < T1 - 1:
                 a_prev = actions[:, t]
         S = torch.stack(states, 1)  # (B, T + 1, nx)
-        recon, reward = self._recon_reward(S, images, actions, rewards)
+        recon, reward = self._recon_reward(S, images, actions, rewards, recon_index)
         kl = torch.stack(kls, 1).mean()
         out = {"recon": recon, "reward": reward, "kl": kl}
         total = recon + reward + kl

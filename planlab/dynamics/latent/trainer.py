@@ -1,9 +1,11 @@
 """Training a latent model on sequences: :func:`fit_latent`.
 
 Adam (PlaNet's settings: learning rate 1e-3, epsilon 1e-4, gradient norm clipped at 1000) on chunks
-drawn from an :class:`~planlab.dynamics.latent.data.EpisodeBuffer`. Each call starts a fresh
-optimiser and seeds its own torch random stream (chunk choice and latent samples), so a run resumed
-from a checkpoint trains exactly as the uninterrupted one. A non-finite loss stops the call, restores
+drawn from an :class:`~planlab.dynamics.latent.data.EpisodeBuffer`. Each call seeds its own torch
+random stream (chunk choice, decoded frames and latent samples) and either starts a fresh optimiser
+or continues one passed in (:func:`make_optimizer`; PlaNet keeps Adam's moments across the whole
+run, and so does the loop, which saves the optimiser's state with every checkpoint), so a run
+resumed from a checkpoint trains exactly as the uninterrupted one. A non-finite loss stops the call, restores
 the weights from before it and reports the status ``"nan_loss"`` (never a silent NaN model).
 """
 
@@ -22,7 +24,7 @@ from .config import LatentTrainConfig
 from .data import EpisodeBuffer
 from .frames import frames_to_float
 
-__all__ = ["fit_latent", "LatentFitResult", "FIT_OK", "FIT_NAN_LOSS"]
+__all__ = ["fit_latent", "make_optimizer", "LatentFitResult", "FIT_OK", "FIT_NAN_LOSS"]
 
 FIT_OK = "ok"
 FIT_NAN_LOSS = "nan_loss"
@@ -49,8 +51,24 @@ class LatentFitResult:
         return float(np.mean(vals)) if vals else math.nan
 
 
+def make_optimizer(model, config: LatentTrainConfig | None = None) -> torch.optim.Adam:
+    """Adam over ``model.net``'s parameters with PlaNet's settings (``config.lr``, epsilon 1e-4)."""
+    config = config or LatentTrainConfig()
+    return torch.optim.Adam(model.net.parameters(), lr=config.lr, eps=1e-4)
+
+
+def _check_optimizer(optimizer, net) -> None:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    have = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    want = {id(p) for p in net.parameters()}
+    if have != want:
+        raise ValueError(f"optimizer: expected the {len(want)} parameters of this model's network, got "
+                         f"{len(have)} parameters, {len(have - want)} of them not the model's")
+
+
 def fit_latent(model, buffer: EpisodeBuffer, config: LatentTrainConfig | None = None, *, seed: int = 0,
-               progress: bool | None = None) -> LatentFitResult:
+               progress: bool | None = None, optimizer: torch.optim.Optimizer | None = None) -> LatentFitResult:
     """Train ``model`` (a :class:`~planlab.dynamics.latent.LatentDynamics`) on ``buffer``.
 
     Parameters
@@ -63,6 +81,9 @@ def fit_latent(model, buffer: EpisodeBuffer, config: LatentTrainConfig | None = 
         Seeds chunk sampling and the latent noise of this call.
     progress : bool, optional
         A tqdm bar (quiet off a terminal); default ``config.progress``.
+    optimizer : torch.optim.Optimizer, optional
+        Continue this optimiser (from :func:`make_optimizer` on this model); None: a fresh Adam.
+        On a non-finite loss its state is restored with the weights.
 
     Returns
     -------
@@ -81,7 +102,10 @@ def fit_latent(model, buffer: EpisodeBuffer, config: LatentTrainConfig | None = 
     net = model.net
     rng = np.random.default_rng(seed)
     backup = copy.deepcopy(net.state_dict())
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, eps=1e-4)
+    if optimizer is not None:
+        _check_optimizer(optimizer, net)
+    opt = optimizer if optimizer is not None else make_optimizer(model, config)
+    opt_backup = copy.deepcopy(opt.state_dict()) if optimizer is not None else None
     history, status = [], FIT_OK
     show = config.progress if progress is None else progress
     bar = None
@@ -95,11 +119,18 @@ def fit_latent(model, buffer: EpisodeBuffer, config: LatentTrainConfig | None = 
             torch.manual_seed(seed)
             for _ in range(config.steps):
                 frames, actions, rewards = buffer.sample(config.batch, config.length, rng)
-                terms = net.loss(frames_to_float(frames), torch.from_numpy(actions), torch.from_numpy(rewards))
+                index = None
+                if config.recon_fraction < 1.0:
+                    n = frames.shape[0] * frames.shape[1]
+                    index = torch.randperm(n)[:max(1, int(round(config.recon_fraction * n)))]
+                terms = net.loss(frames_to_float(frames), torch.from_numpy(actions), torch.from_numpy(rewards),
+                                 recon_index=index)
                 loss = terms["loss"]
                 if not torch.isfinite(loss):
                     status = FIT_NAN_LOSS
                     net.load_state_dict(backup)
+                    if opt_backup is not None:
+                        opt.load_state_dict(opt_backup)
                     break
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
