@@ -60,18 +60,21 @@ def _median_us(fn, x, number=2000, repeats=7):
     return statistics.median(ts), statistics.median(cs)
 
 
-def bench_speed(policy, quick: bool) -> dict:
+def bench_speed(policy, quick: bool, task: str = TASK) -> dict:
     """Median µs per action of the policy (compiled, into a preallocated output, and numpy) and ms per
-    iLQR MPC step, same process; with the load average at the start (other processes share the CPU)."""
-    prob = gps_problem(TASK, 0, n_train=1, n_heldout=1)
-    x = prob.heldout[0].copy()
+    iLQR MPC step on ``task``, same process; with the load average at the start (other processes share
+    the CPU). A goal-conditioned policy is timed on a state with its goal appended, the MPC on that goal."""
+    prob = gps_problem(task, 0, n_train=1, n_heldout=1)
+    cost = prob.heldout_costs[0] if prob.heldout_costs is not None else prob.cost
+    state = prob.heldout[0].copy()
+    x = state if prob.heldout_inputs is None else np.concatenate([state, prob.heldout_inputs[0]])
     load = os.getloadavg()[0]
     policy.fast.warmup()
     out = np.empty(policy.action_dim)
     us, cpu_us = _median_us(lambda z: policy.fast(z, out), x, number=200 if quick else 5000, repeats=7 if quick else 31)
     us_np, _ = _median_us(policy.act, x, number=100 if quick else 2000)
-    mpc = MPC(ILQR(prob.dynamics, prob.cost, horizon=50, max_iterations=20))
-    xs = x.copy()
+    mpc = MPC(ILQR(prob.dynamics, cost, horizon=50, max_iterations=20))
+    xs = state.copy()
     steps = 3 if quick else 30
     mpc.act(xs)  # compile / warm start
     for _ in range(steps):
@@ -113,7 +116,7 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
     for _ in range(iterations):
         row = gps.step()
         if speed is None or gps.iteration == iterations:
-            speed = bench_speed(gps.policy, quick)
+            speed = bench_speed(gps.policy, quick, task)
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],

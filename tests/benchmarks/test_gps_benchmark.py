@@ -1,0 +1,17 @@
+"""The GPS benchmark's speed rows on a goal-conditioned task (the policy's input is the state and the goal)."""
+
+import math
+
+from planlab.benchmarks.gps import bench_speed
+from planlab.policies.gps import GaussianMLPPolicy, GlobalPolicyConfig
+from planlab.policies.gps.tasks import gps_problem
+
+
+def test_speed_rows_of_a_goal_conditioned_policy_time_it_on_the_state_and_the_goal():
+    prob = gps_problem("planlab/Reacher2Link-v0", 0, n_train=1, n_heldout=1)
+    nx, k = prob.dynamics.state_dim, prob.heldout_inputs.shape[1]
+    pi = GaussianMLPPolicy(nx + k, prob.dynamics.action_dim, GlobalPolicyConfig(angle_indices=prob.angle_indices),
+                           action_low=prob.dynamics.action_low, action_high=prob.dynamics.action_high)
+    row = bench_speed(pi, quick=True, task="planlab/Reacher2Link-v0")
+    for key in ("policy_us_per_action", "policy_cpu_us_per_action", "policy_numpy_us_per_action", "mpc_ms_per_step"):
+        assert math.isfinite(row[key]) and row[key] > 0, (key, row[key])
