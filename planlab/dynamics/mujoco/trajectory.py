@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from ...core.contracts import Cost
+from ...core.linesearch import step_accepted
 from .cost import MujocoCost
 
 __all__ = ["MujocoTrajectory"]
@@ -152,10 +153,7 @@ class MujocoTrajectory:
             if not stable:
                 continue
             J = self.total_cost(Xc, Uc, S)
-            if not math.isfinite(J) or not J < J0:
-                continue
-            expected = a * dV1 + a * a * dV2
-            if expected >= 0.0 or (J - J0) / expected > zmin:
+            if step_accepted(J, J0, float(a), dV1, dV2, zmin):
                 Xn[:] = Xc
                 Un[:] = Uc
                 return i, J

@@ -29,7 +29,6 @@ with gradient ``max(0, λ + ρ g) ∇g`` and Gauss-Newton Hessian ``ρ ∇g ∇g
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 
 import casadi as ca
@@ -37,6 +36,7 @@ import numpy as np
 
 from ...core.constraints import Constraints, check_constraint_outputs
 from ...core.cost import SourceCost
+from ...core.linesearch import step_accepted
 from ...core.tracking import TimeVaryingCost
 from ...dynamics.compiled import load_module, numba_enabled, specialise
 from . import al_kernels as _al_kernels
@@ -280,10 +280,7 @@ class AugmentedLagrangianModel(TrajectoryModel):
             return int(i), float(J)
         for i, a in enumerate(alphas):
             Xa, Ua, J, _ = self.evaluate(x0, X, U, K, k, float(a))
-            if not math.isfinite(J) or not J < J0:
-                continue
-            expected = a * dV1 + a * a * dV2
-            if expected >= 0.0 or (J - J0) / expected > zmin:
+            if step_accepted(J, J0, float(a), dV1, dV2, zmin):
                 Xn[:] = Xa
                 Un[:] = Ua
                 return i, J

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ...core.contracts import Cost, Dynamics
+from ...core.linesearch import step_accepted
 from .cold import ColdKernels, solver_spec
 from .layout import hessian_row_size, packed_layout
 from .riccati import backward_pass
@@ -91,11 +92,7 @@ class TrajectoryModel:
                 J += self.cost.running(Xs[:, t], u, Xs[:, t + 1])
             J += self.cost.terminal(Xs[:, T])
         for i in range(na):
-            if not math.isfinite(J[i]) or not J[i] < J0:
-                continue
-            a = alphas[i]
-            expected = a * dV1 + a * a * dV2
-            if expected >= 0.0 or (J[i] - J0) / expected > zmin:
+            if step_accepted(float(J[i]), J0, float(alphas[i]), dV1, dV2, zmin):
                 Xn[:] = Xs[i]
                 Un[:] = Us[i]
                 return i, float(J[i])
