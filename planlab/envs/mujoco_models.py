@@ -39,6 +39,15 @@ def asset_path(filename: str) -> str:
     return os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets", filename)
 
 
+
+def _model_or_default(dynamics, cls):
+    """``dynamics`` if it is a ``cls`` model, a single-threaded ``cls()`` if it is None, else TypeError."""
+    if dynamics is None:
+        return cls(nthread=1)
+    if not isinstance(dynamics, cls):
+        raise TypeError(f"dynamics: expected a {cls.__name__}, got {type(dynamics).__name__}")
+    return dynamics
+
 class GymMujocoDynamics(MujocoDynamics):
     """Base of the models of gymnasium's MuJoCo envs: asset file, frame skip, observation maps."""
 
@@ -175,10 +184,7 @@ class InvertedDoublePendulumBalanceCost(MujocoCost):
                  healthy_reward: float = 10.0):
         import scipy.linalg
 
-        if dynamics is None:
-            dynamics = GymInvertedDoublePendulum(nthread=1)
-        elif not isinstance(dynamics, GymInvertedDoublePendulum):
-            raise TypeError(f"dynamics: expected a GymInvertedDoublePendulum, got {type(dynamics).__name__}")
+        dynamics = _model_or_default(dynamics, GymInvertedDoublePendulum)
         super().__init__(dynamics)
         qd = as_float_array("q", q, shape=(6,))
         if np.any(qd < 0):
@@ -256,10 +262,7 @@ class ReacherReachCost(ReacherCost):
     """
 
     def __init__(self, dynamics=None, *, squared_distance_weight: float = 100.0, terminal_weight: float = 10.0):
-        if dynamics is None:
-            dynamics = GymReacher(nthread=1)
-        elif not isinstance(dynamics, GymReacher):
-            raise TypeError(f"dynamics: expected a GymReacher, got {type(dynamics).__name__}")
+        dynamics = _model_or_default(dynamics, GymReacher)
         super().__init__(dynamics)
         ws, wf = float(squared_distance_weight), float(terminal_weight)
         for name, w in (("squared_distance_weight", ws), ("terminal_weight", wf)):
@@ -295,10 +298,7 @@ class ReacherTargetCost(MujocoCost):
 
     def __init__(self, dynamics=None, *, squared_distance_weight: float = 0.0, control_weight: float = 0.1,
                  terminal_weight: float = 1000.0):
-        if dynamics is None:
-            dynamics = GymReacher(nthread=1)
-        elif not isinstance(dynamics, GymReacher):
-            raise TypeError(f"dynamics: expected a GymReacher, got {type(dynamics).__name__}")
+        dynamics = _model_or_default(dynamics, GymReacher)
         super().__init__(dynamics)
         w = {}
         for name, v in (("squared_distance_weight", squared_distance_weight), ("control_weight", control_weight),
