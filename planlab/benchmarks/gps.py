@@ -1,7 +1,8 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
-[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--uct-simulations N] [--uct-horizon H]``
+[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--fresh N] [--horizon T]
+[--uct-simulations N] [--uct-horizon H]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -103,27 +104,35 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4, relabel: int = 0, conditions: int = 6) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6, fresh: int = 0, horizon: int | None = None) -> GPS:
     torch.set_num_threads(1)
-    prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20)
+    c0 = time.process_time()
+    prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
+                       n_pool=fresh * iterations)
     pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
                               epochs=2 if quick else prob.policy_epochs)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
-                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20)
+                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
+                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var)
     gps = build_gps(prob, cfg)
+    print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
     speed = None
     for _ in range(iterations):
+        c0 = time.process_time()
         row = gps.step()
+        cpu = time.process_time() - c0
         if speed is None or gps.iteration == iterations:
             speed = bench_speed(gps.policy, quick, task)
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
-               "fit_rms": row["fit_rms"], "cpu_s": time.process_time(), "iteration_loadavg_1min": os.getloadavg()[0], **speed}
+               "fit_rms": row["fit_rms"], "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
+               "conditions": len(prob.train), "fresh": fresh, "cpu_s": cpu, "iteration_loadavg_1min": os.getloadavg()[0], **speed}
         write_row(fh, out)
-        print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  "
-              f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s  policy {speed['policy_us_per_action']:.1f} us  "
+        print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  train "
+              f"{row['train_success']:.2f}  fit RMS {row['fit_rms']:.3g}  status {row['status']}  "
+              f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s wall  {cpu:.1f} CPU s  load {out['iteration_loadavg_1min']:.1f}  policy {speed['policy_us_per_action']:.1f} us  "
               f"MPC {speed['mpc_ms_per_step']:.2f} ms  (x{1e3 * speed['mpc_ms_per_step'] / speed['policy_us_per_action']:.0f})",
               flush=True)
     return gps
@@ -212,6 +221,8 @@ def main(argv=None) -> int:
     p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
     p.add_argument("--relabel", type=int, default=0, help="GPS: policy rollouts per condition labelled by an iLQR MPC")
     p.add_argument("--conditions", type=int, default=6, help="GPS training initial states")
+    p.add_argument("--fresh", type=int, default=0, help="GPS reacher: fresh (start, target) conditions relabelled per iteration")
+    p.add_argument("--horizon", type=int, default=None, help="GPS reacher: steps per episode (default 100, the env's limit)")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -226,7 +237,7 @@ def main(argv=None) -> int:
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
-                        args.relabel, args.conditions)
+                        args.relabel, args.conditions, args.fresh, args.horizon)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:

@@ -72,6 +72,11 @@ class GPSConfig:
     relabel_anchor : bool
         Warm start the expert at every visited state from the condition's mean sampled actions at that
         time step (one route for all labels) instead of its own shifted previous plan.
+    relabel_fresh : int
+        Also relabel the policy's visits from this many further conditions per iteration, the next ones of the
+        ``relabel_pool`` given to :class:`GPS` (fresh starts and goals every iteration, aggregated like the
+        rest: DAgger's data aggregation, Ross et al. 2011, over a goal distribution rather than 12 fixed
+        goals). 0 = off. Needs ``relabel_rollouts >= 1``.
     c_step_reference : {"policy", "local"}
         The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
         to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
@@ -122,11 +127,12 @@ class GPSConfig:
     relabel_iterations: int = 20
     relabel_weight: float = 1.0
     relabel_anchor: bool = False
+    relabel_fresh: int = 0
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
     on_failure: str = "warn"
-    label_limit: float = 1e3
+    label_limit: float = 100.0
     fit_limit: float = 10.0
     state_var_limit: float = 1e6
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
@@ -153,6 +159,9 @@ class GPSConfig:
         check_positive("augment_var", self.augment_var)
         if self.augment_max_var is not None:
             check_positive("augment_max_var", self.augment_max_var)
+        if self.relabel_fresh < 0 or (self.relabel_fresh and not self.relabel_rollouts):
+            raise ValueError(f"relabel_fresh: expected an integer >= 0 (> 0 only with relabel_rollouts >= 1), got "
+                             f"{self.relabel_fresh} with relabel_rollouts={self.relabel_rollouts}")
         if self.relabel_rollouts < 0:
             raise ValueError(f"relabel_rollouts: expected an integer >= 0, got {self.relabel_rollouts}")
         if not 0.0 <= self.relabel_mix <= 1.0:

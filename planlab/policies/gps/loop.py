@@ -36,13 +36,14 @@ from tqdm.auto import tqdm
 from ...core.contracts import Cost, Dynamics
 from ...core.validation import as_float_array
 from ...planners.trajopt.ilqr import ILQR
+from .checkpoint import read_checkpoint, write_checkpoint
 from .config import GPSConfig
 from .global_policy import GaussianMLPPolicy
 from .health import IterationHealth, action_scale, controller_problem, fit_diverged, screen_sstep
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
 from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
-from .relabel import policy_visits
+from .relabel import check_pool, median_precision, policy_visits
 from .support import hold_success, plot_curve, window_prior
 
 __all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]  # the first and last two re-exported
@@ -66,6 +67,12 @@ class GPS:
         Initial states the global policy is evaluated on each iteration.
     heldout_costs, heldout_inputs : optional
         Their costs (default: ``cost``) and extra inputs.
+    relabel_pool : tuple, optional
+        ``(starts (R, nx), costs (R Costs), inputs (R, k) or None, nominal actions (R, T, nu) or None)``: the
+        conditions ``config.relabel_fresh`` draws from, in order, a new set each iteration.
+    warm_starts : array_like (M, T, nu), optional
+        ``init="ilqr"``: each condition's iLQR starts from these actions (goal-conditioned tasks, whose
+        conditions have different goals) instead of the first condition's plan.
     success : callable, optional
         ``success(states (N, T + 1, nx), inputs (N, k) or None) -> (N,) bool``.
     out : str or Path, optional
@@ -74,7 +81,8 @@ class GPS:
     """
 
     def __init__(self, dynamics: Dynamics, cost, conditions, config: GPSConfig = GPSConfig(), *, inputs=None,
-                 heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None):
+                 heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None,
+                 warm_starts=None, relabel_pool=None):
         if not isinstance(config, GPSConfig):
             raise TypeError(f"config: expected a GPSConfig, got {type(config).__name__}")
         if dynamics.is_discrete:
@@ -100,6 +108,9 @@ class GPS:
         if k and H and self.heldout_inputs is None:
             raise ValueError("heldout_inputs: expected the held-out conditions' extra inputs, got None")
         self.success = success
+        self.relabel_pool = None if config.relabel_fresh == 0 else check_pool(relabel_pool, nx, nu, k, config.horizon)
+        self.warm_starts = None if warm_starts is None else as_float_array(
+            "warm_starts", warm_starts, shape=(M, config.horizon, nu))
         self.out = None if out is None else Path(out)
         self.policy = GaussianMLPPolicy(nx + k, nu, config.policy, action_low=dynamics.action_low,
                                         action_high=dynamics.action_high)
@@ -132,7 +143,9 @@ class GPS:
             return LinearGaussianController(np.zeros((cfg.horizon, nu, nx)), cov=cov)
         warm = None
         short = cfg.init_horizon or cfg.horizon
-        if i > 0 and self._first_plan is not None:
+        if self.warm_starts is not None:
+            warm = self.warm_starts[i]
+        elif i > 0 and self._first_plan is not None:
             warm = self._first_plan  # one homotopy class for all conditions: the demonstrations agree
         elif short < cfg.horizon:
             first = ILQR(self.dynamics, self.costs[i], short, max_iterations=cfg.ilqr_iterations).plan(self.conditions[i])
@@ -283,18 +296,24 @@ class GPS:
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
 
     def _relabel(self, it, nominal):
-        """DAgger/PLATO: the states the current policy visits from each condition, labelled by the MPC expert."""
-        cfg, nx = self.config, self.dynamics.state_dim
+        """DAgger/PLATO: the states the current policy visits from each condition (and from this iteration's
+        ``relabel_fresh`` conditions of the pool), labelled by the MPC expert."""
+        cfg, M = self.config, len(self.conditions)
         rng = np.random.default_rng([cfg.seed, it, 2])
+        Ps = [cfg.relabel_weight * median_precision(c.precision) for c in self.controllers]
+        jobs = [(self.conditions[i], self.costs[i], None if self.inputs is None else self.inputs[i],
+                 nominal[i] if cfg.relabel_anchor else None, Ps[i]) for i in range(M)]
+        if cfg.relabel_fresh:
+            starts, costs, inputs, noms = self.relabel_pool
+            P = np.median(np.stack(Ps), axis=0)
+            for j in (it * cfg.relabel_fresh + np.arange(cfg.relabel_fresh)) % len(starts):
+                jobs.append((starts[j], costs[j], None if inputs is None else inputs[j], None if noms is None else noms[j], P))
         obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
-        for i in range(len(self.conditions)):
-            row = None if self.inputs is None else self.inputs[i]
-            X, U = policy_visits(self.dynamics, self.costs[i], lambda x: self.policy.mean(self._obs(x[None], row))[0],
-                                 self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov,
-                                 rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=cfg.relabel_mix, nominal=nominal[i] if cfg.relabel_anchor else None)
-            P = self.controllers[i].precision
-            P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
+        for x0, cost, row, nom, P in jobs:
+            X, U = policy_visits(self.dynamics, cost, lambda x: self.policy.mean(self._obs(x[None], row))[0], x0,
+                                 cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov, rng=rng,
+                                 mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
+                                 mix=cfg.relabel_mix, nominal=nom)
             obs.append(self._obs(X, row))
             us.append(U)
             ps.append(np.broadcast_to(P, (len(X),) + P.shape))
@@ -366,36 +385,10 @@ class GPS:
 
     # ------------------------------------------------------------------ files
     def _checkpoint(self, row):
-        self.out.mkdir(parents=True, exist_ok=True)
-        with open(self.out / "progress.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.policy.save(self.out / "policy.pt")
-        arrays = {"epsilon": self.epsilon, "iteration": np.array(self.iteration), "agg_obs": self._agg[0],
-                  "agg_u": self._agg[1], "agg_p": self._agg[2]}
-        for i, c in enumerate(self.controllers):
-            K, k = c.affine()
-            arrays[f"K{i}"], arrays[f"k{i}"], arrays[f"cov{i}"] = K, k, c.cov
-            arrays[f"prev{i}"] = np.array(self._prev[i] if self._prev[i] is not None else [np.nan, np.nan])
-        tmp = self.out / "checkpoint.tmp.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(self.out / "checkpoint.npz")
-        (self.out / "config.json").write_text(json.dumps(self.config.to_dict()))
-        self.plot(self.out / "learning_curve.png")
+        write_checkpoint(self, row)
 
     def _resume(self):
-        saved = json.loads((self.out / "config.json").read_text())
-        if saved != json.loads(json.dumps(self.config.to_dict())):
-            raise ValueError(f"out: {self.out} holds a run with another configuration; use a new directory")
-        data = np.load(self.out / "checkpoint.npz", allow_pickle=False)
-        self.iteration = int(data["iteration"])
-        self.epsilon = data["epsilon"].copy()
-        self._agg = (data["agg_obs"].copy(), data["agg_u"].copy(), data["agg_p"].copy())
-        M = len(self.conditions)
-        self.controllers = [LinearGaussianController.from_affine(data[f"K{i}"], data[f"k{i}"], data[f"cov{i}"]) for i in range(M)]
-        self._prev = [None if np.isnan(data[f"prev{i}"][0]) else tuple(data[f"prev{i}"]) for i in range(M)]
-        self.policy = GaussianMLPPolicy.load(self.out / "policy.pt")
-        lines = (self.out / "progress.jsonl").read_text().splitlines()
-        self.curve = [json.loads(s) for s in lines][: self.iteration]
+        read_checkpoint(self)
 
     def plot(self, path) -> None:
         """Held-out success rate and sample cost against iterations, as a PNG."""

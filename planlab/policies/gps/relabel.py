@@ -27,7 +27,33 @@ from ...core.validation import as_float_array, check_positive_int
 from ...planners.mpc import MPC
 from ...planners.trajopt.ilqr import ILQR
 
-__all__ = ["policy_visits"]
+__all__ = ["policy_visits", "median_precision", "check_pool"]
+
+
+def check_pool(pool, nx: int, nu: int, k: int, horizon: int) -> tuple:
+    """Validate a relabelling pool ``(starts (R, nx), costs (R Costs), inputs (R, k) or None, nominal
+    (R, horizon, nu) or None)``; returns it with arrays as float64."""
+    if pool is None or len(pool) != 4:
+        raise ValueError("relabel_pool: expected (starts, costs, inputs, nominal) with config.relabel_fresh > 0, "
+                         f"got {type(pool).__name__}")
+    starts = as_float_array("relabel_pool starts", pool[0], ndim=2)
+    R = len(starts)
+    if starts.shape[1] != nx or R < 1:
+        raise ValueError(f"relabel_pool starts: expected shape (R >= 1, {nx}), got {starts.shape}")
+    costs = list(pool[1])
+    if len(costs) != R or not all(isinstance(c, Cost) for c in costs):
+        raise ValueError(f"relabel_pool costs: expected {R} Costs, got {pool[1]!r}")
+    inputs = None if pool[2] is None else as_float_array("relabel_pool inputs", pool[2], shape=(R, k))
+    if k and inputs is None:
+        raise ValueError("relabel_pool inputs: expected the pool's extra inputs, got None")
+    nom = None if pool[3] is None else as_float_array("relabel_pool nominal", pool[3], shape=(R, horizon, nu))
+    return starts, costs, inputs, nom
+
+
+def median_precision(P) -> np.ndarray:
+    """The precision ``(nu, nu)`` of the median step by trace of a controller's ``P (T, nu, nu)``."""
+    P = np.asarray(P, dtype=np.float64)
+    return P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
 
 
 def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: int, *, rollouts: int, noise_cov,

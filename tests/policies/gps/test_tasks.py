@@ -45,3 +45,22 @@ def test_reacher_gps_feeds_each_condition_its_goal_and_cost():
     assert g.policy.obs_dim == 6
     row = g.step()
     assert row["heldout_success"] is not None and len(row["kl"]) == 2
+
+
+def test_reach_warm_start_puts_ilqr_on_the_target_and_the_pool_is_disjoint():
+    from planlab.dynamics.systems.two_link_arm import ReachCost
+    from planlab.planners.trajopt.ilqr import ILQR
+    from planlab.policies.gps.tasks import reach_warm_start
+
+    prob = gps_problem("planlab/Reacher2Link-v0", seed=0, n_train=2, n_heldout=2, n_pool=2)
+    x0, goal = np.array([2.5, -1.0, 0.0, 0.0]), np.array([1.2, 0.6])  # about one radian of shoulder travel
+    cost = ReachCost(tuple(goal), 1.0, 1.0)
+    U = reach_warm_start(prob.dynamics, cost, x0, goal, 100)
+    plan = ILQR(prob.dynamics, cost, 100, max_iterations=50).plan(x0, warm_start=U)
+    tip = prob.dynamics.fingertip(plan.states[-11:])
+    assert np.all(np.linalg.norm(tip - goal, axis=-1) < 0.05)
+    starts, costs, inputs, nominal = prob.pool
+    assert nominal.shape == (2, 100, 2) and [c.target for c in costs] == [tuple(g) for g in inputs]
+    for other in (prob.train, prob.heldout):
+        assert not np.any(np.all(np.isclose(starts[:, None], other[None]), axis=-1))
+    assert prob.train_warm.shape == (2, 100, 2) and prob.clip_targets
