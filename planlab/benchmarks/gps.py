@@ -104,7 +104,8 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4, relabel: int = 0, conditions: int = 6, fresh: int = 0, horizon: int | None = None) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6, fresh: int = 0, horizon: int | None = None,
+            out_dir=None) -> GPS:
     torch.set_num_threads(1)
     c0 = time.process_time()
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
@@ -115,7 +116,7 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
                     relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
                     relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var)
-    gps = build_gps(prob, cfg)
+    gps = build_gps(prob, cfg, None if out_dir is None else f"{out_dir}/seed{seed}")
     print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
     speed = None
     for _ in range(iterations):
@@ -129,10 +130,13 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
                "fit_rms": row["fit_rms"], "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
                "conditions": len(prob.train), "fresh": fresh, "cpu_s": cpu, "iteration_loadavg_1min": os.getloadavg()[0], **speed}
+        if prob.heldout_inputs is not None:  # goal-conditioned: how far from its goal each held-out run ends
+            tips = prob.dynamics.fingertip(gps.evaluate()["states"][:, -1])
+            out["heldout_final_dist_median"] = float(np.median(np.linalg.norm(tips - prob.heldout_inputs, axis=1)))
         write_row(fh, out)
         print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  train "
               f"{row['train_success']:.2f}  fit RMS {row['fit_rms']:.3g}  status {row['status']}  "
-              f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s wall  {cpu:.1f} CPU s  load {out['iteration_loadavg_1min']:.1f}  policy {speed['policy_us_per_action']:.1f} us  "
+              f"held-out final dist median {out.get('heldout_final_dist_median', float('nan')):.3f}  cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s wall  {cpu:.1f} CPU s  load {out['iteration_loadavg_1min']:.1f}  policy {speed['policy_us_per_action']:.1f} us  "
               f"MPC {speed['mpc_ms_per_step']:.2f} ms  (x{1e3 * speed['mpc_ms_per_step'] / speed['policy_us_per_action']:.0f})",
               flush=True)
     return gps
@@ -223,6 +227,7 @@ def main(argv=None) -> int:
     p.add_argument("--conditions", type=int, default=6, help="GPS training initial states")
     p.add_argument("--fresh", type=int, default=0, help="GPS reacher: fresh (start, target) conditions relabelled per iteration")
     p.add_argument("--horizon", type=int, default=None, help="GPS reacher: steps per episode (default 100, the env's limit)")
+    p.add_argument("--out", default=None, help="GPS: checkpoint directory (one subdirectory per seed; resumes)")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -237,7 +242,7 @@ def main(argv=None) -> int:
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
-                        args.relabel, args.conditions, args.fresh, args.horizon)
+                        args.relabel, args.conditions, args.fresh, args.horizon, args.out)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:
