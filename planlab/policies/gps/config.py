@@ -72,6 +72,16 @@ class GPSConfig:
     relabel_anchor : bool
         Warm start the expert at every visited state from the condition's mean sampled actions at that
         time step (one route for all labels) instead of its own shifted previous plan.
+    relabel_policy_warm : bool
+        Warm start the expert at every visited state from the global policy's own open-loop actions from
+        that state (:func:`~planlab.policies.gps.relabel.policy_plan`): labels that depend on the state
+        alone and follow the policy's route (excludes ``relabel_anchor``).
+    relabel_noise : float or None
+        Standard deviation of the Gaussian noise on the executed actions of the relabelling rollouts
+        (every action component); None = the policy's own ``Σ_π``.
+    relabel_mix_decay : float in (0, 1]
+        The expert-execution probability of iteration ``i`` (from 0) is ``relabel_mix · relabel_mix_decay^i``
+        (DAgger's decaying β).
     c_step_reference : {"policy", "local"}
         The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
         to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
@@ -111,6 +121,9 @@ class GPSConfig:
     relabel_iterations: int = 20
     relabel_weight: float = 1.0
     relabel_anchor: bool = False
+    relabel_policy_warm: bool = False
+    relabel_noise: float | None = None
+    relabel_mix_decay: float = 1.0
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
@@ -142,6 +155,12 @@ class GPSConfig:
         check_positive_int("relabel_horizon", self.relabel_horizon)
         check_positive_int("relabel_iterations", self.relabel_iterations)
         check_positive("relabel_weight", self.relabel_weight)
+        if self.relabel_noise is not None:
+            check_positive("relabel_noise", self.relabel_noise)
+        if not 0.0 < self.relabel_mix_decay <= 1.0:
+            raise ValueError(f"relabel_mix_decay: expected a value in (0, 1], got {self.relabel_mix_decay}")
+        if self.relabel_policy_warm and self.relabel_anchor:
+            raise ValueError("relabel_policy_warm: expected False with relabel_anchor=True (one warm start per label), got True")
         if self.prior_window < 0:
             raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
         if isinstance(self.policy, dict):

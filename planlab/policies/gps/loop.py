@@ -273,12 +273,16 @@ class GPS:
         cfg, nx = self.config, self.dynamics.state_dim
         rng = np.random.default_rng([cfg.seed, it, 2])
         obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
+        nu = self.dynamics.action_dim
+        noise = self.policy.cov if cfg.relabel_noise is None else cfg.relabel_noise ** 2 * np.eye(nu)
+        mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
         for i in range(len(self.conditions)):
             row = None if self.inputs is None else self.inputs[i]
             X, U = policy_visits(self.dynamics, self.costs[i], lambda x: self.policy.mean(self._obs(x[None], row))[0],
-                                 self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov,
+                                 self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise,
                                  rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=cfg.relabel_mix, nominal=nominal[i] if cfg.relabel_anchor else None)
+                                 mix=mix, nominal=nominal[i] if cfg.relabel_anchor else None,
+                                 warm_from_policy=cfg.relabel_policy_warm)
             P = self.controllers[i].precision
             P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
             obs.append(self._obs(X, row))
