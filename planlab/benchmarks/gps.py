@@ -1,7 +1,8 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
-[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--uct-simulations N] [--uct-horizon H]``
+[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--uct-simulations N] [--uct-horizon H]
+[--relabel-policy-warm] [--relabel-noise S] [--relabel-mix B] [--relabel-mix-decay D] [--c-step-reference policy|local]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -103,14 +104,15 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4, relabel: int = 0, conditions: int = 6) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None) -> GPS:
     torch.set_num_threads(1)
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20)
     pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
                               epochs=2 if quick else prob.policy_epochs)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
-                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20)
+                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
+                    **(options or {}))
     gps = build_gps(prob, cfg)
     speed = None
     for _ in range(iterations):
@@ -212,6 +214,11 @@ def main(argv=None) -> int:
     p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
     p.add_argument("--relabel", type=int, default=0, help="GPS: policy rollouts per condition labelled by an iLQR MPC")
     p.add_argument("--conditions", type=int, default=6, help="GPS training initial states")
+    p.add_argument("--relabel-policy-warm", action="store_true", help="GPS relabelling: expert warm-started from the policy's plan")
+    p.add_argument("--relabel-noise", type=float, default=None, help="GPS relabelling: action noise std (default: the policy's)")
+    p.add_argument("--relabel-mix", type=float, default=0.0, help="GPS relabelling: probability of executing the expert")
+    p.add_argument("--relabel-mix-decay", type=float, default=1.0, help="GPS relabelling: the mix's factor per iteration")
+    p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -226,7 +233,10 @@ def main(argv=None) -> int:
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
-                        args.relabel, args.conditions)
+                        args.relabel, args.conditions,
+                        {"relabel_policy_warm": args.relabel_policy_warm, "relabel_noise": args.relabel_noise,
+                         "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
+                         "c_step_reference": args.c_step_reference})
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:
