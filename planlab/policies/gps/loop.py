@@ -295,6 +295,7 @@ class GPS:
         cfg, T = self.config, self.config.horizon
         rng = np.random.default_rng([cfg.seed, it, 1])
         nx = self.dynamics.state_dim
+        local_w = cfg.relabel_local_weight if len(self._agg[0]) else 1.0
         for i, (X, U) in enumerate(samples):
             ctrl = self.controllers[i]
             extra = None
@@ -313,7 +314,7 @@ class GPS:
                 P = ctrl.precision[t]
                 prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
                 w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
-                weight.append(np.full(len(Xt), w))
+                weight.append(np.full(len(Xt), w * local_w))
         obs.append(self._agg[0])
         target.append(self._agg[1])
         prec.append(self._agg[2])

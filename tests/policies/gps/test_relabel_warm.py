@@ -75,3 +75,23 @@ def test_gps_with_policy_warm_start_noise_and_decaying_mix_aggregates_and_resume
     resumed.run(progress=False)
     np.testing.assert_allclose(resumed._agg[0], whole._agg[0], rtol=0, atol=0)
     np.testing.assert_allclose(resumed.policy.mean(train), whole.policy.mean(train), rtol=1e-9, atol=1e-12)
+
+
+def test_local_weight_scales_the_local_samples_once_relabelled_states_exist(monkeypatch):
+    sys_ = DoubleIntegrator(n=1)
+    cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    cfg = GPSConfig(iterations=2, horizon=10, samples=2, init="zero", init_var=0.5, kl_step=2.0, relabel_rollouts=1,
+                    relabel_local_weight=0.25, relabel_horizon=6, relabel_iterations=2,
+                    policy=GlobalPolicyConfig(hidden=(), epochs=5, optimizer="lbfgs"), seed=0)
+    gps = GPS(sys_, cost, np.array([[1.0, 0.0]]), cfg)
+    fits = []
+    real_fit = gps.policy.fit
+    monkeypatch.setattr(gps.policy, "fit", lambda O, Y, P, weights, seed: fits.append((len(O), weights.copy())) or real_fit(O, Y, P, weights=weights, seed=seed))
+    gps.run(progress=False)
+    # iteration 1: the first fit (20 local samples, none relabelled yet: weight 1), then 20 local + 10 relabelled
+    assert [n for n, _ in fits] == [20, 30, 40]  # iteration 2: 20 local + 20 relabelled (10 per iteration)
+    assert np.all(fits[0][1] == 1.0)
+    for n, w in fits[1:]:
+        assert np.all(w[:20] == 0.25) and np.all(w[20:] == 1.0)
+    with pytest.raises(ValueError, match="relabel_local_weight"):
+        GPSConfig(relabel_local_weight=-1.0)
