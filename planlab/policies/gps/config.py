@@ -97,6 +97,17 @@ class GPSConfig:
     init_horizon : int or None
         ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
         (padded with zeros), which steers iLQR away from poor local minima of long swing-up horizons.
+    on_failure : {"warn", "raise"}
+        What an iteration whose numerical health check fails does (:mod:`~planlab.policies.gps.health`): its
+        progress row gets the status and a :class:`~planlab.policies.gps.health.GPSNumericalWarning` is
+        issued (the offending rows, controllers or fit are left out), or, after the iteration's checkpoint is
+        written, :class:`~planlab.policies.gps.health.GPSNumericalError` is raised.
+    label_limit : float
+        S-step labels larger than this times the action scale (half the action box) count as exploding.
+    fit_limit : float
+        An S-step fit whose RMS error exceeds this times the labels' RMS counts as diverged.
+    state_var_limit : float
+        A local controller whose trajectory distribution has a state variance above this counts as diverged.
     policy : GlobalPolicyConfig
     seed : int
     """
@@ -132,6 +143,10 @@ class GPSConfig:
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
+    on_failure: str = "warn"
+    label_limit: float = 1e3
+    fit_limit: float = 10.0
+    state_var_limit: float = 1e6
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
     seed: int = 0
 
@@ -146,6 +161,9 @@ class GPSConfig:
         check_in("weighting", self.weighting, {"normalized", "raw"})
         check_in("step_rule", self.step_rule, {"policy", "local"})
         check_in("c_step_reference", self.c_step_reference, {"policy", "local"})
+        check_in("on_failure", self.on_failure, {"warn", "raise"})
+        for name in ("label_limit", "fit_limit", "state_var_limit"):
+            check_positive(name, getattr(self, name))
         if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
             raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
         if self.augment < 0:

@@ -38,6 +38,7 @@ from ...core.validation import as_float_array
 from ...planners.trajopt.ilqr import ILQR
 from .config import GPSConfig
 from .global_policy import GaussianMLPPolicy
+from .health import IterationHealth, action_scale, controller_problem, fit_diverged, screen_sstep
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
 from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
@@ -208,9 +209,13 @@ class GPS:
         M, T = len(self.conditions), cfg.horizon
         base = cfg.kl_step * T
         on_policy = cfg.sampling == "policy" and self.policy.fitted
+        health = IterationHealth(it)
         samples, models, exps, mus, covs = [], [], [], [], []
         for i in range(M):
             X, U = self._sample(i, rng, on_policy)
+            if not (np.all(np.isfinite(X)) and np.all(np.isfinite(U))):
+                raise FloatingPointError(f"conditions[{i}]: a sampled trajectory left the finite states "
+                                         f"(iteration {it + 1}); the dynamics or the controller diverged")
             dyn = self._local_model(X, U, i)
             exp = expand_cost(self.dynamics, self.costs[i], X.mean(axis=0), U.mean(axis=0))
             samples.append((X, U))
@@ -220,7 +225,7 @@ class GPS:
             covs.append(np.cov(X[:, 0].T).reshape(len(mus[-1]), -1) + 1e-6 * np.eye(len(mus[-1])))
         sample_cost = float(np.mean([self.costs[i].trajectory_cost(*samples[i]).mean() for i in range(M)]))
         if it == 0 and not self.policy.fitted:
-            self._fit_policy(samples, it, models, mus, covs)
+            self._fit_policy(samples, it, models, mus, covs, health)
         statuses, kls, pol_costs = [], [], []
         for i in range(M):
             dyn, exp = models[i], exps[i]
@@ -237,14 +242,20 @@ class GPS:
             if cfg.c_step_reference == "local":
                 ref = self.controllers[i]
             res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
-            self._prev[i] = (cur, res.predicted_cost)
-            self.controllers[i] = res.controller
-            statuses.append(res.status)
+            problem = controller_problem(res.predicted_cost, trajectory_distribution(res.controller, dyn, mus[i], covs[i]),
+                                         self.dynamics.state_dim, cfg.state_var_limit)
+            if problem is None:
+                self._prev[i] = (cur, res.predicted_cost)
+                self.controllers[i] = res.controller
+            else:  # keep the previous controller; its step-size history starts over
+                health.flag(problem[0], f"conditions[{i}]: {problem[1]} (the previous controller is kept)")
+                self._prev[i] = None
+            statuses.append(res.status if problem is None else problem[0])
             kls.append(res.kl)
             pol_costs.append(cur)
         if cfg.relabel_rollouts:
             self._relabel(it, [U.mean(axis=0) for _, U in samples])
-        fit_rms = self._fit_policy(samples, it, models, mus, covs)
+        fit_rms = self._fit_policy(samples, it, models, mus, covs, health)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
         tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
         self.iteration += 1
@@ -253,11 +264,14 @@ class GPS:
                "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
                "epsilon": [round(float(e), 3) for e in self.epsilon], "kl": [round(float(k), 3) for k in kls],
                "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms,
-               "statuses": statuses, "relabelled": len(self._agg[0]), "wall_s": time.perf_counter() - t0}
+               "statuses": statuses, "relabelled": len(self._agg[0]), "status": health.status,
+               "issues": [m for _, m in health.issues], "wall_s": time.perf_counter() - t0}
         self.curve.append(row)
         if self.out is not None:
             self._checkpoint(row)
+        health.report(cfg.on_failure)
         return row
+
 
     def _policy_controller(self, Xbar, inputs_row) -> LinearGaussianController:
         """The global policy linearised along ``Xbar`` (T, nx) as a controller of the state alone (the
@@ -290,8 +304,8 @@ class GPS:
             ps.append(np.broadcast_to(P, (len(X),) + P.shape))
         self._agg = (np.concatenate(obs), np.concatenate(us), np.concatenate(ps))
 
-    def _fit_policy(self, samples, it, models, mus, covs):
-        obs, target, prec, weight = [], [], [], []
+    def _fit_policy(self, samples, it, models, mus, covs, health):
+        obs, target, prec, weight, source = [], [], [], [], []
         cfg, T = self.config, self.config.horizon
         rng = np.random.default_rng([cfg.seed, it, 1])
         nx = self.dynamics.state_dim
@@ -315,15 +329,30 @@ class GPS:
                 prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
                 w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
                 weight.append(np.full(len(Xt), w * local_w))
+                source.append(np.full(len(Xt), i))
         obs.append(self._agg[0])
         target.append(self._agg[1])
         prec.append(self._agg[2])
         weight.append(np.ones(len(self._agg[0])))
+        source.append(np.full(len(self._agg[0]), -1))
+        O, Y, P, W, S = (np.concatenate(a) for a in (obs, target, prec, weight, source))
+        keep = screen_sstep(O, Y, P, S, self.dynamics, cfg.label_limit, health)
+        if not np.any(keep):
+            health.flag("fit_diverged", "no finite S-step rows are left; the policy is not refitted")
+            return float("nan")
+        O, Y, P, W = O[keep], Y[keep], P[keep], W[keep]
         seed = cfg.seed * 7919 + it
         torch.manual_seed(seed)
-        O, Y = np.concatenate(obs), np.concatenate(target)
-        self.policy.fit(O, Y, np.concatenate(prec), weights=np.concatenate(weight), seed=seed)
-        return float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
+        before = self.policy.snapshot()
+        losses = self.policy.fit(O, Y, P, weights=W, seed=seed)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rms = float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
+        scale = float(np.mean(action_scale(self.dynamics.action_low, self.dynamics.action_high)))
+        problem = fit_diverged(losses, rms, float(np.sqrt(np.mean(Y ** 2))), cfg.fit_limit, scale)
+        if problem is not None:
+            health.flag("fit_diverged", problem)
+            self.policy.restore(before)
+        return rms
 
     def run(self, iterations: int | None = None, *, progress: bool | None = None, stop_at: float | None = None) -> list[dict]:
         """Iterate until ``config.iterations`` (or ``iterations`` more); stop early once the held-out
