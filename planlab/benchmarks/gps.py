@@ -1,8 +1,10 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
-[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--fresh N] [--horizon T]
-[--uct-simulations N] [--uct-horizon H]``
+[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--fresh N] [--horizon T] [--out DIR]
+[--uct-simulations N] [--uct-horizon H]
+[--relabel-policy-warm] [--relabel-noise S] [--relabel-mix B] [--relabel-mix-decay D] [--relabel-local-weight W]
+[--c-step-reference policy|local]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -104,8 +106,8 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4, relabel: int = 0, conditions: int = 6, fresh: int = 0, horizon: int | None = None,
-            out_dir=None) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None, fresh: int = 0,
+            horizon: int | None = None, out_dir=None) -> GPS:
     torch.set_num_threads(1)
     c0 = time.process_time()
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
@@ -115,7 +117,8 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
                     relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
-                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var)
+                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var,
+                    **(options or {}))
     gps = build_gps(prob, cfg, None if out_dir is None else f"{out_dir}/seed{seed}")
     print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
     speed = None
@@ -228,6 +231,12 @@ def main(argv=None) -> int:
     p.add_argument("--fresh", type=int, default=0, help="GPS reacher: fresh (start, target) conditions relabelled per iteration")
     p.add_argument("--horizon", type=int, default=None, help="GPS reacher: steps per episode (default 100, the env's limit)")
     p.add_argument("--out", default=None, help="GPS: checkpoint directory (one subdirectory per seed; resumes)")
+    p.add_argument("--relabel-policy-warm", action="store_true", help="GPS relabelling: expert warm-started from the policy's plan")
+    p.add_argument("--relabel-noise", type=float, default=None, help="GPS relabelling: action noise std (default: the policy's)")
+    p.add_argument("--relabel-mix", type=float, default=0.0, help="GPS relabelling: probability of executing the expert")
+    p.add_argument("--relabel-mix-decay", type=float, default=1.0, help="GPS relabelling: the mix's factor per iteration")
+    p.add_argument("--relabel-local-weight", type=float, default=1.0, help="GPS: factor on local samples once relabelled states exist")
+    p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -242,7 +251,11 @@ def main(argv=None) -> int:
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
-                        args.relabel, args.conditions, args.fresh, args.horizon, args.out)
+                        args.relabel, args.conditions,
+                        {"relabel_policy_warm": args.relabel_policy_warm, "relabel_noise": args.relabel_noise,
+                         "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
+                         "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight},
+                        args.fresh, args.horizon, args.out)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:

@@ -77,6 +77,20 @@ class GPSConfig:
         ``relabel_pool`` given to :class:`GPS` (fresh starts and goals every iteration, aggregated like the
         rest: DAgger's data aggregation, Ross et al. 2011, over a goal distribution rather than 12 fixed
         goals). 0 = off. Needs ``relabel_rollouts >= 1``.
+    relabel_policy_warm : bool
+        Warm start the expert at every visited state from the global policy's own open-loop actions from
+        that state (:func:`~planlab.policies.gps.relabel.policy_plan`): labels that depend on the state
+        alone and follow the policy's route (excludes ``relabel_anchor``).
+    relabel_noise : float or None
+        Standard deviation of the Gaussian noise on the executed actions of the relabelling rollouts
+        (every action component); None = the policy's own ``Σ_π``.
+    relabel_mix_decay : float in (0, 1]
+        The expert-execution probability of iteration ``i`` (from 0) is ``relabel_mix · relabel_mix_decay^i``
+        (DAgger's decaying β).
+    relabel_local_weight : float >= 0
+        Factor on the local controllers' samples in the S-steps that also fit relabelled states (1 = as
+        they are; 0 = once relabelled states exist, the policy is fitted to the expert's labels alone and
+        the local controllers only shape the first fit).
     c_step_reference : {"policy", "local"}
         The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
         to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
@@ -128,6 +142,10 @@ class GPSConfig:
     relabel_weight: float = 1.0
     relabel_anchor: bool = False
     relabel_fresh: int = 0
+    relabel_policy_warm: bool = False
+    relabel_noise: float | None = None
+    relabel_mix_decay: float = 1.0
+    relabel_local_weight: float = 1.0
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
@@ -169,6 +187,14 @@ class GPSConfig:
         check_positive_int("relabel_horizon", self.relabel_horizon)
         check_positive_int("relabel_iterations", self.relabel_iterations)
         check_positive("relabel_weight", self.relabel_weight)
+        if self.relabel_noise is not None:
+            check_positive("relabel_noise", self.relabel_noise)
+        if not 0.0 < self.relabel_mix_decay <= 1.0:
+            raise ValueError(f"relabel_mix_decay: expected a value in (0, 1], got {self.relabel_mix_decay}")
+        if not self.relabel_local_weight >= 0.0:
+            raise ValueError(f"relabel_local_weight: expected a value >= 0, got {self.relabel_local_weight}")
+        if self.relabel_policy_warm and self.relabel_anchor:
+            raise ValueError("relabel_policy_warm: expected False with relabel_anchor=True (one warm start per label), got True")
         if self.prior_window < 0:
             raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
         if isinstance(self.policy, dict):

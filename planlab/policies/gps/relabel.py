@@ -27,7 +27,7 @@ from ...core.validation import as_float_array, check_positive_int
 from ...planners.mpc import MPC
 from ...planners.trajopt.ilqr import ILQR
 
-__all__ = ["policy_visits", "median_precision", "check_pool"]
+__all__ = ["policy_visits", "policy_plan", "median_precision", "check_pool"]
 
 
 def check_pool(pool, nx: int, nu: int, k: int, horizon: int) -> tuple:
@@ -58,7 +58,7 @@ def median_precision(P) -> np.ndarray:
 
 def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: int, *, rollouts: int, noise_cov,
                   rng: np.random.Generator, mpc_horizon: int, mpc_iterations: int,
-                  mix: float = 0.0, nominal=None) -> tuple[np.ndarray, np.ndarray]:
+                  mix: float = 0.0, nominal=None, warm_from_policy: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """States the policy visits from ``x0`` and the MPC expert's actions there.
 
     Parameters
@@ -84,6 +84,12 @@ def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: in
         the nominal actions (the local controller's), so that states the policy visits in different
         rollouts get labels of one homotopy class (a swing-up to the left and one to the right from
         nearby states would average into neither).
+    warm_from_policy : bool
+        Warm start the expert at every visited state ``x`` from the policy's own open-loop actions over
+        the expert's horizon (:func:`policy_plan`, run on ``dynamics`` from ``x``): the label is then the
+        expert's improvement of what the policy would do from ``x`` — one function of the state (not of
+        the rollout's history, as the shifted previous plan is) and in the policy's own route, so the
+        policy is never asked to swing left and right from nearby states. Excludes ``nominal``.
 
     Returns
     -------
@@ -103,7 +109,13 @@ def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: in
     L = V * np.sqrt(np.maximum(w, 0.0))
     X, U = np.empty((rollouts, horizon, nx)), np.empty((rollouts, horizon, nu))
     planner = ILQR(dynamics, cost, mpc_horizon, max_iterations=mpc_iterations)
-    if nominal is None:
+    if warm_from_policy:
+        if nominal is not None:
+            raise ValueError("nominal: expected None with warm_from_policy=True (one warm start per label), got an array")
+        def expert(x, t):
+            return planner.plan(x, warm_start=policy_plan(dynamics, act, x, mpc_horizon)).actions[0]
+        reset = (lambda: None)
+    elif nominal is None:
         mpc = MPC(planner)
         expert, reset = (lambda x, t: mpc.act(x)), mpc.reset
     else:
@@ -133,3 +145,14 @@ def _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U):
             if not np.all(np.isfinite(x)):
                 raise FloatingPointError(f"dynamics: the rollout from x0 = {x0} left the finite states at step {t}")
 
+
+
+def policy_plan(dynamics: Dynamics, act: Callable, x0, horizon: int) -> np.ndarray:
+    """``(horizon, nu)``: the actions of ``act`` (clipped to the action box) along its own rollout on ``dynamics``
+    from ``x0`` — the policy's open-loop plan, used to warm start an expert in the policy's route."""
+    x = as_float_array("x0", x0, shape=(dynamics.state_dim,)).copy()
+    U = np.empty((check_positive_int("horizon", horizon), dynamics.action_dim))
+    for t in range(horizon):
+        U[t] = np.clip(act(x), dynamics.action_low, dynamics.action_high)
+        x = dynamics.step(x, U[t])
+    return U

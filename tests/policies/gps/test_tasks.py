@@ -1,10 +1,11 @@
-"""The goal-conditioned reacher problem: its success test is the env's, its goals reach the policy input."""
+"""The goal-conditioned reacher problem: its success test is the env's, its goals reach the policy input; the
+cart-pole policy sees the pole angle as (sin, cos)."""
 
 import gymnasium as gym
 import numpy as np
 
 from planlab.envs.registration import register_envs
-from planlab.policies.gps.global_policy import GlobalPolicyConfig
+from planlab.policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from planlab.policies.gps.loop import GPSConfig
 from planlab.policies.gps.tasks import build_gps, gps_problem
 
@@ -64,3 +65,11 @@ def test_reach_warm_start_puts_ilqr_on_the_target_and_the_pool_is_disjoint():
     for other in (prob.train, prob.heldout):
         assert not np.any(np.all(np.isclose(starts[:, None], other[None]), axis=-1))
     assert prob.train_warm.shape == (2, 100, 2) and prob.clip_targets
+def test_cartpole_policy_sees_the_pole_angle_as_sin_and_cos_so_a_full_turn_is_the_same_input():
+    prob = gps_problem("planlab/CartPoleSwingup-v0", 0, n_train=1, n_heldout=1)
+    assert prob.angle_indices == (2,) and prob.dynamics.state_names[2] == "theta"
+    pi = GaussianMLPPolicy(4, 1, GlobalPolicyConfig(angle_indices=prob.angle_indices))
+    x = np.array([0.3, -1.2, 2.5, 0.7])
+    np.testing.assert_array_equal(pi.features(x), [0.3, -1.2, 0.7, np.sin(2.5), np.cos(2.5)])
+    np.testing.assert_allclose(pi.features(x + [0, 0, 2 * np.pi, 0]), pi.features(x), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pi.features(x * [1, 1, -1, 1]), [0.3, -1.2, 0.7, -np.sin(2.5), np.cos(2.5)], rtol=0, atol=0)
