@@ -296,7 +296,7 @@ class GPS:
                                  self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise,
                                  rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
                                  mix=mix, nominal=nominal[i] if cfg.relabel_anchor else None,
-                                 warm_from_policy=cfg.relabel_policy_warm)
+                                 warm_from_policy=cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from)
             P = self.controllers[i].precision
             P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
             obs.append(self._obs(X, row))
