@@ -81,6 +81,10 @@ class GPSConfig:
         Warm start the expert at every visited state from the global policy's own open-loop actions from
         that state (:func:`~planlab.policies.gps.relabel.policy_plan`): labels that depend on the state
         alone and follow the policy's route (excludes ``relabel_anchor``).
+    relabel_policy_warm_from : int >= 0
+        With ``relabel_policy_warm``: the first iteration (counted from 0) that uses it; earlier ones warm
+        start the expert from its own shifted plan (the policy of the first iterations, fitted to a few
+        local samples, is a poor warm start: on the cart-pole its plans gave labels that never swung up).
     relabel_noise : float or None
         Standard deviation of the Gaussian noise on the executed actions of the relabelling rollouts
         (every action component); None = the policy's own ``Σ_π``.
@@ -143,6 +147,7 @@ class GPSConfig:
     relabel_anchor: bool = False
     relabel_fresh: int = 0
     relabel_policy_warm: bool = False
+    relabel_policy_warm_from: int = 1
     relabel_noise: float | None = None
     relabel_mix_decay: float = 1.0
     relabel_local_weight: float = 1.0
@@ -191,6 +196,8 @@ class GPSConfig:
             check_positive("relabel_noise", self.relabel_noise)
         if not 0.0 < self.relabel_mix_decay <= 1.0:
             raise ValueError(f"relabel_mix_decay: expected a value in (0, 1], got {self.relabel_mix_decay}")
+        if self.relabel_policy_warm_from < 0:
+            raise ValueError(f"relabel_policy_warm_from: expected an integer >= 0, got {self.relabel_policy_warm_from}")
         if not self.relabel_local_weight >= 0.0:
             raise ValueError(f"relabel_local_weight: expected a value >= 0, got {self.relabel_local_weight}")
         if self.relabel_policy_warm and self.relabel_anchor:

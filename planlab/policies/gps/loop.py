@@ -307,17 +307,17 @@ class GPS:
             starts, costs, inputs, noms = self.relabel_pool
             P = np.median(np.stack(Ps), axis=0)
             for j in (it * cfg.relabel_fresh + np.arange(cfg.relabel_fresh)) % len(starts):
-                jobs.append((starts[j], costs[j], None if inputs is None else inputs[j],
-                             None if noms is None or cfg.relabel_policy_warm else noms[j], P))
+                jobs.append((starts[j], costs[j], None if inputs is None else inputs[j], None if noms is None else noms[j], P))
         obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
         nu = self.dynamics.action_dim
         noise = self.policy.cov if cfg.relabel_noise is None else cfg.relabel_noise ** 2 * np.eye(nu)
         mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
+        warm = cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from
         for x0, cost, row, nom, P in jobs:
             X, U = policy_visits(self.dynamics, cost, lambda x: self.policy.mean(self._obs(x[None], row))[0], x0,
                                  cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise, rng=rng,
                                  mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=mix, nominal=nom, warm_from_policy=cfg.relabel_policy_warm)
+                                 mix=mix, nominal=nom if not warm else None, warm_from_policy=warm)
             obs.append(self._obs(X, row))
             us.append(U)
             ps.append(np.broadcast_to(P, (len(X),) + P.shape))

@@ -95,3 +95,20 @@ def test_local_weight_scales_the_local_samples_once_relabelled_states_exist(monk
         assert np.all(w[:20] == 0.25) and np.all(w[20:] == 1.0)
     with pytest.raises(ValueError, match="relabel_local_weight"):
         GPSConfig(relabel_local_weight=-1.0)
+
+
+def test_policy_warm_start_begins_at_its_iteration(monkeypatch):
+    import planlab.policies.gps.loop as loop
+
+    calls = []
+    real = loop.policy_visits
+    monkeypatch.setattr(loop, "policy_visits", lambda *a, **k: calls.append(k["warm_from_policy"]) or real(*a, **k))
+    sys_ = DoubleIntegrator(n=1)
+    cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    cfg = GPSConfig(iterations=3, horizon=6, samples=2, init="zero", kl_step=2.0, relabel_rollouts=1,
+                    relabel_policy_warm=True, relabel_policy_warm_from=2, relabel_horizon=4, relabel_iterations=1,
+                    policy=GlobalPolicyConfig(hidden=(), epochs=3, optimizer="lbfgs"), seed=0)
+    GPS(sys_, cost, np.array([[1.0, 0.0]]), cfg).run(progress=False)
+    assert calls == [False, False, True]
+    with pytest.raises(ValueError, match="relabel_policy_warm_from"):
+        GPSConfig(relabel_policy_warm_from=-1)
