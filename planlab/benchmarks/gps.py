@@ -9,7 +9,11 @@
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
   global policy alone, no planner). One row per iteration and seed:
-  ``{algo: "gps", task, seed, iteration, success_rate, heldout, wall_s, policy_us_per_action, mpc_ms_per_step}``.
+  ``{algo: "gps", task, seed, iteration, success_rate, heldout, wall_s, cpu_s, status, issues, fit_rms,
+  policy_us_per_action, mpc_ms_per_step, ...}`` (``status``: the iteration's numerical health, "ok" or the codes of
+  :mod:`planlab.policies.gps.health`). ``--task planlab/Reacher2Link-v0``: the goal-conditioned reacher (random
+  targets; rows add ``heldout_final_dist_median``); ``--horizon`` sets its steps per episode (default 100, the
+  env's limit), ``--fresh N`` relabels the policy's visits from N new (start, target) pairs per iteration.
 * **speed** — one action of the trained 2x64 policy (compiled forward pass, one state, one thread;
   the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
   the same process; the ratio is printed.
