@@ -2,6 +2,7 @@
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
 [--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--fresh N] [--horizon T] [--out DIR]
+[--hidden 64,64] [--policy-epochs N]
 [--uct-simulations N] [--uct-horizon H]
 [--relabel-policy-warm] [--relabel-noise S] [--relabel-mix B] [--relabel-mix-decay D] [--relabel-local-weight W]
 [--c-step-reference policy|local]``
@@ -111,13 +112,13 @@ def run_speed(quick: bool, fh) -> dict:
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
             augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None, fresh: int = 0,
-            horizon: int | None = None, out_dir=None) -> GPS:
+            horizon: int | None = None, out_dir=None, hidden: tuple = (64, 64), policy_epochs: int | None = None) -> GPS:
     torch.set_num_threads(1)
     c0 = time.process_time()
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
                        n_pool=fresh * iterations)
-    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
-                              epochs=2 if quick else prob.policy_epochs)
+    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer, hidden=hidden,
+                              epochs=2 if quick else (policy_epochs or prob.policy_epochs))
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
                     relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
@@ -235,6 +236,8 @@ def main(argv=None) -> int:
     p.add_argument("--fresh", type=int, default=0, help="GPS reacher: fresh (start, target) conditions relabelled per iteration")
     p.add_argument("--horizon", type=int, default=None, help="GPS reacher: steps per episode (default 100, the env's limit)")
     p.add_argument("--out", default=None, help="GPS: checkpoint directory (one subdirectory per seed; resumes)")
+    p.add_argument("--hidden", default="64,64", help="GPS: hidden widths of the global policy")
+    p.add_argument("--policy-epochs", type=int, default=None, help="GPS: policy fit iterations (default: the task's)")
     p.add_argument("--relabel-policy-warm", action="store_true", help="GPS relabelling: expert warm-started from the policy's plan")
     p.add_argument("--relabel-noise", type=float, default=None, help="GPS relabelling: action noise std (default: the policy's)")
     p.add_argument("--relabel-mix", type=float, default=0.0, help="GPS relabelling: probability of executing the expert")
@@ -259,7 +262,7 @@ def main(argv=None) -> int:
                         {"relabel_policy_warm": args.relabel_policy_warm, "relabel_noise": args.relabel_noise,
                          "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
                          "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight},
-                        args.fresh, args.horizon, args.out)
+                        args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:
