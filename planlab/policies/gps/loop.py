@@ -298,7 +298,8 @@ class GPS:
                                  mix=mix, nominal=nominal[i] if cfg.relabel_anchor else None,
                                  warm_from_policy=cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from)
             P = self.controllers[i].precision
-            P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
+            P = cfg.relabel_weight * (P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
+                                      if cfg.relabel_precision == "controller" else np.eye(nu))
             obs.append(self._obs(X, row))
             us.append(U)
             ps.append(np.broadcast_to(P, (len(X),) + P.shape))
