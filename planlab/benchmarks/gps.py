@@ -5,7 +5,7 @@
 [--hidden 64,64] [--policy-epochs N]
 [--uct-simulations N] [--uct-horizon H]
 [--relabel-policy-warm] [--relabel-noise S] [--relabel-mix B] [--relabel-mix-decay D] [--relabel-local-weight W]
-[--c-step-reference policy|local]``
+[--relabel-precision controller|unit] [--c-step-reference policy|local]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
@@ -243,6 +243,7 @@ def main(argv=None) -> int:
     p.add_argument("--relabel-mix", type=float, default=0.0, help="GPS relabelling: probability of executing the expert")
     p.add_argument("--relabel-mix-decay", type=float, default=1.0, help="GPS relabelling: the mix's factor per iteration")
     p.add_argument("--relabel-local-weight", type=float, default=1.0, help="GPS: factor on local samples once relabelled states exist")
+    p.add_argument("--relabel-precision", default="controller", choices=["controller", "unit"], help="GPS: precision of relabelled states")
     p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -261,7 +262,8 @@ def main(argv=None) -> int:
                         args.relabel, args.conditions,
                         {"relabel_policy_warm": args.relabel_policy_warm, "relabel_noise": args.relabel_noise,
                          "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
-                         "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight},
+                         "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight,
+                         "relabel_precision": args.relabel_precision},
                         args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)

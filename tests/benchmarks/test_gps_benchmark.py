@@ -23,8 +23,8 @@ def test_relabelling_flags_reach_the_gps_configuration(monkeypatch):
     seen = {}
     monkeypatch.setattr(bench, "run_gps", lambda *a: seen.setdefault("options", next(x for x in a if isinstance(x, dict))))
     bench.main(["--parts", "gps", "--seeds", "1", "--relabel", "3", "--relabel-policy-warm", "--relabel-noise", "0.7",
-                "--relabel-mix", "1", "--relabel-mix-decay", "0.5", "--c-step-reference", "local", "--relabel-local-weight", "0"])
+                "--relabel-mix", "1", "--relabel-mix-decay", "0.5", "--c-step-reference", "local", "--relabel-local-weight", "0", "--relabel-precision", "unit"])
     assert seen["options"] == {"relabel_policy_warm": True, "relabel_noise": 0.7, "relabel_mix": 1.0,
                                "relabel_mix_decay": 0.5, "c_step_reference": "local",
-                               "relabel_local_weight": 0.0}
+                               "relabel_local_weight": 0.0, "relabel_precision": "unit"}
     bench.GPSConfig(**seen["options"])  # every key is a configuration field

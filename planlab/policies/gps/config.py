@@ -95,6 +95,10 @@ class GPSConfig:
         Factor on the local controllers' samples in the S-steps that also fit relabelled states (1 = as
         they are; 0 = once relabelled states exist, the policy is fitted to the expert's labels alone and
         the local controllers only shape the first fit).
+    relabel_precision : {"controller", "unit"}
+        Precision of a relabelled state: ``relabel_weight`` times the median controller precision of its
+        condition (the conditions' scales can differ by orders of magnitude), or ``relabel_weight`` times
+        the identity (every labelled state counts the same, as in DAgger).
     c_step_reference : {"policy", "local"}
         The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
         to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
@@ -151,6 +155,7 @@ class GPSConfig:
     relabel_noise: float | None = None
     relabel_mix_decay: float = 1.0
     relabel_local_weight: float = 1.0
+    relabel_precision: str = "controller"
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
@@ -171,6 +176,7 @@ class GPSConfig:
         check_in("sampling", self.sampling, {"local", "policy"})
         check_in("weighting", self.weighting, {"normalized", "raw"})
         check_in("step_rule", self.step_rule, {"policy", "local"})
+        check_in("relabel_precision", self.relabel_precision, {"controller", "unit"})
         check_in("c_step_reference", self.c_step_reference, {"policy", "local"})
         check_in("on_failure", self.on_failure, {"warn", "raise"})
         for name in ("label_limit", "fit_limit", "state_var_limit"):

@@ -298,9 +298,10 @@ class GPS:
     def _relabel(self, it, nominal):
         """DAgger/PLATO: the states the current policy visits from each condition (and from this iteration's
         ``relabel_fresh`` conditions of the pool), labelled by the MPC expert."""
-        cfg, M = self.config, len(self.conditions)
+        cfg, M, nu = self.config, len(self.conditions), self.dynamics.action_dim
         rng = np.random.default_rng([cfg.seed, it, 2])
-        Ps = [cfg.relabel_weight * median_precision(c.precision) for c in self.controllers]
+        Ps = [cfg.relabel_weight * (median_precision(c.precision) if cfg.relabel_precision == "controller" else np.eye(nu))
+              for c in self.controllers]
         jobs = [(self.conditions[i], self.costs[i], None if self.inputs is None else self.inputs[i],
                  nominal[i] if cfg.relabel_anchor else None, Ps[i]) for i in range(M)]
         if cfg.relabel_fresh:
@@ -309,7 +310,6 @@ class GPS:
             for j in (it * cfg.relabel_fresh + np.arange(cfg.relabel_fresh)) % len(starts):
                 jobs.append((starts[j], costs[j], None if inputs is None else inputs[j], None if noms is None else noms[j], P))
         obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
-        nu = self.dynamics.action_dim
         noise = self.policy.cov if cfg.relabel_noise is None else cfg.relabel_noise ** 2 * np.eye(nu)
         mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
         warm = cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from

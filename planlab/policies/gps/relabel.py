@@ -71,7 +71,9 @@ def policy_visits(dynamics: Dynamics, cost: Cost, act: Callable, x0, horizon: in
         Steps per rollout.
     rollouts : int
     noise_cov : array_like (nu, nu)
-        Covariance of the Gaussian noise added to the policy's action (``Σ_π``; zeros for none).
+        Covariance of the Gaussian noise added to the executed action, the policy's or the expert's
+        (``Σ_π``; zeros for none): without it, expert-executed rollouts from one start would all be the
+        same trajectory.
     rng : numpy Generator
     mpc_horizon, mpc_iterations : int
         The expert: iLQR over this horizon with at most this many iterations per step, warm-started from
@@ -137,8 +139,8 @@ def _rollouts(dynamics, expert, reset, act, x0, L, rng, mix, X, U):
         for t in range(horizon):
             X[r, t] = x
             U[r, t] = expert(x, t)
-            if mix > 0.0 and rng.random() < mix:
-                u = U[r, t]
+            if mix > 0.0 and rng.random() < mix:  # the expert's action, explored with the same noise
+                u = np.clip(U[r, t] + L @ rng.standard_normal(nu), lo, hi)
             else:
                 u = np.clip(act(x) + L @ rng.standard_normal(nu), lo, hi)
             x = dynamics.step(x, u)

@@ -112,3 +112,37 @@ def test_policy_warm_start_begins_at_its_iteration(monkeypatch):
     assert calls == [False, False, True]
     with pytest.raises(ValueError, match="relabel_policy_warm_from"):
         GPSConfig(relabel_policy_warm_from=-1)
+
+
+def test_expert_executed_rollouts_explore_with_the_noise():
+    cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    kw = dict(rollouts=2, rng=np.random.default_rng(0), mpc_horizon=5, mpc_iterations=2, mix=1.0)
+    X, U = policy_visits(SYS, cost, lambda x: np.zeros(1), np.array([1.0, 0.0]), 6, noise_cov=np.zeros((1, 1)), **kw)
+    np.testing.assert_array_equal(X[:6], X[6:])  # no noise: the expert's rollouts from one start are one trajectory
+    kw["rng"] = np.random.default_rng(0)
+    X, U = policy_visits(SYS, cost, lambda x: np.zeros(1), np.array([1.0, 0.0]), 6, noise_cov=0.25 * np.eye(1), **kw)
+    assert np.abs(X[1:6] - X[7:]).max() > 1e-3  # with noise they explore
+    rng = np.random.default_rng(0)  # each step: the mix draw, then the noise draw
+    for r in range(2):
+        for t in range(5):
+            rng.random()
+            u = np.clip(U[6 * r + t] + 0.5 * rng.standard_normal(1), SYS.action_low, SYS.action_high)
+            np.testing.assert_allclose(X[6 * r + t + 1], SYS.step(X[6 * r + t], u), rtol=1e-12, atol=1e-14)
+        rng.random(), rng.standard_normal(1)  # the last step of the rollout
+
+
+@pytest.mark.parametrize("kind", ["controller", "unit"])
+def test_relabelled_precision_is_the_median_controller_one_or_the_identity(kind):
+    sys_ = DoubleIntegrator(n=1)
+    cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    cfg = GPSConfig(iterations=1, horizon=6, samples=2, init="zero", kl_step=2.0, relabel_rollouts=1,
+                    relabel_precision=kind, relabel_weight=3.0, relabel_horizon=4, relabel_iterations=1,
+                    policy=GlobalPolicyConfig(hidden=(), epochs=3, optimizer="lbfgs"), seed=0)
+    gps = GPS(sys_, cost, np.array([[1.0, 0.0]]), cfg)
+    gps.run(progress=False)
+    P = gps.controllers[0].precision
+    want = 3.0 * (np.sort(P[:, 0, 0])[len(P) // 2] if kind == "controller" else 1.0)
+    np.testing.assert_allclose(gps._agg[2][:, 0, 0], want, rtol=1e-12)
+    assert len(gps._agg[2]) == 6
+    with pytest.raises(ValueError, match="relabel_precision"):
+        GPSConfig(relabel_precision="median")
