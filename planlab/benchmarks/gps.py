@@ -1,12 +1,20 @@
 """Guided policy search and policy distillation: does the network alone do the job, and how fast is it?
 
 ``python -m planlab.benchmarks.gps [--json PATH] [--quick] [--seeds N] [--iterations N] [--parts gps,distill,multitask,speed]
-[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--uct-simulations N] [--uct-horizon H]``
+[--task ENV] [--sampling policy|local] [--augment N] [--relabel N] [--conditions M] [--fresh N] [--horizon T] [--out DIR]
+[--hidden 64,64] [--policy-epochs N]
+[--uct-simulations N] [--uct-horizon H]
+[--relabel-policy-warm] [--relabel-noise S] [--relabel-mix B] [--relabel-mix-decay D] [--relabel-local-weight W]
+[--relabel-precision controller|unit] [--c-step-reference policy|local]``
 
 * **gps** — mirror-descent GPS on ``planlab/CartPoleSwingup-v0`` with the model known (6 training
   initial states, 20 held-out ones; success = the pole within 0.2 rad of upright for the last 2 s, the
   global policy alone, no planner). One row per iteration and seed:
-  ``{algo: "gps", task, seed, iteration, success_rate, heldout, wall_s, policy_us_per_action, mpc_ms_per_step}``.
+  ``{algo: "gps", task, seed, iteration, success_rate, heldout, wall_s, cpu_s, status, issues, fit_rms,
+  policy_us_per_action, mpc_ms_per_step, ...}`` (``status``: the iteration's numerical health, "ok" or the codes of
+  :mod:`planlab.policies.gps.health`). ``--task planlab/Reacher2Link-v0``: the goal-conditioned reacher (random
+  targets; rows add ``heldout_final_dist_median``); ``--horizon`` sets its steps per episode (default 100, the
+  env's limit), ``--fresh N`` relabels the policy's visits from N new (start, target) pairs per iteration.
 * **speed** — one action of the trained 2x64 policy (compiled forward pass, one state, one thread;
   the numpy batch path too) against one step of the iLQR MPC it replaces (horizon 50), measured in
   the same process; the ratio is printed.
@@ -103,27 +111,40 @@ def run_speed(quick: bool, fh) -> dict:
 
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
-            augment: int = 4, relabel: int = 0, conditions: int = 6) -> GPS:
+            augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None, fresh: int = 0,
+            horizon: int | None = None, out_dir=None, hidden: tuple = (64, 64), policy_epochs: int | None = None) -> GPS:
     torch.set_num_threads(1)
-    prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20)
-    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer,
-                              epochs=2 if quick else prob.policy_epochs)
+    c0 = time.process_time()
+    prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
+                       n_pool=fresh * iterations)
+    pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer, hidden=hidden,
+                              epochs=2 if quick else (policy_epochs or prob.policy_epochs))
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
-                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20)
-    gps = build_gps(prob, cfg)
+                    relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
+                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var,
+                    **(options or {}))
+    gps = build_gps(prob, cfg, None if out_dir is None else f"{out_dir}/seed{seed}")
+    print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
     speed = None
     for _ in range(iterations):
+        c0 = time.process_time()
         row = gps.step()
+        cpu = time.process_time() - c0
         if speed is None or gps.iteration == iterations:
             speed = bench_speed(gps.policy, quick, task)
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
-               "fit_rms": row["fit_rms"], "cpu_s": time.process_time(), "iteration_loadavg_1min": os.getloadavg()[0], **speed}
+               "fit_rms": row["fit_rms"], "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
+               "conditions": len(prob.train), "fresh": fresh, "cpu_s": cpu, "iteration_loadavg_1min": os.getloadavg()[0], **speed}
+        if prob.heldout_inputs is not None:  # goal-conditioned: how far from its goal each held-out run ends
+            tips = prob.dynamics.fingertip(gps.evaluate()["states"][:, -1])
+            out["heldout_final_dist_median"] = float(np.median(np.linalg.norm(tips - prob.heldout_inputs, axis=1)))
         write_row(fh, out)
-        print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  "
-              f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s  policy {speed['policy_us_per_action']:.1f} us  "
+        print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  train "
+              f"{row['train_success']:.2f}  fit RMS {row['fit_rms']:.3g}  status {row['status']}  "
+              f"held-out final dist median {out.get('heldout_final_dist_median', float('nan')):.3f}  cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s wall  {cpu:.1f} CPU s  load {out['iteration_loadavg_1min']:.1f}  policy {speed['policy_us_per_action']:.1f} us  "
               f"MPC {speed['mpc_ms_per_step']:.2f} ms  (x{1e3 * speed['mpc_ms_per_step'] / speed['policy_us_per_action']:.0f})",
               flush=True)
     return gps
@@ -212,6 +233,18 @@ def main(argv=None) -> int:
     p.add_argument("--augment", type=int, default=4, help="GPS S-step states drawn around each sample")
     p.add_argument("--relabel", type=int, default=0, help="GPS: policy rollouts per condition labelled by an iLQR MPC")
     p.add_argument("--conditions", type=int, default=6, help="GPS training initial states")
+    p.add_argument("--fresh", type=int, default=0, help="GPS reacher: fresh (start, target) conditions relabelled per iteration")
+    p.add_argument("--horizon", type=int, default=None, help="GPS reacher: steps per episode (default 100, the env's limit)")
+    p.add_argument("--out", default=None, help="GPS: checkpoint directory (one subdirectory per seed; resumes)")
+    p.add_argument("--hidden", default="64,64", help="GPS: hidden widths of the global policy")
+    p.add_argument("--policy-epochs", type=int, default=None, help="GPS: policy fit iterations (default: the task's)")
+    p.add_argument("--relabel-policy-warm", action="store_true", help="GPS relabelling: expert warm-started from the policy's plan")
+    p.add_argument("--relabel-noise", type=float, default=None, help="GPS relabelling: action noise std (default: the policy's)")
+    p.add_argument("--relabel-mix", type=float, default=0.0, help="GPS relabelling: probability of executing the expert")
+    p.add_argument("--relabel-mix-decay", type=float, default=1.0, help="GPS relabelling: the mix's factor per iteration")
+    p.add_argument("--relabel-local-weight", type=float, default=1.0, help="GPS: factor on local samples once relabelled states exist")
+    p.add_argument("--relabel-precision", default="controller", choices=["controller", "unit"], help="GPS: precision of relabelled states")
+    p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
     args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
@@ -226,7 +259,12 @@ def main(argv=None) -> int:
         for s in range(args.first_seed, args.first_seed + seeds):
             if "gps" in parts:
                 run_gps(s, 1 if args.quick else args.iterations, args.quick, fh, args.task, args.sampling, args.augment,
-                        args.relabel, args.conditions)
+                        args.relabel, args.conditions,
+                        {"relabel_policy_warm": args.relabel_policy_warm, "relabel_noise": args.relabel_noise,
+                         "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
+                         "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight,
+                         "relabel_precision": args.relabel_precision},
+                        args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs)
             if "distill" in parts:
                 run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon)
             if "multitask" in parts:

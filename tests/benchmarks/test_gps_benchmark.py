@@ -15,3 +15,16 @@ def test_speed_rows_of_a_goal_conditioned_policy_time_it_on_the_state_and_the_go
     row = bench_speed(pi, quick=True, task="planlab/Reacher2Link-v0")
     for key in ("policy_us_per_action", "policy_cpu_us_per_action", "policy_numpy_us_per_action", "mpc_ms_per_step"):
         assert math.isfinite(row[key]) and row[key] > 0, (key, row[key])
+
+
+def test_relabelling_flags_reach_the_gps_configuration(monkeypatch):
+    import planlab.benchmarks.gps as bench
+
+    seen = {}
+    monkeypatch.setattr(bench, "run_gps", lambda *a: seen.setdefault("options", next(x for x in a if isinstance(x, dict))))
+    bench.main(["--parts", "gps", "--seeds", "1", "--relabel", "3", "--relabel-policy-warm", "--relabel-noise", "0.7",
+                "--relabel-mix", "1", "--relabel-mix-decay", "0.5", "--c-step-reference", "local", "--relabel-local-weight", "0", "--relabel-precision", "unit"])
+    assert seen["options"] == {"relabel_policy_warm": True, "relabel_noise": 0.7, "relabel_mix": 1.0,
+                               "relabel_mix_decay": 0.5, "c_step_reference": "local",
+                               "relabel_local_weight": 0.0, "relabel_precision": "unit"}
+    bench.GPSConfig(**seen["options"])  # every key is a configuration field

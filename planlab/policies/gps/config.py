@@ -72,6 +72,33 @@ class GPSConfig:
     relabel_anchor : bool
         Warm start the expert at every visited state from the condition's mean sampled actions at that
         time step (one route for all labels) instead of its own shifted previous plan.
+    relabel_fresh : int
+        Also relabel the policy's visits from this many further conditions per iteration, the next ones of the
+        ``relabel_pool`` given to :class:`GPS` (fresh starts and goals every iteration, aggregated like the
+        rest: DAgger's data aggregation, Ross et al. 2011, over a goal distribution rather than 12 fixed
+        goals). 0 = off. Needs ``relabel_rollouts >= 1``.
+    relabel_policy_warm : bool
+        Warm start the expert at every visited state from the global policy's own open-loop actions from
+        that state (:func:`~planlab.policies.gps.relabel.policy_plan`): labels that depend on the state
+        alone and follow the policy's route (excludes ``relabel_anchor``).
+    relabel_policy_warm_from : int >= 0
+        With ``relabel_policy_warm``: the first iteration (counted from 0) that uses it; earlier ones warm
+        start the expert from its own shifted plan (the policy of the first iterations, fitted to a few
+        local samples, is a poor warm start: on the cart-pole its plans gave labels that never swung up).
+    relabel_noise : float or None
+        Standard deviation of the Gaussian noise on the executed actions of the relabelling rollouts
+        (every action component); None = the policy's own ``Σ_π``.
+    relabel_mix_decay : float in (0, 1]
+        The expert-execution probability of iteration ``i`` (from 0) is ``relabel_mix · relabel_mix_decay^i``
+        (DAgger's decaying β).
+    relabel_local_weight : float >= 0
+        Factor on the local controllers' samples in the S-steps that also fit relabelled states (1 = as
+        they are; 0 = once relabelled states exist, the policy is fitted to the expert's labels alone and
+        the local controllers only shape the first fit).
+    relabel_precision : {"controller", "unit"}
+        Precision of a relabelled state: ``relabel_weight`` times the median controller precision of its
+        condition (the conditions' scales can differ by orders of magnitude), or ``relabel_weight`` times
+        the identity (every labelled state counts the same, as in DAgger).
     c_step_reference : {"policy", "local"}
         The C-step's KL constraint is to the linearised global policy ``π̄_i`` (mirror-descent GPS), or
         to the previous local controller (the trajectory-centric step of Levine & Abbeel 2014, which
@@ -83,6 +110,17 @@ class GPSConfig:
     init_horizon : int or None
         ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
         (padded with zeros), which steers iLQR away from poor local minima of long swing-up horizons.
+    on_failure : {"warn", "raise"}
+        What an iteration whose numerical health check fails does (:mod:`~planlab.policies.gps.health`): its
+        progress row gets the status and a :class:`~planlab.policies.gps.health.GPSNumericalWarning` is
+        issued (the offending rows, controllers or fit are left out), or, after the iteration's checkpoint is
+        written, :class:`~planlab.policies.gps.health.GPSNumericalError` is raised.
+    label_limit : float
+        S-step labels larger than this times the action scale (half the action box) count as exploding.
+    fit_limit : float
+        An S-step fit whose RMS error exceeds this times the labels' RMS counts as diverged.
+    state_var_limit : float
+        A local controller whose trajectory distribution has a state variance above this counts as diverged.
     policy : GlobalPolicyConfig
     seed : int
     """
@@ -111,9 +149,20 @@ class GPSConfig:
     relabel_iterations: int = 20
     relabel_weight: float = 1.0
     relabel_anchor: bool = False
+    relabel_fresh: int = 0
+    relabel_policy_warm: bool = False
+    relabel_policy_warm_from: int = 1
+    relabel_noise: float | None = None
+    relabel_mix_decay: float = 1.0
+    relabel_local_weight: float = 1.0
+    relabel_precision: str = "controller"
     c_step_reference: str = "policy"
     ilqr_iterations: int = 200
     init_horizon: int | None = None
+    on_failure: str = "warn"
+    label_limit: float = 100.0
+    fit_limit: float = 10.0
+    state_var_limit: float = 1e6
     policy: GlobalPolicyConfig = field(default_factory=GlobalPolicyConfig)
     seed: int = 0
 
@@ -127,7 +176,11 @@ class GPSConfig:
         check_in("sampling", self.sampling, {"local", "policy"})
         check_in("weighting", self.weighting, {"normalized", "raw"})
         check_in("step_rule", self.step_rule, {"policy", "local"})
+        check_in("relabel_precision", self.relabel_precision, {"controller", "unit"})
         check_in("c_step_reference", self.c_step_reference, {"policy", "local"})
+        check_in("on_failure", self.on_failure, {"warn", "raise"})
+        for name in ("label_limit", "fit_limit", "state_var_limit"):
+            check_positive(name, getattr(self, name))
         if self.init_horizon is not None and not 1 <= self.init_horizon <= self.horizon:
             raise ValueError(f"init_horizon: expected None or an integer in [1, {self.horizon}], got {self.init_horizon}")
         if self.augment < 0:
@@ -135,6 +188,9 @@ class GPSConfig:
         check_positive("augment_var", self.augment_var)
         if self.augment_max_var is not None:
             check_positive("augment_max_var", self.augment_max_var)
+        if self.relabel_fresh < 0 or (self.relabel_fresh and not self.relabel_rollouts):
+            raise ValueError(f"relabel_fresh: expected an integer >= 0 (> 0 only with relabel_rollouts >= 1), got "
+                             f"{self.relabel_fresh} with relabel_rollouts={self.relabel_rollouts}")
         if self.relabel_rollouts < 0:
             raise ValueError(f"relabel_rollouts: expected an integer >= 0, got {self.relabel_rollouts}")
         if not 0.0 <= self.relabel_mix <= 1.0:
@@ -142,6 +198,16 @@ class GPSConfig:
         check_positive_int("relabel_horizon", self.relabel_horizon)
         check_positive_int("relabel_iterations", self.relabel_iterations)
         check_positive("relabel_weight", self.relabel_weight)
+        if self.relabel_noise is not None:
+            check_positive("relabel_noise", self.relabel_noise)
+        if not 0.0 < self.relabel_mix_decay <= 1.0:
+            raise ValueError(f"relabel_mix_decay: expected a value in (0, 1], got {self.relabel_mix_decay}")
+        if self.relabel_policy_warm_from < 0:
+            raise ValueError(f"relabel_policy_warm_from: expected an integer >= 0, got {self.relabel_policy_warm_from}")
+        if not self.relabel_local_weight >= 0.0:
+            raise ValueError(f"relabel_local_weight: expected a value >= 0, got {self.relabel_local_weight}")
+        if self.relabel_policy_warm and self.relabel_anchor:
+            raise ValueError("relabel_policy_warm: expected False with relabel_anchor=True (one warm start per label), got True")
         if self.prior_window < 0:
             raise ValueError(f"prior_window: expected an integer >= 0, got {self.prior_window}")
         if isinstance(self.policy, dict):

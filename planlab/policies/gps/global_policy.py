@@ -248,6 +248,17 @@ class GaussianMLPPolicy(Policy):
             losses.append(total / N)
         return losses
 
+    def snapshot(self) -> tuple:
+        """The fitted state (weights, normalisation, covariance), for :meth:`restore` after a failed fit."""
+        return ({k: v.detach().clone() for k, v in self.net.state_dict().items()}, self.feat_mean.copy(),
+                self.feat_std.copy(), self.cov.copy(), self.fitted)
+
+    def restore(self, state: tuple) -> None:
+        """Go back to a state taken by :meth:`snapshot`."""
+        sd, self.feat_mean, self.feat_std, self.cov, self.fitted = state
+        self.net.load_state_dict(sd)
+        self._export()
+
     # ------------------------------------------------------------------ numpy inference
     def _export(self) -> None:
         """Copy the torch weights to numpy (float64), folding the input normalisation into layer 1."""

@@ -36,12 +36,14 @@ from tqdm.auto import tqdm
 from ...core.contracts import Cost, Dynamics
 from ...core.validation import as_float_array
 from ...planners.trajopt.ilqr import ILQR
+from .checkpoint import read_checkpoint, write_checkpoint
 from .config import GPSConfig
 from .global_policy import GaussianMLPPolicy
+from .health import IterationHealth, action_scale, controller_problem, fit_diverged, screen_sstep
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
 from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
-from .relabel import policy_visits
+from .relabel import check_pool, median_precision, policy_visits
 from .support import hold_success, plot_curve, window_prior
 
 __all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]  # the first and last two re-exported
@@ -65,6 +67,12 @@ class GPS:
         Initial states the global policy is evaluated on each iteration.
     heldout_costs, heldout_inputs : optional
         Their costs (default: ``cost``) and extra inputs.
+    relabel_pool : tuple, optional
+        ``(starts (R, nx), costs (R Costs), inputs (R, k) or None, nominal actions (R, T, nu) or None)``: the
+        conditions ``config.relabel_fresh`` draws from, in order, a new set each iteration.
+    warm_starts : array_like (M, T, nu), optional
+        ``init="ilqr"``: each condition's iLQR starts from these actions (goal-conditioned tasks, whose
+        conditions have different goals) instead of the first condition's plan.
     success : callable, optional
         ``success(states (N, T + 1, nx), inputs (N, k) or None) -> (N,) bool``.
     out : str or Path, optional
@@ -73,7 +81,8 @@ class GPS:
     """
 
     def __init__(self, dynamics: Dynamics, cost, conditions, config: GPSConfig = GPSConfig(), *, inputs=None,
-                 heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None):
+                 heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None,
+                 warm_starts=None, relabel_pool=None):
         if not isinstance(config, GPSConfig):
             raise TypeError(f"config: expected a GPSConfig, got {type(config).__name__}")
         if dynamics.is_discrete:
@@ -99,6 +108,9 @@ class GPS:
         if k and H and self.heldout_inputs is None:
             raise ValueError("heldout_inputs: expected the held-out conditions' extra inputs, got None")
         self.success = success
+        self.relabel_pool = None if config.relabel_fresh == 0 else check_pool(relabel_pool, nx, nu, k, config.horizon)
+        self.warm_starts = None if warm_starts is None else as_float_array(
+            "warm_starts", warm_starts, shape=(M, config.horizon, nu))
         self.out = None if out is None else Path(out)
         self.policy = GaussianMLPPolicy(nx + k, nu, config.policy, action_low=dynamics.action_low,
                                         action_high=dynamics.action_high)
@@ -131,7 +143,9 @@ class GPS:
             return LinearGaussianController(np.zeros((cfg.horizon, nu, nx)), cov=cov)
         warm = None
         short = cfg.init_horizon or cfg.horizon
-        if i > 0 and self._first_plan is not None:
+        if self.warm_starts is not None:
+            warm = self.warm_starts[i]
+        elif i > 0 and self._first_plan is not None:
             warm = self._first_plan  # one homotopy class for all conditions: the demonstrations agree
         elif short < cfg.horizon:
             first = ILQR(self.dynamics, self.costs[i], short, max_iterations=cfg.ilqr_iterations).plan(self.conditions[i])
@@ -208,9 +222,13 @@ class GPS:
         M, T = len(self.conditions), cfg.horizon
         base = cfg.kl_step * T
         on_policy = cfg.sampling == "policy" and self.policy.fitted
+        health = IterationHealth(it)
         samples, models, exps, mus, covs = [], [], [], [], []
         for i in range(M):
             X, U = self._sample(i, rng, on_policy)
+            if not (np.all(np.isfinite(X)) and np.all(np.isfinite(U))):
+                raise FloatingPointError(f"conditions[{i}]: a sampled trajectory left the finite states "
+                                         f"(iteration {it + 1}); the dynamics or the controller diverged")
             dyn = self._local_model(X, U, i)
             exp = expand_cost(self.dynamics, self.costs[i], X.mean(axis=0), U.mean(axis=0))
             samples.append((X, U))
@@ -220,7 +238,7 @@ class GPS:
             covs.append(np.cov(X[:, 0].T).reshape(len(mus[-1]), -1) + 1e-6 * np.eye(len(mus[-1])))
         sample_cost = float(np.mean([self.costs[i].trajectory_cost(*samples[i]).mean() for i in range(M)]))
         if it == 0 and not self.policy.fitted:
-            self._fit_policy(samples, it, models, mus, covs)
+            self._fit_policy(samples, it, models, mus, covs, health)
         statuses, kls, pol_costs = [], [], []
         for i in range(M):
             dyn, exp = models[i], exps[i]
@@ -237,14 +255,20 @@ class GPS:
             if cfg.c_step_reference == "local":
                 ref = self.controllers[i]
             res = kl_step(dyn, exp, ref, mus[i], covs[i], float(self.epsilon[i]))
-            self._prev[i] = (cur, res.predicted_cost)
-            self.controllers[i] = res.controller
-            statuses.append(res.status)
+            problem = controller_problem(res.predicted_cost, trajectory_distribution(res.controller, dyn, mus[i], covs[i]),
+                                         self.dynamics.state_dim, cfg.state_var_limit)
+            if problem is None:
+                self._prev[i] = (cur, res.predicted_cost)
+                self.controllers[i] = res.controller
+            else:  # keep the previous controller; its step-size history starts over
+                health.flag(problem[0], f"conditions[{i}]: {problem[1]} (the previous controller is kept)")
+                self._prev[i] = None
+            statuses.append(res.status if problem is None else problem[0])
             kls.append(res.kl)
             pol_costs.append(cur)
         if cfg.relabel_rollouts:
             self._relabel(it, [U.mean(axis=0) for _, U in samples])
-        fit_rms = self._fit_policy(samples, it, models, mus, covs)
+        fit_rms = self._fit_policy(samples, it, models, mus, covs, health)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
         tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
         self.iteration += 1
@@ -253,11 +277,14 @@ class GPS:
                "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
                "epsilon": [round(float(e), 3) for e in self.epsilon], "kl": [round(float(k), 3) for k in kls],
                "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms,
-               "statuses": statuses, "relabelled": len(self._agg[0]), "wall_s": time.perf_counter() - t0}
+               "statuses": statuses, "relabelled": len(self._agg[0]), "status": health.status,
+               "issues": [m for _, m in health.issues], "wall_s": time.perf_counter() - t0}
         self.curve.append(row)
         if self.out is not None:
             self._checkpoint(row)
+        health.report(cfg.on_failure)
         return row
+
 
     def _policy_controller(self, Xbar, inputs_row) -> LinearGaussianController:
         """The global policy linearised along ``Xbar`` (T, nx) as a controller of the state alone (the
@@ -269,28 +296,39 @@ class GPS:
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
 
     def _relabel(self, it, nominal):
-        """DAgger/PLATO: the states the current policy visits from each condition, labelled by the MPC expert."""
-        cfg, nx = self.config, self.dynamics.state_dim
+        """DAgger/PLATO: the states the current policy visits from each condition (and from this iteration's
+        ``relabel_fresh`` conditions of the pool), labelled by the MPC expert."""
+        cfg, M, nu = self.config, len(self.conditions), self.dynamics.action_dim
         rng = np.random.default_rng([cfg.seed, it, 2])
+        Ps = [cfg.relabel_weight * (median_precision(c.precision) if cfg.relabel_precision == "controller" else np.eye(nu))
+              for c in self.controllers]
+        jobs = [(self.conditions[i], self.costs[i], None if self.inputs is None else self.inputs[i],
+                 nominal[i] if cfg.relabel_anchor else None, Ps[i]) for i in range(M)]
+        if cfg.relabel_fresh:
+            starts, costs, inputs, noms = self.relabel_pool
+            P = np.median(np.stack(Ps), axis=0)
+            for j in (it * cfg.relabel_fresh + np.arange(cfg.relabel_fresh)) % len(starts):
+                jobs.append((starts[j], costs[j], None if inputs is None else inputs[j], None if noms is None else noms[j], P))
         obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
-        for i in range(len(self.conditions)):
-            row = None if self.inputs is None else self.inputs[i]
-            X, U = policy_visits(self.dynamics, self.costs[i], lambda x: self.policy.mean(self._obs(x[None], row))[0],
-                                 self.conditions[i], cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=self.policy.cov,
-                                 rng=rng, mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=cfg.relabel_mix, nominal=nominal[i] if cfg.relabel_anchor else None)
-            P = self.controllers[i].precision
-            P = cfg.relabel_weight * P[np.argsort(np.trace(P, axis1=1, axis2=2))[len(P) // 2]]
+        noise = self.policy.cov if cfg.relabel_noise is None else cfg.relabel_noise ** 2 * np.eye(nu)
+        mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
+        warm = cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from
+        for x0, cost, row, nom, P in jobs:
+            X, U = policy_visits(self.dynamics, cost, lambda x: self.policy.mean(self._obs(x[None], row))[0], x0,
+                                 cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise, rng=rng,
+                                 mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
+                                 mix=mix, nominal=nom if not warm else None, warm_from_policy=warm)
             obs.append(self._obs(X, row))
             us.append(U)
             ps.append(np.broadcast_to(P, (len(X),) + P.shape))
         self._agg = (np.concatenate(obs), np.concatenate(us), np.concatenate(ps))
 
-    def _fit_policy(self, samples, it, models, mus, covs):
-        obs, target, prec, weight = [], [], [], []
+    def _fit_policy(self, samples, it, models, mus, covs, health):
+        obs, target, prec, weight, source = [], [], [], [], []
         cfg, T = self.config, self.config.horizon
         rng = np.random.default_rng([cfg.seed, it, 1])
         nx = self.dynamics.state_dim
+        local_w = cfg.relabel_local_weight if len(self._agg[0]) else 1.0
         for i, (X, U) in enumerate(samples):
             ctrl = self.controllers[i]
             extra = None
@@ -309,16 +347,31 @@ class GPS:
                 P = ctrl.precision[t]
                 prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
                 w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
-                weight.append(np.full(len(Xt), w))
+                weight.append(np.full(len(Xt), w * local_w))
+                source.append(np.full(len(Xt), i))
         obs.append(self._agg[0])
         target.append(self._agg[1])
         prec.append(self._agg[2])
         weight.append(np.ones(len(self._agg[0])))
+        source.append(np.full(len(self._agg[0]), -1))
+        O, Y, P, W, S = (np.concatenate(a) for a in (obs, target, prec, weight, source))
+        keep = screen_sstep(O, Y, P, S, self.dynamics, cfg.label_limit, health)
+        if not np.any(keep):
+            health.flag("fit_diverged", "no finite S-step rows are left; the policy is not refitted")
+            return float("nan")
+        O, Y, P, W = O[keep], Y[keep], P[keep], W[keep]
         seed = cfg.seed * 7919 + it
         torch.manual_seed(seed)
-        O, Y = np.concatenate(obs), np.concatenate(target)
-        self.policy.fit(O, Y, np.concatenate(prec), weights=np.concatenate(weight), seed=seed)
-        return float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
+        before = self.policy.snapshot()
+        losses = self.policy.fit(O, Y, P, weights=W, seed=seed)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rms = float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
+        scale = float(np.mean(action_scale(self.dynamics.action_low, self.dynamics.action_high)))
+        problem = fit_diverged(losses, rms, float(np.sqrt(np.mean(Y ** 2))), cfg.fit_limit, scale)
+        if problem is not None:
+            health.flag("fit_diverged", problem)
+            self.policy.restore(before)
+        return rms
 
     def run(self, iterations: int | None = None, *, progress: bool | None = None, stop_at: float | None = None) -> list[dict]:
         """Iterate until ``config.iterations`` (or ``iterations`` more); stop early once the held-out
@@ -337,36 +390,10 @@ class GPS:
 
     # ------------------------------------------------------------------ files
     def _checkpoint(self, row):
-        self.out.mkdir(parents=True, exist_ok=True)
-        with open(self.out / "progress.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.policy.save(self.out / "policy.pt")
-        arrays = {"epsilon": self.epsilon, "iteration": np.array(self.iteration), "agg_obs": self._agg[0],
-                  "agg_u": self._agg[1], "agg_p": self._agg[2]}
-        for i, c in enumerate(self.controllers):
-            K, k = c.affine()
-            arrays[f"K{i}"], arrays[f"k{i}"], arrays[f"cov{i}"] = K, k, c.cov
-            arrays[f"prev{i}"] = np.array(self._prev[i] if self._prev[i] is not None else [np.nan, np.nan])
-        tmp = self.out / "checkpoint.tmp.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(self.out / "checkpoint.npz")
-        (self.out / "config.json").write_text(json.dumps(self.config.to_dict()))
-        self.plot(self.out / "learning_curve.png")
+        write_checkpoint(self, row)
 
     def _resume(self):
-        saved = json.loads((self.out / "config.json").read_text())
-        if saved != json.loads(json.dumps(self.config.to_dict())):
-            raise ValueError(f"out: {self.out} holds a run with another configuration; use a new directory")
-        data = np.load(self.out / "checkpoint.npz", allow_pickle=False)
-        self.iteration = int(data["iteration"])
-        self.epsilon = data["epsilon"].copy()
-        self._agg = (data["agg_obs"].copy(), data["agg_u"].copy(), data["agg_p"].copy())
-        M = len(self.conditions)
-        self.controllers = [LinearGaussianController.from_affine(data[f"K{i}"], data[f"k{i}"], data[f"cov{i}"]) for i in range(M)]
-        self._prev = [None if np.isnan(data[f"prev{i}"][0]) else tuple(data[f"prev{i}"]) for i in range(M)]
-        self.policy = GaussianMLPPolicy.load(self.out / "policy.pt")
-        lines = (self.out / "progress.jsonl").read_text().splitlines()
-        self.curve = [json.loads(s) for s in lines][: self.iteration]
+        read_checkpoint(self)
 
     def plot(self, path) -> None:
         """Held-out success rate and sample cost against iterations, as a PNG."""

@@ -85,3 +85,24 @@ def test_gps_aggregates_relabelled_states_and_resumes_them(tmp_path):
     assert len(resumed._agg[0]) == 20
     resumed.run(progress=False)
     np.testing.assert_allclose(resumed.policy.mean(train), whole.policy.mean(train), rtol=1e-9, atol=1e-12)
+
+
+def test_relabel_fresh_takes_the_next_pool_conditions_each_iteration_and_aggregates_them():
+    sys_ = DoubleIntegrator(n=1)
+    cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
+    train = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    pool = np.array([[0.3, 0.0], [-0.7, 0.1], [0.9, -0.2]])
+    cfg = GPSConfig(iterations=2, horizon=10, samples=2, init="zero", init_var=0.5, kl_step=2.0, relabel_rollouts=1,
+                    relabel_fresh=2, relabel_horizon=8, relabel_iterations=3,
+                    policy=GlobalPolicyConfig(hidden=(), epochs=20, optimizer="lbfgs"), seed=0)
+    g = GPS(sys_, cost, train, cfg, relabel_pool=(pool, [cost] * 3, None, None))
+    g.run(progress=False)
+    assert [r["relabelled"] for r in g.curve] == [40, 80]  # (2 conditions + 2 fresh) x 1 rollout x 10 steps
+    firsts = g._agg[0][::10]  # the first state of every relabelled rollout, in order
+    np.testing.assert_array_equal(firsts, np.concatenate([train, pool[[0, 1]], train, pool[[2, 0]]]))
+    with pytest.raises(ValueError, match="relabel_pool"):
+        GPS(sys_, cost, train, cfg)
+    with pytest.raises(ValueError, match="relabel_pool starts"):
+        GPS(sys_, cost, train, cfg, relabel_pool=(np.zeros((3, 3)), [cost] * 3, None, None))
+    with pytest.raises(ValueError, match="relabel_fresh"):
+        GPSConfig(relabel_fresh=2)  # needs relabel_rollouts

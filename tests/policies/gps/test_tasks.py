@@ -1,10 +1,11 @@
-"""The goal-conditioned reacher problem: its success test is the env's, its goals reach the policy input."""
+"""The goal-conditioned reacher problem: its success test is the env's, its goals reach the policy input; the
+cart-pole policy sees the pole angle as (sin, cos)."""
 
 import gymnasium as gym
 import numpy as np
 
 from planlab.envs.registration import register_envs
-from planlab.policies.gps.global_policy import GlobalPolicyConfig
+from planlab.policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from planlab.policies.gps.loop import GPSConfig
 from planlab.policies.gps.tasks import build_gps, gps_problem
 
@@ -45,3 +46,30 @@ def test_reacher_gps_feeds_each_condition_its_goal_and_cost():
     assert g.policy.obs_dim == 6
     row = g.step()
     assert row["heldout_success"] is not None and len(row["kl"]) == 2
+
+
+def test_reach_warm_start_puts_ilqr_on_the_target_and_the_pool_is_disjoint():
+    from planlab.dynamics.systems.two_link_arm import ReachCost
+    from planlab.planners.trajopt.ilqr import ILQR
+    from planlab.policies.gps.tasks import reach_warm_start
+
+    prob = gps_problem("planlab/Reacher2Link-v0", seed=0, n_train=2, n_heldout=2, n_pool=2)
+    x0, goal = np.array([2.5, -1.0, 0.0, 0.0]), np.array([1.2, 0.6])  # about one radian of shoulder travel
+    cost = ReachCost(tuple(goal), 1.0, 1.0)
+    U = reach_warm_start(prob.dynamics, cost, x0, goal, 100)
+    plan = ILQR(prob.dynamics, cost, 100, max_iterations=50).plan(x0, warm_start=U)
+    tip = prob.dynamics.fingertip(plan.states[-11:])
+    assert np.all(np.linalg.norm(tip - goal, axis=-1) < 0.05)
+    starts, costs, inputs, nominal = prob.pool
+    assert nominal.shape == (2, 100, 2) and [c.target for c in costs] == [tuple(g) for g in inputs]
+    for other in (prob.train, prob.heldout):
+        assert not np.any(np.all(np.isclose(starts[:, None], other[None]), axis=-1))
+    assert prob.train_warm.shape == (2, 100, 2) and prob.clip_targets
+def test_cartpole_policy_sees_the_pole_angle_as_sin_and_cos_so_a_full_turn_is_the_same_input():
+    prob = gps_problem("planlab/CartPoleSwingup-v0", 0, n_train=1, n_heldout=1)
+    assert prob.angle_indices == (2,) and prob.dynamics.state_names[2] == "theta"
+    pi = GaussianMLPPolicy(4, 1, GlobalPolicyConfig(angle_indices=prob.angle_indices))
+    x = np.array([0.3, -1.2, 2.5, 0.7])
+    np.testing.assert_array_equal(pi.features(x), [0.3, -1.2, 0.7, np.sin(2.5), np.cos(2.5)])
+    np.testing.assert_allclose(pi.features(x + [0, 0, 2 * np.pi, 0]), pi.features(x), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pi.features(x * [1, 1, -1, 1]), [0.3, -1.2, 0.7, -np.sin(2.5), np.cos(2.5)], rtol=0, atol=0)
