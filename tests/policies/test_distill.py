@@ -114,3 +114,38 @@ def test_categorical_student_save_load_round_trips_with_weights_only(tmp_path):
     with pytest.raises(ValueError, match=r"path: .*garbage.pt does not hold a CategoricalStudent file"):
         CategoricalStudent.load(tmp_path / "garbage.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt", "garbage.pt", "student.pt"]  # no temporaries left
+
+
+class _PushRight(Policy):
+    """Always push right: the pole falls over to the left within a few dozen steps."""
+
+    def act(self, obs):
+        return 1
+
+
+def test_final_observations_are_where_gymnasium_ended_the_episodes():
+    env = gym.make("CartPole-v1")
+    u = env.unwrapped
+    cfg = DistillConfig(dagger_iterations=1, episodes=2, max_steps=200, hidden=(8,), epochs=2, seed=0)
+    d = Distiller([(env, _PushRight())], cfg)
+    hist = d.run(progress=False)
+    for h in hist:
+        assert len(h["final_obs"][0]) == len(h["returns"][0]) == 2
+    # the teacher's episodes: replay them in a fresh env from the same reset seeds (seed * 100003 + 1000 * round + e)
+    ref = gym.make("CartPole-v1")
+    for e, (ret, last) in enumerate(zip(hist[0]["returns"][0], hist[0]["final_obs"][0])):
+        obs, _ = ref.reset(seed=e)
+        for k in range(200):
+            obs, _, term, trunc, _ = ref.step(1)
+            if term or trunc:
+                break
+        assert ret == k + 1 < 200 and term
+        np.testing.assert_array_equal(last, obs)
+        assert abs(last[0]) > u.x_threshold or abs(last[2]) > u.theta_threshold_radians
+    seeds = [5, 6, 7]
+    rets, ends = d.evaluate(0, seeds, final_obs=True)
+    assert ends.shape == (3, 4) and rets.shape == (3,)
+    np.testing.assert_array_equal(rets, d.evaluate(0, seeds))
+    for r, last in zip(rets, ends):
+        if r < cfg.max_steps:
+            assert abs(last[0]) > u.x_threshold or abs(last[2]) > u.theta_threshold_radians
