@@ -15,3 +15,20 @@ def test_speed_rows_of_a_goal_conditioned_policy_time_it_on_the_state_and_the_go
     row = bench_speed(pi, quick=True, task="planlab/Reacher2Link-v0")
     for key in ("policy_us_per_action", "policy_cpu_us_per_action", "policy_numpy_us_per_action", "mpc_ms_per_step"):
         assert math.isfinite(row[key]) and row[key] > 0, (key, row[key])
+
+
+def test_distill_rows_name_how_gymnasium_ended_a_cartpole_episode():
+    import gymnasium as gym
+    import numpy as np
+
+    from planlab.benchmarks.gps import _end
+
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    for state, action, want in [((2.39, 1.0, 0.0, 0.0), 1, "cart"), ((-2.39, -1.0, 0.0, 0.0), 0, "cart"),
+                                ((0.0, 0.0, 0.2, 1.0), 1, "pole"), ((0.0, 0.0, -0.2, -1.0), 0, "pole"),
+                                ((0.0, 0.0, 0.0, 0.0), 1, "-")]:
+        env.unwrapped.state = np.array(state)
+        obs, _, term, _, _ = env.step(action)
+        assert term == (want != "-")
+        assert _end(obs) == want, (state, obs)
