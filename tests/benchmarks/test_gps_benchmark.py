@@ -24,10 +24,10 @@ def test_distill_rows_name_how_gymnasium_ended_a_cartpole_episode():
     from planlab.benchmarks.gps import _end
 
     env = gym.make("CartPole-v1")
-    env.reset(seed=0)
     for state, action, want in [((2.39, 1.0, 0.0, 0.0), 1, "cart"), ((-2.39, -1.0, 0.0, 0.0), 0, "cart"),
                                 ((0.0, 0.0, 0.2, 1.0), 1, "pole"), ((0.0, 0.0, -0.2, -1.0), 0, "pole"),
                                 ((0.0, 0.0, 0.0, 0.0), 1, "-")]:
+        env.reset(seed=0)
         env.unwrapped.state = np.array(state)
         obs, _, term, _, _ = env.step(action)
         assert term == (want != "-")
