@@ -149,3 +149,23 @@ def test_final_observations_are_where_gymnasium_ended_the_episodes():
     for r, last in zip(rets, ends):
         if r < cfg.max_steps:
             assert abs(last[0]) > u.x_threshold or abs(last[2]) > u.theta_threshold_radians
+
+
+@pytest.mark.slow
+def test_a_student_distilled_from_uct_at_low_temperature_balances_gymnasiums_cartpole_for_500_steps():
+    """UCT in an MPC loop on planlab's CartPole-v1 model teaches; the student alone (no search) is scored
+    on gymnasium's own env. Near-argmax targets (τ = 0.05) and one DAgger round (the benchmark uses 4); with
+    τ = 1 this seed's student drove the cart off the track in 2 of these 10 episodes (209 and 249 steps)."""
+    from planlab.envs.models import model_for
+    from planlab.planners.mcts import UCT
+    from planlab.planners.mpc import MPC
+    from planlab.policies.distill import PlannerTeacher
+
+    torch.set_num_threads(1)
+    dyn, cost = model_for("CartPole-v1")
+    teacher = PlannerTeacher(MPC(UCT(dyn, cost, horizon=100, simulations=500, seed=0)))
+    cfg = DistillConfig(temperature=0.05, dagger_iterations=1, episodes=3, max_steps=500, epochs=30, seed=0)
+    d = Distiller([(gym.make("CartPole-v1"), teacher)], cfg)
+    d.run(progress=False)
+    returns, ends = d.evaluate(0, range(10_000, 10_010), final_obs=True)
+    assert np.all(returns == 500), (returns, ends)
