@@ -325,10 +325,10 @@ class Distiller:
         code[j] = 1.0
         return np.concatenate([o, code])
 
-    def _collect(self, j: int, student_drives: bool, seed: int) -> list[float]:
+    def _collect(self, j: int, student_drives: bool, seed: int) -> tuple[list[float], list[np.ndarray]]:
         env, teacher, cfg = self.envs[j], self.teachers[j], self.config
         n = None if not self.discrete else env.action_space.n
-        returns = []
+        returns, finals = [], []
         for e in range(cfg.episodes):
             obs, _ = env.reset(seed=seed + e)
             if hasattr(teacher, "reset"):
@@ -349,7 +349,8 @@ class Distiller:
                 if term or trunc:
                     break
             returns.append(ret)
-        return returns
+            finals.append(np.asarray(obs, dtype=np.float64).copy())
+        return returns, finals
 
     def _fit(self, round_: int):
         cfg = self.config
@@ -360,23 +361,26 @@ class Distiller:
         return self.student.fit(X, np.stack(self.targets), np.stack(self.precisions), seed=cfg.seed * 1009 + round_)
 
     def run(self, *, progress: bool | None = None) -> list[dict]:
-        """Collect, fit, and (with DAgger) repeat; returns one row per round with the returns seen."""
+        """Collect, fit, and (with DAgger) repeat; returns one row per round: ``returns`` and ``final_obs`` (the
+        last observation of each episode, to tell how it ended) per task, the data set's size and the fit's loss."""
         import sys
 
         show = sys.stderr.isatty() if progress is None else bool(progress)
         rounds = 1 + self.config.dagger_iterations
         for r in tqdm(range(rounds), disable=not show, desc="distill"):
             t0 = time.perf_counter()
-            rets = [self._collect(j, r > 0, self.config.seed * 100_003 + 1000 * r) for j in range(len(self.envs))]
+            got = [self._collect(j, r > 0, self.config.seed * 100_003 + 1000 * r) for j in range(len(self.envs))]
+            rets, finals = [g[0] for g in got], [g[1] for g in got]
             losses = self._fit(r)
-            self.history.append({"round": r, "driver": "student" if r else "teacher", "returns": rets,
+            self.history.append({"round": r, "driver": "student" if r else "teacher", "returns": rets, "final_obs": finals,
                                  "samples": len(self.obs), "loss": losses[-1], "wall_s": time.perf_counter() - t0})
         return self.history
 
-    def evaluate(self, j: int, seeds: Sequence[int], max_steps: int | None = None) -> np.ndarray:
-        """Returns of the student alone (no teacher, no search) in task ``j`` for each reset seed."""
+    def evaluate(self, j: int, seeds: Sequence[int], max_steps: int | None = None, *, final_obs: bool = False):
+        """Returns of the student alone (no teacher, no search) in task ``j`` for each reset seed: (len(seeds),);
+        with ``final_obs`` also the last observation of each episode (len(seeds), obs_dim), to tell how it ended."""
         env = self.envs[j]
-        out = []
+        out, ends = [], []
         for s in seeds:
             obs, _ = env.reset(seed=int(s))
             ret = 0.0
@@ -386,4 +390,5 @@ class Distiller:
                 if term or trunc:
                     break
             out.append(ret)
-        return np.array(out)
+            ends.append(np.asarray(obs, dtype=np.float64).reshape(-1))
+        return (np.array(out), np.stack(ends)) if final_obs else np.array(out)

@@ -28,3 +28,20 @@ def test_relabelling_flags_reach_the_gps_configuration(monkeypatch):
                                "relabel_mix_decay": 0.5, "c_step_reference": "local",
                                "relabel_local_weight": 0.0, "relabel_precision": "unit"}
     bench.GPSConfig(**seen["options"])  # every key is a configuration field
+
+
+def test_distill_rows_name_how_gymnasium_ended_a_cartpole_episode():
+    import gymnasium as gym
+    import numpy as np
+
+    from planlab.benchmarks.gps import _end
+
+    env = gym.make("CartPole-v1")
+    for state, action, want in [((2.39, 1.0, 0.0, 0.0), 1, "cart"), ((-2.39, -1.0, 0.0, 0.0), 0, "cart"),
+                                ((0.0, 0.0, 0.2, 1.0), 1, "pole"), ((0.0, 0.0, -0.2, -1.0), 0, "pole"),
+                                ((0.0, 0.0, 0.0, 0.0), 1, "-")]:
+        env.reset(seed=0)
+        env.unwrapped.state = np.array(state)
+        obs, _, term, _, _ = env.step(action)
+        assert term == (want != "-")
+        assert _end(obs) == want, (state, obs)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from ...core.cost import QuadraticCost, SourceCost
 from ...core.ops import clip, cos, logical_or, sin
 from ...core.source import param_index
+from ...core.validation import check_positive
 from ..analytic import AnalyticSystem
 
 __all__ = ["CartPole", "CartPoleParams", "cartpole_dynamics", "cartpole_termination", "cartpole_gym_cost",
-           "CartPoleGymCost"]
+           "CartPoleGymCost", "cartpole_centred_gym_cost", "CartPoleCentredGymCost"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,37 @@ class CartPoleGymCost(SourceCost):
 
     def __init__(self):
         super().__init__(4, 1, cartpole_gym_cost, [0.0])
+
+
+def cartpole_centred_gym_cost(x, u, xn, p):
+    """``-1 + w (x / x_max)^2``: gymnasium's per-step cost plus a penalty on the cart's distance from the centre."""
+    r = x[0] / p[1]
+    return -1.0 + p[0] * r * r
+
+
+class CartPoleCentredGymCost(SourceCost):
+    """gymnasium ``CartPole-v1``'s cost ``-1`` per step plus ``w (x / x_max)^2``, for planners.
+
+    The ``-1`` per step only tells a planner about the track's end once a simulated trajectory leaves it;
+    UCT's random rollouts end with the pole fallen long before, so a searching teacher lets the cart
+    drift. The penalty gives every step a signal of the distance to the track's end. With ``w < 1`` every
+    step survived still lowers the cost, so surviving longer is always preferred.
+
+    Parameters
+    ----------
+    weight : float
+        ``w``, in ``[0, 1)`` (0 gives :class:`CartPoleGymCost`).
+    x_threshold : float
+        ``x_max``, the track's half-length (gymnasium: 2.4).
+    """
+
+    def __init__(self, weight: float = 0.5, x_threshold: float = 2.4):
+        weight = float(weight)
+        if not 0.0 <= weight < 1.0:
+            raise ValueError(f"weight: expected a number in [0, 1), got {weight!r}")
+        check_positive("x_threshold", x_threshold)
+        self.weight, self.x_threshold = weight, float(x_threshold)
+        super().__init__(4, 1, cartpole_centred_gym_cost, [weight, float(x_threshold)])
 
 
 class CartPole(AnalyticSystem):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from planlab.dynamics.systems.cartpole import CartPoleCentredGymCost
 from planlab.dynamics.systems.chain import Chain
 from planlab.dynamics.systems.gridworld import GridWorld
 from planlab.envs.models import model_for
@@ -28,6 +29,8 @@ def _models():
         "CartPole-v1": (cart[0], cart[1], np.array([0.02, -0.1, 0.04, 0.1]), {}),
         "CartPole-v1-bellman": (cart[0], cart[1], np.array([0.02, -0.1, 0.04, 0.1]),
                                 {"value_backup": "bellman", "transpositions": False}),
+        # a cost whose source reads the state and its parameters (the cart's distance to the track's end)
+        "CartPole-v1-centred": (cart[0], CartPoleCentredGymCost(0.5), np.array([1.9, 0.5, 0.04, 0.1]), {}),
     }
 
 
