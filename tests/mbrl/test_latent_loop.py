@@ -94,3 +94,16 @@ def test_mbrl_pixels_is_the_latent_command(tmp_path, capsys):
     assert main(["mbrl", "--pixels", "--size", "48", "--json", "--out", str(tmp_path / "x")]) == 2
     assert "planlab latent: error: --size: expected one of (32, 64), got 48" in capsys.readouterr().err
 
+
+
+def test_latent_command_sets_and_checks_the_open_loop_reward_loss():
+    import argparse
+
+    from planlab.mbrl.latent_cli import LatentCLIError, add_latent_arguments, build_latent_config
+
+    p = argparse.ArgumentParser()
+    add_latent_arguments(p)
+    assert build_latent_config(p.parse_args([])).model.reward_overshooting == 0
+    assert build_latent_config(p.parse_args(["--reward-overshooting", "12"])).model.reward_overshooting == 12
+    with pytest.raises(LatentCLIError, match="--reward-overshooting: .*got -1"):
+        build_latent_config(p.parse_args(["--reward-overshooting", "-1"]))
