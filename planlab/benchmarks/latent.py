@@ -209,6 +209,7 @@ def main(argv=None) -> int:
                             "learned_reward", "plan_ms_median",
                             "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
                             "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
+                            "reward_sum_err_open", "reward_sum_bias_open", "reward_sum_err_filtered", "cpu_s",
                             "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
               flush=True)

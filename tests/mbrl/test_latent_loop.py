@@ -53,7 +53,8 @@ def test_checkpoint_holds_rows_model_data_and_picture_strips(tmp_path):
     assert model.config.channels == 1 and model.config.image_size == 32
     assert (tmp_path / "strip-ep0001.png").stat().st_size > 0
     row = res.rows[-1]
-    for key in ("return", "recon_mse", "pred_mse", "copy_mse", "plan_ms_median", "loss", "kl"):
+    for key in ("return", "recon_mse", "pred_mse", "copy_mse", "plan_ms_median", "loss", "kl", "reward_sum_err_open",
+                "reward_sum_bias_open", "reward_sum_err_filtered"):
         assert np.isfinite(row[key]), key
     assert res.data.n_episodes == 2 and len(res.data) == 12
 

@@ -73,3 +73,45 @@ def test_rssm_openloop_reward_trains_the_transition_and_is_absent_when_off():
 def test_reward_overshooting_must_be_a_nonnegative_int():
     with pytest.raises(ValueError, match="reward_overshooting"):
         LatentConfig(reward_overshooting=-1)
+
+
+def _episode(seed, T=7):
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, (T + 1, 1, 32, 32), dtype=np.uint8)
+    return frames, rng.uniform(-2, 2, (T, 1)), rng.normal(-5, 3, T)
+
+
+def test_reward_sum_errors_match_a_step_by_step_roll_out_and_the_filtered_sum():
+    from planlab.dynamics.latent import reward_sum_errors
+
+    m = LatentDynamics(LatentConfig(kind="rssm", **TINY), -2.0, 2.0, 0.1, seed=6)
+    frames, acts, rews = _episode(0)
+    out = reward_sum_errors(m, frames, acts, rews, horizon=3, stride=2)
+    lat = torch.tensor(m.filter_sequence(frames, acts), dtype=torch.float32)
+    A = torch.tensor(acts, dtype=torch.float32)
+    assert list(out["starts"]) == [0, 2, 4]
+    with torch.no_grad():
+        for i, t in enumerate(out["starts"]):
+            s, r_open, r_filt = lat[t][None], 0.0, 0.0
+            for k in range(3):
+                r_open += float(m.net.reward(s, A[t + k][None])[0])
+                s = m.net.imagine(s, A[t + k][None])
+                r_filt += float(m.net.reward(lat[t + k][None], A[t + k][None])[0])
+            true = rews[t:t + 3].sum()
+            assert out["true"][i] == pytest.approx(true)
+            assert out["open"][i] == pytest.approx(r_open - true, abs=1e-4)
+            assert out["filtered"][i] == pytest.approx(r_filt - true, abs=1e-4)
+    assert out["open_bias"] == pytest.approx(np.mean(out["open"]))
+    assert out["filtered_median_abs"] == pytest.approx(np.median(np.abs(out["filtered"])))
+    assert out["open"][0] != pytest.approx(out["filtered"][0], abs=1e-3)  # the two paths differ on this model
+
+
+def test_reward_sum_errors_reject_a_horizon_longer_than_the_episode_and_bad_rewards():
+    from planlab.dynamics.latent import reward_sum_errors
+
+    m = LatentDynamics(LatentConfig(kind="deterministic", **TINY), -2.0, 2.0, 0.1, seed=6)
+    frames, acts, rews = _episode(1, T=4)
+    with pytest.raises(ValueError, match="horizon: expected at most the episode's 4 decisions, got 5"):
+        reward_sum_errors(m, frames, acts, rews, horizon=5)
+    with pytest.raises(ValueError, match="rewards"):
+        reward_sum_errors(m, frames, acts, rews[:3], horizon=2)
