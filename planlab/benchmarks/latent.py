@@ -184,6 +184,10 @@ def main(argv=None) -> int:
     ap.add_argument("--recon-fraction", type=float, default=1.0, help="share of each update's frames decoded")
     ap.add_argument("--kl-balance", type=lambda v: None if v.lower() == "none" else float(v),
                     default=LatentConfig().kl_balance, help="share of the KL gradient given to the prior; none: plain KL")
+    ap.add_argument("--reward-overshooting", type=int, default=LatentConfig().reward_overshooting,
+                    help="decisions of the open-loop reward loss (0: off)")
+    ap.add_argument("--free-nats", type=float, default=LatentConfig().free_nats, help="KL floor per step")
+    ap.add_argument("--overshooting", type=int, default=LatentConfig().overshooting, help="latent overshooting distance")
     ap.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
                     help="default: planlab's LatentConfig(); small: depth 8, latent 8, embedding 64")
@@ -205,6 +209,7 @@ def main(argv=None) -> int:
                             "learned_reward", "plan_ms_median",
                             "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
                             "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
+                            "reward_sum_err_open", "reward_sum_bias_open", "reward_sum_err_filtered", "cpu_s",
                             "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
               flush=True)
@@ -228,7 +233,10 @@ def main(argv=None) -> int:
                     cfg = LatentLoopConfig(env_id=env_id, episodes=args.episodes, seed=seed, image_size=args.size,
                                            action_repeat=args.action_repeat,
                                            model=dataclasses.replace(LatentConfig() if args.model_size == "default"
-                                                                     else SMALL, kl_balance=args.kl_balance),
+                                                                     else SMALL, kl_balance=args.kl_balance,
+                                                                     reward_overshooting=args.reward_overshooting,
+                                                                     free_nats=args.free_nats,
+                                                                     overshooting=args.overshooting),
                                            train=LatentTrainConfig(steps=args.updates, batch=args.batch,
                                                                    length=args.length,
                                                                    lr=args.lr, recon_fraction=args.recon_fraction,

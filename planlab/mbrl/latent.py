@@ -221,7 +221,11 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
         Rows: ``episode``, ``phase``, ``return``, ``steps`` (decisions), ``n_data`` (transitions),
         ``fit_status``, ``loss``/``recon``/``reward_loss``/``kl`` (means over the refit's last 10
         updates), ``train_s``, ``update_ms``, ``plan_ms_median``, ``recon_mse``, ``pred_mse``,
-        ``copy_mse``, ``wall_s``, ``cpu_s`` (process CPU seconds of the episode, refit included), ``train_cpu_s``.
+        ``copy_mse``, ``wall_s``, ``cpu_s`` (process CPU seconds of the episode, refit included), ``train_cpu_s``;
+        with an episode of at least ``horizon`` decisions, ``reward_sum_err_open`` / ``reward_sum_bias_open`` /
+        ``reward_sum_err_filtered``: median absolute error / mean error of the learned reward summed over
+        ``horizon`` decisions of the episode's actions, open loop and filtered
+        (:func:`~planlab.dynamics.latent.reward_sum_errors`; the model had not trained on this episode).
     """
     from ..planners import MPC, make_planner, planner_class
 
@@ -321,6 +325,10 @@ def run_latent_loop(config: LatentLoopConfig, *, out_dir=None, progress: bool = 
             if phase == "mpc":
                 errs = prediction_errors(model, F, A, config.prediction_steps)
                 row.update({k: errs[k] for k in ("recon_mse", "pred_mse", "copy_mse")})
+                if len(A) >= config.horizon:  # the planner's sums on this (new, unseen in training) episode
+                    rs = lat.reward_sum_errors(model, F, A, np.array(rewards), config.horizon)
+                    row.update({"reward_sum_err_open": rs["open_median_abs"], "reward_sum_bias_open": rs["open_bias"],
+                                "reward_sum_err_filtered": rs["filtered_median_abs"]})
             row["wall_s"] = time.perf_counter() - t_ep
             row["cpu_s"] = time.process_time() - c_ep
             rows.append(row)

@@ -56,6 +56,8 @@ def add_latent_arguments(p):
     p.add_argument("--kl-balance", type=_float_or_none, default=m.kl_balance,
                    help="share of the KL gradient given to the prior; none: the plain KL")
     p.add_argument("--overshooting", type=int, default=0, help="extra prediction distance of the multi-step loss")
+    p.add_argument("--reward-overshooting", type=int, default=m.reward_overshooting,
+                   help="decisions of the open-loop reward loss (0: off)")
     p.add_argument("--members", type=int, default=1, help="transition heads (ensemble)")
     p.add_argument("--updates", type=int, default=loop.train.steps, help="gradient updates per refit")
     p.add_argument("--batch", type=int, default=loop.train.batch)
@@ -94,7 +96,7 @@ def build_latent_config(args):
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
                              kl_balance=args.kl_balance, overshooting=args.overshooting, members=args.members,
-                             image_size=args.size)
+                             reward_overshooting=args.reward_overshooting, image_size=args.size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
                                   recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
@@ -105,7 +107,8 @@ def build_latent_config(args):
     except (ValueError, TypeError) as exc:
         raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
                              .replace("recon_fraction:", "--recon-fraction:")
-                             .replace("kl_balance:", "--kl-balance:")) from None
+                             .replace("kl_balance:", "--kl-balance:")
+                             .replace("reward_overshooting:", "--reward-overshooting:")) from None
 
 
 _COLUMNS = (("episode", 7, "d"), ("phase", 6, "s"), ("return", 9, ".1f"), ("loss", 8, ".1f"), ("pred_mse", 9, ".0f"),

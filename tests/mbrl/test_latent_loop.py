@@ -53,7 +53,8 @@ def test_checkpoint_holds_rows_model_data_and_picture_strips(tmp_path):
     assert model.config.channels == 1 and model.config.image_size == 32
     assert (tmp_path / "strip-ep0001.png").stat().st_size > 0
     row = res.rows[-1]
-    for key in ("return", "recon_mse", "pred_mse", "copy_mse", "plan_ms_median", "loss", "kl"):
+    for key in ("return", "recon_mse", "pred_mse", "copy_mse", "plan_ms_median", "loss", "kl", "reward_sum_err_open",
+                "reward_sum_bias_open", "reward_sum_err_filtered"):
         assert np.isfinite(row[key]), key
     assert res.data.n_episodes == 2 and len(res.data) == 12
 
@@ -94,3 +95,16 @@ def test_mbrl_pixels_is_the_latent_command(tmp_path, capsys):
     assert main(["mbrl", "--pixels", "--size", "48", "--json", "--out", str(tmp_path / "x")]) == 2
     assert "planlab latent: error: --size: expected one of (32, 64), got 48" in capsys.readouterr().err
 
+
+
+def test_latent_command_sets_and_checks_the_open_loop_reward_loss():
+    import argparse
+
+    from planlab.mbrl.latent_cli import LatentCLIError, add_latent_arguments, build_latent_config
+
+    p = argparse.ArgumentParser()
+    add_latent_arguments(p)
+    assert build_latent_config(p.parse_args([])).model.reward_overshooting == 0
+    assert build_latent_config(p.parse_args(["--reward-overshooting", "12"])).model.reward_overshooting == 12
+    with pytest.raises(LatentCLIError, match="--reward-overshooting: .*got -1"):
+        build_latent_config(p.parse_args(["--reward-overshooting", "-1"]))

@@ -4,7 +4,8 @@ encoder of the latent-model objective, after Watter et al. 2015), and their trai
 
 Modules: ``config`` (LatentConfig, LatentTrainConfig), ``frames`` (uint8 validation, scaling),
 ``nets`` (convolutional encoder/decoder), ``models`` (RSSM, DeterministicLatent, losses), ``dynamics``
-(LatentDynamics, LatentRewardCost), ``data`` (EpisodeBuffer), ``trainer`` (fit_latent, make_optimizer).
+(LatentDynamics, LatentRewardCost), ``data`` (EpisodeBuffer), ``trainer`` (fit_latent, make_optimizer), ``diagnostics``
+(reward_sum_errors: the learned reward summed open loop and along the filter against the env's).
 
 >>> from planlab.dynamics.latent import LatentConfig, LatentDynamics, EpisodeBuffer, fit_latent
 
@@ -18,7 +19,7 @@ _LAZY = {
     "check_frames": "frames", "frames_to_float": "frames",
     "RSSM": "models", "DeterministicLatent": "models", "kl_free_nats": "models", "build_net": "models",
     "LatentDynamics": "dynamics", "LatentRewardCost": "dynamics", "frames_from_float": "dynamics",
-    "EpisodeBuffer": "data",
+    "EpisodeBuffer": "data", "reward_sum_errors": "diagnostics",
     "fit_latent": "trainer", "make_optimizer": "trainer", "LatentFitResult": "trainer", "FIT_OK": "trainer", "FIT_NAN_LOSS": "trainer",
 }
 

@@ -48,6 +48,12 @@ class LatentConfig:
         Extra prediction distance D >= 0 of the multi-step loss (0: one-step only). RSSM: latent
         overshooting (KL of the d-step prior, d = 2..D+1); deterministic: squared error of the
         d-step prediction of g(o_{t+d}).
+    reward_overshooting : int
+        Open-loop reward loss over D >= 0 decisions (0: off): from the latent of every frame ``t`` of a
+        training chunk, the model is rolled forward open loop (``imagine``: prior means, what planning
+        rolls out) under the taken actions for ``d = 1..D`` decisions, and the reward model is fitted to
+        ``r_{t+d}`` on those imagined latents as well (the gradient reaches the transition too). The
+        planner sums the reward over exactly such latents, which the one-step terms never train.
     members : int
         Transition heads (an ensemble for uncertainty; 1 = one head). Each planning sequence uses
         one head for its whole horizon; training averages the heads' losses.
@@ -66,6 +72,7 @@ class LatentConfig:
     free_nats: float = 3.0
     kl_balance: float | None = 0.8
     overshooting: int = 0
+    reward_overshooting: int = 0
     members: int = 1
 
     def __post_init__(self):
@@ -80,6 +87,7 @@ class LatentConfig:
                                                 and 0.0 <= self.kl_balance <= 1.0):
             raise ValueError(f"kl_balance: expected None or a number in [0, 1], got {self.kl_balance!r}")
         check_positive_int("overshooting", self.overshooting, minimum=0)
+        check_positive_int("reward_overshooting", self.reward_overshooting, minimum=0)
 
     @property
     def state_dim(self) -> int:

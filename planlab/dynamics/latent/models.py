@@ -30,8 +30,9 @@ for Planning from Pixels"): ``h_t = GRU(h_{t-1}, [z_{t-1}, a_{t-1}])``, prior
     L = mean_{b,t} [ 1/2 ||dec(s_t) - o_t||^2 + 1/2 (r_hat(s_t, a_t) - r_t)^2
                      + max(free_nats, KL(q(z_t | h_t, o_t) || p(z_t | h_t))) ]
 
-Options: overshooting (multi-step KL / prediction losses, PlaNet's latent overshooting) and an
-ensemble of transition heads.
+Options: overshooting (multi-step KL / prediction losses, PlaNet's latent overshooting), an open-loop
+reward loss (``reward_overshooting``: the reward model fitted on latents rolled open loop, as the
+planner uses it) and an ensemble of transition heads.
 """
 
 from __future__ import annotations
@@ -132,6 +133,28 @@ class LatentNet(nn.Module):
         reward = _sq(r_hat - rewards.reshape(-1), 0).mean()
         return recon, reward
 
+    def _openloop_reward(self, states, actions, rewards):
+        """The open-loop reward loss (``config.reward_overshooting`` = D): mean over d = 1..D of
+        ``1/2 (r_hat(s_hat_{t+d|t}, a_{t+d}) - r_{t+d})^2``, ``s_hat_{t+d|t}`` rolled by ``imagine`` from
+        ``states[:, t]`` under ``a_t .. a_{t+d-1}``; all start frames ``t`` of a chunk in one batch per d."""
+        B, T = actions.shape[:2]
+        nx, nu = states.shape[-1], actions.shape[-1]
+        s, terms = states[:, :-1], []
+        for d in range(1, min(self.config.reward_overshooting, T - 1) + 1):
+            n = T - d  # starts t = 0..n-1 keep a reward r_{t+d} inside the chunk
+            s = self.imagine(s[:, :n].reshape(B * n, nx), actions[:, d - 1:d - 1 + n].reshape(B * n, nu)).view(B, n, nx)
+            r_hat = self.reward(s.reshape(B * n, nx), actions[:, d:d + n].reshape(B * n, nu))
+            terms.append(_sq(r_hat - rewards[:, d:d + n].reshape(-1), 0).mean())
+        return torch.stack(terms).mean() if terms else None
+
+    def _add_openloop_reward(self, out, states, actions, rewards):
+        if self.config.reward_overshooting:
+            term = self._openloop_reward(states, actions, rewards)
+            if term is not None:
+                out["openloop_reward"] = term
+                out["loss"] = out["loss"] + term
+        return out
+
 
 class DeterministicLatent(LatentNet):
     """The deterministic encoder ``s = g_psi(o)`` with latent dynamics, reward and decoder ((5.3.6))."""
@@ -188,7 +211,7 @@ class DeterministicLatent(LatentNet):
                 out["overshooting"] = torch.stack(over).mean()
                 total = total + out["overshooting"]
         out["loss"] = total
-        return out
+        return self._add_openloop_reward(out, s, actions, rewards)
 
 
 class RSSM(LatentNet):
@@ -295,7 +318,7 @@ class RSSM(LatentNet):
                 out["overshooting"] = torch.stack(over).mean()
                 total = total + out["overshooting"]
         out["loss"] = total
-        return out
+        return self._add_openloop_reward(out, S, actions, rewards)
 
 
 def build_net(config: LatentConfig) -> LatentNet:
