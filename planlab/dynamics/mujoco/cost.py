@@ -16,6 +16,7 @@ import numpy as np
 
 from ...core.contracts import Cost
 from ...core.validation import as_float_array, check_nonnegative
+from .derivatives import nominal_next
 
 __all__ = ["MujocoCost", "TaskCost", "chain_derivatives"]
 
@@ -278,7 +279,7 @@ def chain_derivatives(cost: MujocoCost, X, U, A, B):
     dyn = cost.dynamics
     T, nu = U.shape
     nx = X.shape[1]
-    Xn = dyn.step(X[:T], U)
+    Xn = nominal_next(dyn, X[:T], U)  # reuses the nominal row of forward-difference Jacobians
     reads = cost.reads_sensors
     sn = dyn.sensors(Xn) if reads else np.zeros((T, 0))
     W = np.concatenate([X[:T], U, Xn, sn], axis=1)  # (T, m)
