@@ -177,6 +177,7 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
     planner.final_gains = False  # only the plan's actions are acted out
     env = gymnasium.make("Reacher-v5")
     env.reset(seed=10 ** 6)
+    planner.warmup()  # the compiled backward pass (not the interpreted one a cold cache serves at first)
     planner.plan(np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel]))  # warm-up
     rows = []
     for guess in initial_guesses:
