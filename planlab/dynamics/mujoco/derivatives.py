@@ -71,15 +71,31 @@ def transition_jacobians(dyn, x, u, *, eps: float = 1e-6, centered: bool = True)
 def _groups(dyn):
     """``(column trees (nx + nu,), row trees (nx,), groups)`` of the finite differences of ``dyn``
     (:mod:`.trees`; one column per group when grouping is off or the trees may be coupled)."""
-    cached = getattr(dyn, "_fd_trees", None)
+    return _layout(dyn)[:3]
+
+
+def _layout(dyn):
+    """:func:`_groups` and, for them, the group of each column (n,), the perturbation pattern of each
+    group (G, n) and the rows of each column's tree (n, nx); computed once per model and setting."""
+    cached = getattr(dyn, "_fd_layouts", None)
     if cached is None:
         state, ctrl, why = tree_partition(dyn._mj, dyn.model)
-        dyn._fd_trees = cached = (np.concatenate([state, ctrl]), state, why)
-    cols, rows, why = cached
-    if why is None and dyn.grouped_jacobians and tree_partition_allowed(dyn._mj):
-        return cols, rows, column_groups(cols)
-    zero = np.zeros_like(cols)
-    return zero, np.zeros_like(rows), [np.array([j]) for j in range(cols.size)]
+        cols = np.concatenate([state, ctrl])
+        cached = dyn._fd_layouts = {False: _pattern(np.zeros_like(cols), np.zeros_like(state),
+                                                    [np.array([j]) for j in range(cols.size)])}
+        cached[True] = cached[False] if why is not None else _pattern(cols, state, column_groups(cols))
+    return cached[bool(dyn.grouped_jacobians) and tree_partition_allowed(dyn._mj)]
+
+
+def _pattern(col_tree, row_tree, groups):
+    n = col_tree.size
+    of = np.empty(n, dtype=np.int64)
+    D = np.zeros((len(groups), n))
+    for g, cols in enumerate(groups):
+        of[cols] = g
+        D[g, cols] = 1.0
+    own = (col_tree[:, None] == row_tree[None, :]).astype(np.float64)
+    return col_tree, row_tree, groups, of, D, own
 
 
 def _rollout_differences(dyn, X, U, eps, centered=True):
@@ -92,14 +108,9 @@ def _rollout_differences(dyn, X, U, eps, centered=True):
     T, nx = X.shape
     nu = U.shape[1]
     n = nx + nu
-    col_tree, row_tree, groups = _groups(dyn)
+    # of: the group of each column; D (G, n): who moves in each group; own (n, nx): the column's tree's rows
+    _, _, groups, of, D, own = _layout(dyn)
     G = len(groups)
-    of = np.empty(n, dtype=np.int64)  # the group of each column
-    D = np.zeros((G, n))
-    for g, cols in enumerate(groups):
-        of[cols] = g
-        D[g, cols] = 1.0
-    own = (col_tree[:, None] == row_tree[None, :]).astype(np.float64)  # (n, nx): rows of the column's tree
     Z = np.concatenate([X, U], axis=1)  # (T, n)
     h = eps * np.maximum(1.0, np.abs(Z))
     step = D[None] * h[:, None, :]  # (T, G, n)
