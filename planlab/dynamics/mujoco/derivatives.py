@@ -133,10 +133,11 @@ def _step_all(dyn, P, nx):
 
 
 def nominal_next(dyn, X, U):
-    """``dyn.step(X, U)`` for (T, nx), (T, nu): the nominal row of the last forward-difference Jacobians
-    when they were taken at exactly these points (the same MuJoCo calls, so the same numbers), else a
-    new batched step."""
+    """``dyn.step(X, U)`` for (T, nx), (T, nu): the nominal row of the forward-difference Jacobians just
+    taken (the call before this one) when they were taken at exactly these points (the same MuJoCo
+    calls, so the same numbers), else a new batched step."""
     last = getattr(dyn, "_fd_nominal", None)
+    dyn._fd_nominal = None  # used at most once: the next call steps (the model may have been edited)
     if last is not None and np.array_equal(last[0], X) and np.array_equal(last[1], U):
-        return last[2].copy()
+        return last[2]
     return dyn.step(X, U)

@@ -70,9 +70,9 @@ def test_partition_of_reacher_and_two_arms():
 
 
 @pytest.mark.parametrize("centered", [False, True])
-@pytest.mark.parametrize("which", ["reacher", "arms"])
+@pytest.mark.parametrize("which", ["reacher", "reacher, 2 threads", "arms"])
 def test_grouped_jacobians_equal_the_ungrouped_ones(which, centered, rng):
-    dyn = GymReacher(nthread=1) if which == "reacher" else _model()
+    dyn = GymReacher(nthread=2 if "2" in which else 1) if "reacher" in which else _model()
     T = 6
     X = rng.normal(size=(T, dyn.state_dim)) * 0.6  # joint limits active in some rows
     U = rng.uniform(dyn.action_low, dyn.action_high, size=(T, dyn.action_dim))
@@ -118,14 +118,18 @@ def test_nominal_next_reuses_the_forward_difference_rollout_only_at_the_same_poi
     X = rng.normal(size=(5, 8)) * 0.3
     U = rng.uniform(-1, 1, size=(5, 2))
     dyn.jacobians(X, U)
-    np.testing.assert_array_equal(nominal_next(dyn, X, U), dyn.step(X, U))
-    X2 = X.copy()
-    X2[2, 1] += 1e-3
     calls = []
     step = dyn.step
     dyn.step = lambda x, u: calls.append(1) or step(x, u)
+    np.testing.assert_array_equal(nominal_next(dyn, X, U), step(X, U))
+    assert calls == []  # from the Jacobians' rollout
+    np.testing.assert_array_equal(nominal_next(dyn, X, U), step(X, U))
+    assert calls == [1]  # used once: the second call steps
+    dyn.jacobians(X, U)
+    X2 = X.copy()
+    X2[2, 1] += 1e-3
     np.testing.assert_array_equal(nominal_next(dyn, X2, U), step(X2, U))
-    assert calls == [1]  # other points: a new step, not the cached one
+    assert calls == [1, 1]  # other points: a new step, not the cached one
 
 
 @pytest.mark.filterwarnings("ignore:iLQR. stopped at max_iterations")
