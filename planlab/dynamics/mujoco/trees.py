@@ -34,6 +34,8 @@ _CALLBACKS = ("control", "passive", "act_bias", "act_dyn", "act_gain", "contactf
 
 def _coupling(mj, m) -> str | None:
     """Why the trees of ``m`` may be coupled, or None when they are provably independent."""
+    if not all(hasattr(m, a) for a in ("ntree", "body_treeid", "dof_treeid", "actuator_actnum")):
+        return "this MuJoCo version does not list kinematic trees"
     if int(m.ntree) < 2:
         return "fewer than two kinematic trees"
     for what in ("neq", "ntendon", "nflex", "nplugin"):
