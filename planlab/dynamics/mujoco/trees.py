@@ -20,7 +20,10 @@ drop from ``nx + nu`` to the largest number of columns of any one tree (Curtis, 
   state; refused when one is installed at the time of the call.
 
 Everything else MuJoCo computes per tree or per degree of freedom (the tree-sparse mass matrix, joint
-limits, damping, gravity, fluid forces).
+limits, damping, gravity, fluid forces). One caveat: with constraints active (a joint at its limit)
+MuJoCo's iterative constraint solver stops on a tolerance for the whole model, so a perturbation of
+one tree can move another tree's result by about that tolerance — noise of the size an ungrouped
+finite difference already carries (the solver's iterations change with any perturbation).
 """
 
 from __future__ import annotations
