@@ -21,10 +21,10 @@ TWO_ARMS = """
     <body name="left" pos="-0.3 0 0"><joint name="l1" type="hinge" axis="0 1 0" damping="0.05"/>
       <geom type="capsule" fromto="0 0 0 0 0 -0.4" size="0.05" mass="1" CONTACT/>
       <body pos="0 0 -0.4"><joint name="l2" type="hinge" axis="0 1 0" range="-1 1" limited="true"/>
-        <geom type="capsule" fromto="0 0 0 0 0 -0.4" size="0.05" mass="0.5" CONTACT/></body>
+        <geom type="capsule" fromto="0 0 0 0 0 -0.4" size="0.05" mass="0.5" CONTACT/><site name="crank"/></body>
     </body>
     <body name="right" pos="0.3 0 0"><joint name="r1" type="slide" axis="1 0 0" range="-0.5 0.5" limited="true"/>
-      <geom type="box" size="0.1 0.1 0.1" mass="1" CONTACT/>
+      <geom type="box" size="0.1 0.1 0.1" mass="1" CONTACT/><site name="slider" pos="0 0 0.1"/>
     </body>
   </worldbody>
   <actuator><motor joint="l1" ctrlrange="-2 2"/><general joint="l2" dyntype="filter" dynprm="0.05" ctrlrange="-1 1"/>
@@ -88,6 +88,8 @@ def test_grouped_jacobians_equal_the_ungrouped_ones(which, centered, rng):
     ('contype="0" conaffinity="0"', '<equality><joint joint1="l1" joint2="r1"/></equality>', "eq elements"),
     ('contype="0" conaffinity="0"', '<tendon><fixed name="t"><joint joint="l1" coef="1"/><joint joint="r1" coef="1"/>'
                                     '</fixed></tendon>', "tendon elements"),
+    ('contype="0" conaffinity="0"', '<actuator><general cranksite="crank" slidersite="slider" cranklength="0.7"/>'
+                                    '</actuator>', "acts on no single tree"),
 ])
 def test_coupled_trees_are_not_grouped(contact, extra, reason, rng):
     dyn = _model(contact, extra)
@@ -95,7 +97,7 @@ def test_coupled_trees_are_not_grouped(contact, extra, reason, rng):
     assert why is not None and reason in why
     assert len(_groups(dyn)[2]) == dyn.state_dim + dyn.action_dim
     X = rng.normal(size=(3, dyn.state_dim)) * 0.3
-    U = rng.uniform(dyn.action_low, dyn.action_high, size=(3, dyn.action_dim))
+    U = np.clip(rng.uniform(-1, 1, size=(3, dyn.action_dim)), dyn.action_low, dyn.action_high)
     A, B = dyn.jacobians(X, U)
     A0, B0 = _ungrouped(dyn, X, U, False)
     np.testing.assert_array_equal(A, A0)
