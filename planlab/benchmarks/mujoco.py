@@ -4,6 +4,7 @@ Usage::
 
     python -m planlab.benchmarks.mujoco [--json PATH] [--quick] [--skip-throughput] [--skip-episodes] [--skip-solves]
         [--envs InvertedDoublePendulum-v5 Reacher-v5] [--planners mppi cem ilqr] [--seeds 10] [--steps N]
+        [--ungrouped-jacobians]
 
 Throughput (MuJoCo steps per second, median over repeats, one table): a batch of ``--batch`` action
 sequences of ``--horizon`` actions rolled out from one state with the env's frame skip, through
@@ -27,7 +28,7 @@ acted out in gymnasium's env, ends with the fingertip within 0.01 m of the targe
 
 JSON rows: ``{kind: "throughput", env, backend, threads, batch, horizon, steps_per_s}``,
 ``{kind: "solve", env, planner, seed, horizon, initial_guess, iterations, status, final_distance, cost,
-success, solve_ms_wall, solve_ms_cpu, load_1min}`` and
+success, solve_ms_wall, solve_ms_cpu, load_1min, cpu_ms_parts, grouped_jacobians, reason}`` and
 ``{kind: "episode", env, planner, seed, return, steps, plan_ms_median, success, cpu_ms_per_step}``
 (``cpu_ms_per_step``: CPU time of this process per env step, planning and env step together, which the
 machine's load does not inflate as it does the wall-clock ``plan_ms_median``).
@@ -153,7 +154,19 @@ def throughput(env_id, batch, horizon, loop_batch, repeats, on_row=None, seed=0)
 REACH_SOLVE = dict(horizon=20, max_iterations=40, tol=1e-3, derivatives="fd")
 
 
-def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "reach-pd")):
+def _time_parts(model, parts):
+    """Wrap the trajectory model's per-iteration calls to add their CPU seconds into ``parts``."""
+    for name in ("derivatives", "backward_pass", "line_search", "rollout"):
+        def timed(*args, _f=getattr(model, name), _name=name):
+            c = time.process_time()
+            try:
+                return _f(*args)
+            finally:
+                parts[_name] = parts.get(_name, 0.0) + time.process_time() - c
+        setattr(model, name, timed)
+
+
+def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "reach-pd"), grouped_jacobians=True):
     """One iLQR solve of a ``Reacher-v5`` reach per seed, from the env's reset state, acted out in the env.
 
     Finite-difference derivatives through MuJoCo (forward differences), the smooth
@@ -162,7 +175,9 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
     (joint-space PD control to the target's inverse-kinematics angles), computed inside the timed
     solve. A solve succeeds when the fingertip ends within 0.01 m of the target after the plan's
     actions run in gymnasium's env. Wall and CPU time of the guess and the ``plan`` call; ``load_1min``
-    is the machine's load average at the time.
+    is the machine's load average at the time; ``cpu_ms_parts``: CPU ms of the solve's derivatives
+    (Jacobians and cost derivatives), backward passes, line searches and initial rollout.
+    ``grouped_jacobians``: :attr:`MujocoDynamics.grouped_jacobians` (False: one perturbation per rollout).
     """
     import gymnasium
 
@@ -173,11 +188,15 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
     if quick:
         opts.update(horizon=3, max_iterations=2)
     dyn = GymReacher(centered_jacobians=False)
+    dyn.grouped_jacobians = bool(grouped_jacobians)
     planner = make_planner("ilqr", dyn, ReacherTargetCost(dyn), **opts)
     planner.final_gains = False  # only the plan's actions are acted out
     env = gymnasium.make("Reacher-v5")
     env.reset(seed=10 ** 6)
+    planner.warmup()  # the compiled backward pass (not the interpreted one a cold cache serves at first)
     planner.plan(np.concatenate([env.unwrapped.data.qpos, env.unwrapped.data.qvel]))  # warm-up
+    parts: dict = {}
+    _time_parts(planner.model, parts)
     rows = []
     for guess in initial_guesses:
         if guess not in ("zeros", "reach-pd"):
@@ -188,6 +207,7 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
             inner = env.unwrapped
             x0 = np.concatenate([inner.data.qpos, inner.data.qvel])
             load = os.getloadavg()[0]
+            parts.clear()
             w0, c0 = time.perf_counter(), time.process_time()
             U0 = reacher_reach_controls(dyn, x0, opts["horizon"]) if guess == "reach-pd" else None
             with warnings.catch_warnings():
@@ -200,7 +220,8 @@ def reach_solves(seeds, quick=False, on_row=None, initial_guesses=("zeros", "rea
             row = dict(kind="solve", env="Reacher-v5", planner="ilqr", seed=seed, horizon=opts["horizon"],
                        initial_guess=guess, iterations=plan.diagnostics["iterations"], status=plan.status,
                        final_distance=dist, cost=float(plan.cost), success=dist < 0.01, solve_ms_wall=1e3 * wall,
-                       solve_ms_cpu=1e3 * cpu, load_1min=load, options=opts)
+                       solve_ms_cpu=1e3 * cpu, load_1min=load, options=opts, grouped_jacobians=dyn.grouped_jacobians,
+                       cpu_ms_parts={k: 1e3 * v for k, v in parts.items()}, reason=plan.diagnostics["reason"])
             rows.append(row)
             if on_row:
                 on_row(row)
@@ -257,6 +278,8 @@ def main(argv=None) -> int:
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-episodes", action="store_true")
     p.add_argument("--skip-solves", action="store_true", help="no iLQR Reacher-v5 reach solves")
+    p.add_argument("--ungrouped-jacobians", action="store_true",
+                   help="reach solves: perturb one state/control entry per finite-difference rollout")
     p.add_argument("--envs", nargs="+", default=None, help="gymnasium ids (default: all four)")
     p.add_argument("--planners", nargs="+", default=["mppi", "cem", "icem", "ilqr"])
     p.add_argument("--seeds", type=int, default=10)
@@ -288,7 +311,7 @@ def main(argv=None) -> int:
         if not args.skip_solves and "Reacher-v5" in envs and "ilqr" in args.planners:
             print(f"\n{'iLQR reach solve':<17} {'guess':<9} {'seed':>4} {'it':>3} {'status':<15} {'dist m':>7} "
                   f"{'cost':>7} {'wall ms':>8} {'cpu ms':>7} {'load':>5} success")
-            rows = reach_solves(seeds, quick=args.quick, on_row=lambda r: (write_row(fh, r), print(
+            rows = reach_solves(seeds, quick=args.quick, grouped_jacobians=not args.ungrouped_jacobians, on_row=lambda r: (write_row(fh, r), print(
                 f"{'Reacher-v5 H=' + str(r['horizon']):<17} {r['initial_guess']:<9} {r['seed']:>4} "
                 f"{r['iterations']:>3} {r['status']:<15} {r['final_distance']:>7.4f} {r['cost']:>7.4f} "
                 f"{r['solve_ms_wall']:>8.1f} {r['solve_ms_cpu']:>7.1f} {r['load_1min']:>5.1f} {r['success']}",
@@ -297,7 +320,10 @@ def main(argv=None) -> int:
                 sel = [r for r in rows if r["initial_guess"] == guess]
                 print(f"  {guess}: {sum(r['success'] for r in sel)}/{len(sel)} within 0.01 m; median wall "
                       f"{statistics.median(r['solve_ms_wall'] for r in sel):.1f} ms, CPU "
-                      f"{statistics.median(r['solve_ms_cpu'] for r in sel):.1f} ms per solve", flush=True)
+                      f"{statistics.median(r['solve_ms_cpu'] for r in sel):.1f} ms per solve; median "
+                      f"{statistics.median(r['iterations'] for r in sel)} iterations; CPU ms per iteration: " + ", ".join(
+                          f"{k} {sum(r['cpu_ms_parts'].get(k, 0.0) for r in sel) / sum(r['iterations'] for r in sel):.2f}"
+                          for k in ("derivatives", "backward_pass", "line_search")), flush=True)
         if not args.skip_episodes:
             print(f"\n{'env':<26} {'planner':<8} {'seed':>4} {'return':>9} {'steps':>6} {'plan ms':>8} {'cpu ms':>7} "
                   "success")

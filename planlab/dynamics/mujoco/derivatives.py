@@ -9,8 +9,9 @@ per-sub-step Jacobians are chained along the simulated sub-steps:
     A = A_k \\cdots A_1, \\qquad B = \\sum_{j=1}^{k} A_k \\cdots A_{j+1} B_j .
 
 MuJoCo's ``mjd_transitionFD`` does not support the RK4 integrator; for RK4 models the Jacobians are
-central differences of planlab's step instead, all ``2 (nx + nu)`` perturbations of all ``T`` points in
-one threaded batched rollout.
+central (or forward) differences of planlab's step instead, all perturbations of all ``T`` points in
+one threaded batched rollout. When the model's kinematic trees are independent
+(:mod:`~planlab.dynamics.mujoco.trees`), one entry of each tree is perturbed in the same rollout.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.validation import as_float_array
+from .trees import column_groups, tree_partition, tree_partition_allowed
 
-__all__ = ["transition_jacobians"]
+__all__ = ["transition_jacobians", "nominal_next"]
 
 
 def transition_jacobians(dyn, x, u, *, eps: float = 1e-6, centered: bool = True):
@@ -66,29 +68,76 @@ def transition_jacobians(dyn, x, u, *, eps: float = 1e-6, centered: bool = True)
     return (A[0], B[0]) if single else (A, B)
 
 
+def _groups(dyn):
+    """``(column trees (nx + nu,), row trees (nx,), groups)`` of the finite differences of ``dyn``
+    (:mod:`.trees`; one column per group when grouping is off or the trees may be coupled)."""
+    return _layout(dyn)[:3]
+
+
+def _layout(dyn):
+    """:func:`_groups` and, for them, the group of each column (n,), the perturbation pattern of each
+    group (G, n) and the rows of each column's tree (n, nx); computed once per model and setting."""
+    cached = getattr(dyn, "_fd_layouts", None)
+    if cached is None:
+        state, ctrl, why = tree_partition(dyn._mj, dyn.model)
+        cols = np.concatenate([state, ctrl])
+        cached = dyn._fd_layouts = {False: _pattern(np.zeros_like(cols), np.zeros_like(state),
+                                                    [np.array([j]) for j in range(cols.size)])}
+        cached[True] = cached[False] if why is not None else _pattern(cols, state, column_groups(cols))
+    return cached[bool(dyn.grouped_jacobians) and tree_partition_allowed(dyn._mj)]
+
+
+def _pattern(col_tree, row_tree, groups):
+    n = col_tree.size
+    of = np.empty(n, dtype=np.int64)
+    D = np.zeros((len(groups), n))
+    for g, cols in enumerate(groups):
+        of[cols] = g
+        D[g, cols] = 1.0
+    own = (col_tree[:, None] == row_tree[None, :]).astype(np.float64)
+    return col_tree, row_tree, groups, of, D, own
+
+
 def _rollout_differences(dyn, X, U, eps, centered=True):
     """Central (forward) differences of ``dyn.step`` at (T, nx), (T, nu): one batched rollout of
-    ``2 T (nx + nu)`` (``T (nx + nu + 1)``) steps."""
+    ``2 T G`` (``T (G + 1)``) steps, ``G`` column groups (:func:`_groups`: ``nx + nu`` ungrouped).
+
+    Column ``j`` of group ``g`` is read off the rows of its own tree; the rows of other trees are 0
+    (the trees are independent). Forward differences leave the nominal next states in
+    ``dyn._fd_nominal`` (for :func:`nominal_next`)."""
     T, nx = X.shape
     nu = U.shape[1]
     n = nx + nu
+    # of: the group of each column; D (G, n): who moves in each group; own (n, nx): the column's tree's rows
+    _, _, groups, of, D, own = _layout(dyn)
+    G = len(groups)
     Z = np.concatenate([X, U], axis=1)  # (T, n)
     h = eps * np.maximum(1.0, np.abs(Z))
+    step = D[None] * h[:, None, :]  # (T, G, n)
     if not centered:
-        P = np.repeat(Z[:, None, :], n + 1, axis=1)  # (T, n + 1, n): the point, then each step forward
-        P[:, 1 + np.arange(n), np.arange(n)] += h
-        h = P[:, 1 + np.arange(n), np.arange(n)] - Z  # the steps as represented
-        P = P.reshape(-1, n)
-        F = dyn.simulate(np.ascontiguousarray(P[:, :nx]), np.ascontiguousarray(P[:, None, nx:]))[:, 1]
-        F = F.reshape(T, n + 1, nx)
-        J = (F[:, 1:] - F[:, :1]) / h[:, :, None]  # (T, n, nx)
-        return np.transpose(J[:, :nx], (0, 2, 1)).copy(), np.transpose(J[:, nx:], (0, 2, 1)).copy()
-    P = np.repeat(Z[:, None, :], 2 * n, axis=1)  # (T, 2n, n)
-    ar = np.arange(n)
-    P[:, ar, ar] += h
-    P[:, n + ar, ar] -= h
-    P = P.reshape(-1, n)
-    F = dyn.simulate(np.ascontiguousarray(P[:, :nx]), np.ascontiguousarray(P[:, None, nx:]))[:, 1]
-    F = F.reshape(T, 2 * n, nx)
-    J = (F[:, :n] - F[:, n:]) / (2.0 * h[:, :, None])  # (T, n, nx)
+        P = np.concatenate([Z[:, None, :], Z[:, None, :] + step], axis=1)  # (T, G + 1, n): the point first
+        h = P[:, 1 + of, np.arange(n)] - Z  # the steps as represented
+        F = _step_all(dyn, P, nx).reshape(T, G + 1, nx)
+        dyn._fd_nominal = (X.copy(), U.copy(), F[:, 0].copy())
+        J = (F[:, 1:] - F[:, :1])[:, of] * own / h[:, :, None]  # (T, n, nx)
+    else:
+        P = np.concatenate([Z[:, None, :] + step, Z[:, None, :] - step], axis=1)  # (T, 2G, n)
+        F = _step_all(dyn, P, nx).reshape(T, 2 * G, nx)
+        J = (F[:, :G] - F[:, G:])[:, of] * own / (2.0 * h[:, :, None])
     return np.transpose(J[:, :nx], (0, 2, 1)).copy(), np.transpose(J[:, nx:], (0, 2, 1)).copy()
+
+
+def _step_all(dyn, P, nx):
+    P = P.reshape(-1, P.shape[-1])
+    return dyn.simulate(np.ascontiguousarray(P[:, :nx]), np.ascontiguousarray(P[:, None, nx:]))[:, 1]
+
+
+def nominal_next(dyn, X, U):
+    """``dyn.step(X, U)`` for (T, nx), (T, nu): the nominal row of the forward-difference Jacobians just
+    taken (the call before this one) when they were taken at exactly these points (the same MuJoCo
+    calls, so the same numbers), else a new batched step."""
+    last = getattr(dyn, "_fd_nominal", None)
+    dyn._fd_nominal = None  # used at most once: the next call steps (the model may have been edited)
+    if last is not None and np.array_equal(last[0], X) and np.array_equal(last[1], U):
+        return last[2]
+    return dyn.step(X, U)

@@ -345,6 +345,10 @@ class MujocoDynamics(Dynamics):
         return isinstance(other, MujocoDynamics) and key is not None and key == self._model_key
 
     # ------------------------------------------------------------------ derivatives
+    #: Finite differences through rollouts (RK4 models) perturb one entry of each independent kinematic
+    #: tree in the same rollout (:mod:`~planlab.dynamics.mujoco.trees`); False perturbs one entry at a time.
+    grouped_jacobians = True
+
     def jacobians(self, x, u, *, eps: float = 1e-6, centered: bool | None = None):
         """``A = d x_next / d x`` and ``B = d x_next / d u`` by MuJoCo's ``mjd_transitionFD``.
 

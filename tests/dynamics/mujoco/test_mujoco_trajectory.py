@@ -184,3 +184,7 @@ def test_reach_solve_benchmark_rows_report_time_distance_and_success():
         assert row["kind"] == "solve" and row["env"] == "Reacher-v5" and row["planner"] == "ilqr"
         assert row["success"] == (row["final_distance"] < 0.01)
         assert row["solve_ms_cpu"] > 0 and row["solve_ms_wall"] > 0 and row["iterations"] >= 1
+        parts = row["cpu_ms_parts"]
+        assert {"derivatives", "backward_pass", "line_search"} <= set(parts) and min(parts.values()) >= 0
+        assert sum(parts.values()) <= row["solve_ms_cpu"] * 1.01 + 0.5  # parts of the solve, not more
+        assert row["grouped_jacobians"] is True
