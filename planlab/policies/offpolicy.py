@@ -30,6 +30,7 @@ from ..core.validation import check_nonnegative, check_positive, check_positive_
 from .config import TrainerConfig
 from .trainer import Trainer
 from .buffers import ReplayBuffer
+from .features import AngleFeatures
 from .networks import QEnsemble, TanhGaussianPolicy
 
 __all__ = ["OffPolicyConfig", "SACConfig", "OffPolicyACConfig", "SAC", "OffPolicyActorCritic"]
@@ -65,6 +66,11 @@ class OffPolicyConfig(TrainerConfig):
         from the centre): such states are then valued like the worst clipped reward instead of
         making targets of any size. Changes the objective the critic sees; evaluation returns are
         the env's. Default None (no clipping).
+    angle_features : tuple of int
+        Observation components that are angles: the actor and the critics see their ``sin`` and
+        ``cos`` instead (:class:`~planlab.policies.features.AngleFeatures`); the replay buffer keeps
+        the env's observations. For envs that observe an angle unwrapped (planlab's swing-ups: the
+        state). Default ``()`` (the raw observation).
     """
 
     lr: float = 1e-3
@@ -78,9 +84,15 @@ class OffPolicyConfig(TrainerConfig):
     n_critics: int = 2
     reward_scale: float = 1.0
     reward_clip: float | None = None
+    angle_features: tuple = ()
 
     def __post_init__(self):
         super().__post_init__()
+        idx = tuple(self.angle_features)
+        if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in idx) \
+                or len(set(idx)) != len(idx):
+            raise ValueError(f"angle_features: expected distinct non-negative ints, got {self.angle_features!r}")
+        object.__setattr__(self, "angle_features", tuple(int(i) for i in idx))
         check_positive("reward_scale", self.reward_scale)
         if self.reward_clip is not None:
             check_positive("reward_clip", self.reward_clip)
@@ -148,9 +160,17 @@ class _OffPolicy(Trainer):
         c = self.config
         nu = int(self.action_space.shape[0])
         self.nu = nu
-        self.actor = TanhGaussianPolicy(self.obs_dim, nu, self.action_space.low, self.action_space.high, c.hidden)
-        self.critic = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden)
-        self.critic_target = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden)
+        if any(i >= self.obs_dim for i in c.angle_features):
+            raise ValueError(f"angle_features: expected indices below the observation size {self.obs_dim}, "
+                             f"got {c.angle_features!r}")
+
+        def features():
+            return AngleFeatures(self.obs_dim, c.angle_features) if c.angle_features else None
+
+        self.actor = TanhGaussianPolicy(self.obs_dim, nu, self.action_space.low, self.action_space.high, c.hidden,
+                                        features=features())
+        self.critic = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden, features=features())
+        self.critic_target = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden, features=features())
         self.critic_target.load_state_dict(self.critic.state_dict())
         self.critic_target.requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.lr)
