@@ -66,6 +66,13 @@ class OffPolicyConfig(TrainerConfig):
         from the centre): such states are then valued like the worst clipped reward instead of
         making targets of any size. Changes the objective the critic sees; evaluation returns are
         the env's. Default None (no clipping).
+    reward_symlog : bool
+        Replace each (scaled) reward ``r`` by ``sign(r) log(1 + |r|)`` in the critic's target (the
+        symlog of DreamerV3, Hafner et al. 2023). Unlike ``reward_clip`` it stays strictly monotone:
+        a cart twice as far still costs more, so the critic keeps the direction back towards the
+        centre where clipping makes every far state look alike, while a cost growing like the
+        square of the distance grows only like its logarithm in the targets. Identity near 0 to
+        first order. Applied before ``reward_clip``. Default False.
     angle_features : tuple of int
         Observation components that are angles: the actor and the critics see their ``sin`` and
         ``cos`` instead (:class:`~planlab.policies.features.AngleFeatures`); the replay buffer keeps
@@ -84,10 +91,13 @@ class OffPolicyConfig(TrainerConfig):
     n_critics: int = 2
     reward_scale: float = 1.0
     reward_clip: float | None = None
+    reward_symlog: bool = False
     angle_features: tuple = ()
 
     def __post_init__(self):
         super().__post_init__()
+        if not isinstance(self.reward_symlog, (bool, np.bool_)):
+            raise ValueError(f"reward_symlog: expected a bool, got {self.reward_symlog!r}")
         idx = tuple(self.angle_features)
         if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in idx) \
                 or len(set(idx)) != len(idx):
@@ -239,6 +249,8 @@ class _OffPolicy(Trainer):
             c = self.config
             if c.reward_scale != 1.0:
                 r = c.reward_scale * r
+            if c.reward_symlog:
+                r = torch.sign(r) * torch.log1p(r.abs())
             if c.reward_clip is not None:
                 r = r.clamp(-c.reward_clip, c.reward_clip)
             y = r + c.gamma * (1.0 - d) * q_next
