@@ -46,7 +46,8 @@ TASKS = {
     # docs/mbrl.md). Per-step costs reach ~100 (pole down) and grow with the cart's distance without
     # bound (no termination, no track limit), so the critic's rewards are scaled by 0.01 and
     # symlog-compressed (still monotone: clipping made all far carts alike); the pole angle is
-    # observed unwrapped, so the networks see its sin/cos; model rollouts stop where the ensemble disagrees (rollout_uncertainty). "sac-swingup" is planlab's SAC
+    # observed unwrapped, so the networks see its sin/cos; model rollouts stop where the ensemble
+    # disagrees (rollout_uncertainty). "sac-swingup" is planlab's SAC
     # with the same critic options: the real steps MBPO's are compared with.
     "mbpo-swingup": ("mbpo", "planlab/CartPoleSwingup-v0", -1591.0, 8_000, 500,
                      {"reward_scale": 0.01, "reward_symlog": True, "angle_features": (2,), "gradient_steps": 10,
