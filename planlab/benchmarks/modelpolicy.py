@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..mbrl.train_cli import PRESETS as MODEL_TRAIN_PRESETS
 from .common import write_row
 from .modelfree import result_row
 
@@ -50,9 +51,7 @@ TASKS = {
     # disagrees (rollout_uncertainty). "sac-swingup" is planlab's SAC
     # with the same critic options: the real steps MBPO's are compared with.
     "mbpo-swingup": ("mbpo", "planlab/CartPoleSwingup-v0", -1591.0, 8_000, 500,
-                     {"reward_scale": 0.01, "reward_symlog": True, "angle_features": (2,), "gradient_steps": 10,
-                      "learning_starts": 400, "model_train_freq": 400, "rollout_schedule": (1, 5, 400, 2000),
-                      "rollout_uncertainty": 2.0}),
+                     MODEL_TRAIN_PRESETS[("mbpo", "planlab/CartPoleSwingup-v0")]),
     "sac-swingup": ("sac", "planlab/CartPoleSwingup-v0", -1591.0, 40_000, 1000,
                     {"reward_scale": 0.01, "reward_symlog": True, "angle_features": (2,)}),
     "bptt": ("bptt", "Pendulum-v1", -200.0, 3_000, 200, {"model": "exact"}),
