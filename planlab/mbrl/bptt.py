@@ -78,8 +78,13 @@ class BPTTConfig(TrainerConfig):
         Std of the Gaussian action noise while collecting, in half-widths of the action box.
     random_steps : int
         Uniformly random actions for this many first steps (data for a learned model's first fit).
-    model_members, model_hidden, model_elites, model_probabilistic, model_epochs
-        The ensemble (:class:`~planlab.dynamics.learned.ModelConfig`) and its training epochs.
+    model_members, model_hidden, model_elites, model_probabilistic
+        The ensemble (:class:`~planlab.dynamics.learned.ModelConfig`).
+    model_epochs : int
+        Upper bound on the epochs of one model fit. Each fit runs until the held-out loss stops
+        improving (:class:`~planlab.dynamics.learned.TrainConfig`'s patience); the bound only guards
+        against a fit that never settles. Up to this version it was 50 and ended the early fits
+        first (on 200 Pendulum-v1 transitions: 200 Adam steps, the model far from its early stop).
     sample_noise : bool
         Reparameterised aleatoric noise in rollouts through a probabilistic ensemble.
     reset_starts : float in [0, 1]
@@ -121,7 +126,7 @@ class BPTTConfig(TrainerConfig):
     model_hidden: tuple = (64, 64, 64)
     model_elites: int | None = None
     model_probabilistic: bool = True
-    model_epochs: int = 50
+    model_epochs: int = 1000
     sample_noise: bool = True
     reset_starts: float = 0.5
     reset_pool: int = 1024
@@ -272,14 +277,21 @@ class BPTT(Trainer):
         if self.learned is not None:
             if self.num_timesteps + n < c.random_steps:
                 return n, dict(self._last_info)
-            res = fit(self.learned, self.data, TrainConfig(epochs=c.model_epochs, progress=False, threads=None),
-                      seed=int(self.rng.integers(2**31)))
-            self.fits += 1
+            res = self.fit_model()
             info["model_val_mse"] = float(np.min(res.best_val)) if res.best_val is not None else float("nan")
+            info["model_fit_epochs"] = int(res.epochs)
         updates = max(1, round(c.updates_per_iteration * n / c.steps_per_iteration)) if c.updates_per_iteration else 0
         for _ in range(updates):
             self._last_info = self.update()
         return n, {**self._last_info, **info}
+
+    def fit_model(self):
+        """Refit the ensemble on every real transition until its held-out loss stops improving
+        (at most ``model_epochs`` epochs)."""
+        res = fit(self.learned, self.data, TrainConfig(epochs=self.config.model_epochs, progress=False, threads=None),
+                  seed=int(self.rng.integers(2**31)))
+        self.fits += 1
+        return res
 
     def _starts(self) -> torch.Tensor:
         c = self.config

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..core.validation import check_positive_int, check_probability
+from ..core.validation import check_positive, check_positive_int, check_probability
 from ..dynamics.learned import ModelConfig, TrainConfig, TransitionBuffer, fit, for_model
 from ..envs.models import model_for
 from ..policies.buffers import ReplayBuffer
@@ -53,8 +53,10 @@ def rollout_length(step: int, schedule: tuple) -> int:
 
 
 def branched_rollouts(step: Callable, policy: Callable, cost, starts: np.ndarray, k: int, *,
-                      terminated: Callable | None = None) -> dict:
-    """``k``-step model rollouts branched from ``starts``; a rollout stops at its first terminal state.
+                      terminated: Callable | None = None, uncertainty: Callable | None = None,
+                      max_uncertainty: float | None = None) -> dict:
+    """``k``-step model rollouts branched from ``starts``; a rollout stops at its first terminal state
+    and, with ``uncertainty``, before its first transition the model is not trusted with.
 
     Parameters
     ----------
@@ -66,24 +68,42 @@ def branched_rollouts(step: Callable, policy: Callable, cost, starts: np.ndarray
     starts : ndarray (n, nx)
     k : int
     terminated : callable ``(n, nx) -> (n,) bool``, optional
+    uncertainty : callable ``(x (n, nx), u (n, nu)) -> (n,)``, optional
+        The model's uncertainty about each transition (e.g. :meth:`MBPO.disagreement`).
+    max_uncertainty : float > 0, optional
+        A transition whose uncertainty exceeds this is dropped and its rollout ends there: rollouts
+        stop where they leave the data, the halting of MOReL (Kidambi et al. 2020) and the
+        masking of M2AC (Pan et al. 2020) instead of MOPO's reward penalty (Yu et al. 2020).
+        Required with ``uncertainty``.
 
     Returns
     -------
     dict of ndarrays with ``m <= n k`` rows
         ``states (m, nx)``, ``actions (m, nu)``, ``rewards (m,)``, ``next_states (m, nx)``,
-        ``terminated (m,)`` and ``depth (m,)`` (0 for the transitions leaving the start states).
+        ``terminated (m,)`` and ``depth (m,)`` (0 for the transitions leaving the start states),
+        and the count ``untrusted`` of transitions dropped for their uncertainty.
     """
     k = check_positive_int("k", k)
+    if (uncertainty is None) != (max_uncertainty is None):
+        raise ValueError("max_uncertainty: expected a threshold exactly when uncertainty is given, "
+                         f"got max_uncertainty={max_uncertainty!r} with uncertainty={uncertainty!r}")
+    if max_uncertainty is not None and not (np.isfinite(max_uncertainty) and max_uncertainty > 0):
+        raise ValueError(f"max_uncertainty: expected a finite float > 0, got {max_uncertainty!r}")
     x = np.asarray(starts, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"starts: expected a non-empty (n, nx) array, got shape {x.shape}")
     out = {key: [] for key in ("states", "actions", "rewards", "next_states", "terminated", "depth")}
+    untrusted = 0
     for depth in range(k):
         u = np.asarray(policy(x), dtype=np.float64)
         xn = np.asarray(step(x, u), dtype=np.float64)
         r = -np.asarray(cost.running(x, u, xn), dtype=np.float64)
         done = np.asarray(terminated(xn), dtype=bool) if terminated is not None else np.zeros(len(x), bool)
         ok = np.isfinite(xn).all(1) & np.isfinite(r)  # a diverging model must not feed NaN to the learner
+        if uncertainty is not None:
+            trusted = np.asarray(uncertainty(x, u), dtype=np.float64) <= max_uncertainty  # NaN: not trusted
+            untrusted += int((ok & ~trusted).sum())
+            ok &= trusted
         for key, v in (("states", x), ("actions", u), ("rewards", r), ("next_states", xn), ("terminated", done),
                        ("depth", np.full(len(x), depth))):
             out[key].append(v[ok])
@@ -91,7 +111,7 @@ def branched_rollouts(step: Callable, policy: Callable, cost, starts: np.ndarray
         x = xn[keep]
         if x.shape[0] == 0:
             break
-    return {key: np.concatenate(v) for key, v in out.items()}
+    return {**{key: np.concatenate(v) for key, v in out.items()}, "untrusted": untrusted}
 
 
 class MixedReplay:
@@ -191,6 +211,15 @@ class MBPOConfig(SACConfig):
         first (e.g. the 50 epochs of earlier versions: 200 Adam steps on the first 250 transitions)
         leaves the first models under-fitted (held-out MSE about 10x that of the early-stopped fit
         on Pendulum-v1) and makes the run depend on the networks' initial scale.
+    rollout_uncertainty : float > 0, optional
+        Stop each model rollout before its first transition whose ensemble disagreement
+        (:meth:`MBPO.disagreement`) exceeds this multiple of the ``uncertainty_quantile`` of the
+        disagreement on the real transitions the model was fitted to (recomputed at each rollout
+        batch): rollouts stop where they leave the data (:func:`branched_rollouts`). On a task
+        whose states can run off without bound (a cart driven away), the model extrapolates there
+        and its rewards are wrong. Default None (rollouts run their scheduled length).
+    uncertainty_quantile : float in (0, 1]
+        The quantile of the real transitions' disagreement that ``rollout_uncertainty`` multiplies.
     """
 
     lr: float = 1e-3
@@ -206,9 +235,15 @@ class MBPOConfig(SACConfig):
     model_elites: int | None = 3
     model_hidden: tuple = (64, 64, 64)
     model_epochs: int = 1000
+    rollout_uncertainty: float | None = None
+    uncertainty_quantile: float = 0.95
 
     def __post_init__(self):
         super().__post_init__()
+        if self.rollout_uncertainty is not None:
+            check_positive("rollout_uncertainty", self.rollout_uncertainty)
+        check_probability("uncertainty_quantile", self.uncertainty_quantile)
+        check_positive("uncertainty_quantile", self.uncertainty_quantile)
         check_probability("real_ratio", self.real_ratio)
         check_positive_int("model_train_freq", self.model_train_freq)
         check_positive_int("rollout_freq", self.rollout_freq)
@@ -319,6 +354,19 @@ class MBPO(SAC):
                            "model_fit_epochs": int(res.epochs)}
         return res
 
+    def disagreement(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The elites' disagreement about ``(x (n, nx), u (n, nu))``: the largest, over state
+        components, standard deviation of the members' mean next states divided by that
+        component's standard deviation of one real step's change ``x' - x`` -> (n,).
+
+        Members fitted on different bootstraps agree where they have data and part where they
+        extrapolate (the epistemic part of :meth:`~planlab.dynamics.learned.LearnedDynamics.predict`).
+        """
+        pred = self.learned.predict(np.asarray(x, dtype=np.float64), np.asarray(u, dtype=np.float64))
+        n = len(self.data)
+        scale = np.std(self.data.next_states[:n] - self.data.states[:n], axis=0) if n > 1 else np.ones(pred.mean.shape[-1])
+        return (np.sqrt(pred.epistemic_var) / np.maximum(scale, 1e-8)).max(-1)
+
     def generate_rollouts(self, step: int) -> dict:
         """Branch ``rollout_batch_size`` rollouts of the scheduled length from real buffer states."""
         c = self.config
@@ -333,8 +381,18 @@ class MBPO(SAC):
                 return self.actor.sample(o)[0].double().numpy()
 
         term = d.terminated if has_terminal_states(d) else None
+        gate = {}
+        if c.rollout_uncertainty is not None:
+            n = min(len(self.data), 2000)
+            j = self.rng.choice(len(self.data), size=n, replace=False)
+            real = self.disagreement(self.data.states[j], self.data.actions[j])
+            limit = c.rollout_uncertainty * float(np.quantile(real, c.uncertainty_quantile))
+            gate = dict(uncertainty=self.disagreement, max_uncertainty=max(limit, 1e-12))
+            self.model_info["uncertainty_limit"] = limit
         out = branched_rollouts(lambda x, u: self.learned.step(x, u, self.rng), policy, self.cost, starts, k,
-                                terminated=term)
+                                terminated=term, **gate)
+        self.model_info["model_transitions"] = float(len(out["rewards"]))
+        self.model_info["untrusted_transitions"] = float(out["untrusted"])
         self.buffer.add_model(observations_from_states(d, out["states"]), out["actions"], out["rewards"],
                               observations_from_states(d, out["next_states"]), out["terminated"])
         self.model_info["rollout_length"] = float(k)

@@ -25,8 +25,11 @@ MODEL_TRAIN_ALGOS = ("bptt", "mbpo")
 PRESETS: dict[tuple[str, str], dict] = {
     ("mbpo", "Pendulum-v1"): {},
     ("bptt", "Pendulum-v1"): {},
+    # the benchmark task mbpo-swingup (planlab.benchmarks.modelpolicy, docs/model-policies.md): rewards
+    # scaled and symlog-compressed in the critic, sin/cos of the pole angle, rollouts stopped off the data
     ("mbpo", "planlab/CartPoleSwingup-v0"): dict(rollout_schedule=(1, 5, 400, 2000), learning_starts=400,
-                                                 model_train_freq=400),
+                                                 model_train_freq=400, reward_scale=0.01, reward_symlog=True,
+                                                 angle_features=(2,), rollout_uncertainty=2.0),
 }
 
 

@@ -243,14 +243,19 @@ class TanhGaussianPolicy(TorchPolicy):
     low, high : array_like, shape (action_dim,)
     hidden : sequence of int
     activation : str
+    features : nn.Module, optional
+        Applied to the observation before the network (e.g. :class:`~planlab.policies.features.AngleFeatures`);
+        its ``out_dim`` is the network's input size.
     """
 
     def __init__(self, obs_dim: int, action_dim: int, low, high, hidden: Sequence[int] = (64, 64),
-                 activation: str = "relu"):
+                 activation: str = "relu", features: nn.Module | None = None):
         super().__init__()
         self.obs_dim = check_positive_int("obs_dim", obs_dim)
         self.action_dim = check_positive_int("action_dim", action_dim)
-        self.net = mlp(obs_dim, 2 * action_dim, hidden, activation, out_gain=0.01)
+        self.features = features
+        self.net = mlp(obs_dim if features is None else features.out_dim, 2 * action_dim, hidden, activation,
+                       out_gain=0.01)
         low = torch.as_tensor(np.asarray(low, dtype=np.float32)).reshape(action_dim)
         high = torch.as_tensor(np.asarray(high, dtype=np.float32)).reshape(action_dim)
         self.register_buffer("center", (high + low) / 2)
@@ -259,6 +264,8 @@ class TanhGaussianPolicy(TorchPolicy):
 
     def mean_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and clamped log standard deviation of the pre-tanh Gaussian at ``obs``."""
+        if self.features is not None:
+            obs = self.features(obs)
         mu, log_std = self.net(obs).split(self.action_dim, dim=-1)
         return mu, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
@@ -333,14 +340,18 @@ class QEnsemble(nn.Module):
     n : int
         Ensemble size (SAC uses 2 and takes the minimum).
     hidden : sequence of int
+    features : nn.Module, optional
+        Applied to the observation first (as in :class:`TanhGaussianPolicy`).
 
     ``forward(obs (B, n_obs), actions (B, nu)) -> (n, B)``.
     """
 
-    def __init__(self, obs_dim: int, action_dim: int, n: int = 2, hidden: Sequence[int] = (64, 64)):
+    def __init__(self, obs_dim: int, action_dim: int, n: int = 2, hidden: Sequence[int] = (64, 64),
+                 features: nn.Module | None = None):
         super().__init__()
         self.n = check_positive_int("n", n)
-        dims = [obs_dim + action_dim, *[int(h) for h in hidden], 1]
+        self.features = features
+        dims = [(obs_dim if features is None else features.out_dim) + action_dim, *[int(h) for h in hidden], 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
@@ -354,6 +365,8 @@ class QEnsemble(nn.Module):
             self.biases.append(nn.Parameter(torch.zeros(n, 1, b)))
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        if self.features is not None:
+            obs = self.features(obs)
         x = torch.cat([obs, actions], -1).unsqueeze(0).expand(self.n, -1, -1)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

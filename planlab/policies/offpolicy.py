@@ -30,6 +30,7 @@ from ..core.validation import check_nonnegative, check_positive, check_positive_
 from .config import TrainerConfig
 from .trainer import Trainer
 from .buffers import ReplayBuffer
+from .features import AngleFeatures
 from .networks import QEnsemble, TanhGaussianPolicy
 
 __all__ = ["OffPolicyConfig", "SACConfig", "OffPolicyACConfig", "SAC", "OffPolicyActorCritic"]
@@ -65,6 +66,18 @@ class OffPolicyConfig(TrainerConfig):
         from the centre): such states are then valued like the worst clipped reward instead of
         making targets of any size. Changes the objective the critic sees; evaluation returns are
         the env's. Default None (no clipping).
+    reward_symlog : bool
+        Replace each (scaled) reward ``r`` by ``sign(r) log(1 + |r|)`` in the critic's target (the
+        symlog of DreamerV3, Hafner et al. 2023). Unlike ``reward_clip`` it stays strictly monotone:
+        a cart twice as far still costs more, so the critic keeps the direction back towards the
+        centre where clipping makes every far state look alike, while a cost growing like the
+        square of the distance grows only like its logarithm in the targets. Identity near 0 to
+        first order. Applied before ``reward_clip``. Default False.
+    angle_features : tuple of int
+        Observation components that are angles: the actor and the critics see their ``sin`` and
+        ``cos`` instead (:class:`~planlab.policies.features.AngleFeatures`); the replay buffer keeps
+        the env's observations. For envs that observe an angle unwrapped (planlab's swing-ups: the
+        state). Default ``()`` (the raw observation).
     """
 
     lr: float = 1e-3
@@ -78,9 +91,18 @@ class OffPolicyConfig(TrainerConfig):
     n_critics: int = 2
     reward_scale: float = 1.0
     reward_clip: float | None = None
+    reward_symlog: bool = False
+    angle_features: tuple = ()
 
     def __post_init__(self):
         super().__post_init__()
+        if not isinstance(self.reward_symlog, (bool, np.bool_)):
+            raise ValueError(f"reward_symlog: expected a bool, got {self.reward_symlog!r}")
+        idx = tuple(self.angle_features)
+        if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in idx) \
+                or len(set(idx)) != len(idx):
+            raise ValueError(f"angle_features: expected distinct non-negative ints, got {self.angle_features!r}")
+        object.__setattr__(self, "angle_features", tuple(int(i) for i in idx))
         check_positive("reward_scale", self.reward_scale)
         if self.reward_clip is not None:
             check_positive("reward_clip", self.reward_clip)
@@ -148,9 +170,17 @@ class _OffPolicy(Trainer):
         c = self.config
         nu = int(self.action_space.shape[0])
         self.nu = nu
-        self.actor = TanhGaussianPolicy(self.obs_dim, nu, self.action_space.low, self.action_space.high, c.hidden)
-        self.critic = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden)
-        self.critic_target = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden)
+        if any(i >= self.obs_dim for i in c.angle_features):
+            raise ValueError(f"angle_features: expected indices below the observation size {self.obs_dim}, "
+                             f"got {c.angle_features!r}")
+
+        def features():
+            return AngleFeatures(self.obs_dim, c.angle_features) if c.angle_features else None
+
+        self.actor = TanhGaussianPolicy(self.obs_dim, nu, self.action_space.low, self.action_space.high, c.hidden,
+                                        features=features())
+        self.critic = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden, features=features())
+        self.critic_target = QEnsemble(self.obs_dim, nu, c.n_critics, c.hidden, features=features())
         self.critic_target.load_state_dict(self.critic.state_dict())
         self.critic_target.requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.lr)
@@ -219,6 +249,8 @@ class _OffPolicy(Trainer):
             c = self.config
             if c.reward_scale != 1.0:
                 r = c.reward_scale * r
+            if c.reward_symlog:
+                r = torch.sign(r) * torch.log1p(r.abs())
             if c.reward_clip is not None:
                 r = r.clamp(-c.reward_clip, c.reward_clip)
             y = r + c.gamma * (1.0 - d) * q_next

@@ -238,3 +238,21 @@ def _unmodelled_env():
     import gymnasium
 
     return gymnasium.wrappers.TimeLimit(type(gymnasium.make("Pendulum-v1").unwrapped)(), 50)
+
+
+def test_default_model_fit_runs_to_its_early_stop_and_beats_a_50_epoch_cap():
+    """BPTT fits its ensemble until the held-out loss stops improving; the old fixed 50-epoch cap
+    stopped the first fit (on 199 random transitions) far from that point."""
+    from planlab.dynamics.learned import TrainConfig, fit
+
+    small = dict(model_members=3, model_hidden=(32, 32), model_elites=2)  # the default epochs; a smaller net
+    algo = BPTT("Pendulum-v1", seed=0, eval_episodes=1, model="ensemble", random_steps=200, **small)
+    algo._iterate(199)  # random steps only: no fit yet
+    assert algo.fits == 0 and len(algo.data) == 199
+    capped = for_model(algo.dynamics, ModelConfig(members=3, hidden=(32, 32), elites=2), seed=algo.seed, threads=None)
+    res = algo.fit_model()
+    assert algo.fits == 1
+    assert res.status == "early_stopped" and res.epochs < algo.config.model_epochs
+    res50 = fit(capped, algo.data, TrainConfig(epochs=50, progress=False, threads=None), seed=0)
+    assert res50.status == "ok" and res50.epochs == 50  # the cap, not the held-out loss, ended it
+    assert np.median(res.best_val) < 0.5 * np.median(res50.best_val)

@@ -140,3 +140,59 @@ def test_every_mbpo_benchmark_task_has_a_valid_config():
     for name, (_, _, _, _, _, overrides) in tasks.items():
         config = MBPOConfig(**overrides)
         assert all(getattr(config, k) == (tuple(v) if isinstance(v, tuple) else v) for k, v in overrides.items()), name
+
+
+def test_rollouts_end_before_their_first_untrusted_transition():
+    """With an uncertainty and a threshold, every kept transition is trusted and a rollout ends
+    at its first untrusted one; a threshold above every uncertainty changes nothing."""
+    dynamics, cost = model_for("Pendulum-v1")
+    starts = np.array([[0.0, 0.0], [0.5, 1.0], [2.0, -3.0], [3.0, 0.0], [-1.0, 4.0]])
+    policy = lambda x: np.full((len(x), 1), 2.0)  # noqa: E731
+    speed = lambda x, u: np.abs(x[:, 1])  # noqa: E731  "uncertain" above a speed
+    out = branched_rollouts(dynamics.step, policy, cost, starts, 8, uncertainty=speed, max_uncertainty=3.5)
+    plain = branched_rollouts(dynamics.step, policy, cost, starts, 8)
+    assert (speed(out["states"], out["actions"]) <= 3.5).all()
+    # follow every start through the plain rollout: it is kept exactly up to its first fast state
+    kept, dropped = 0, 0
+    for i in range(len(starts)):
+        traj = plain["states"][i::len(starts)]  # the plain rollouts all run 8 steps
+        fast = np.flatnonzero(np.abs(traj[:, 1]) > 3.5)
+        n = fast[0] if len(fast) else 8
+        kept += n
+        dropped += int(n < 8)
+    assert len(out["rewards"]) == kept and out["untrusted"] == dropped > 0
+    assert 0 < kept < len(plain["rewards"])
+    loose = branched_rollouts(dynamics.step, policy, cost, starts, 8, uncertainty=speed, max_uncertainty=1e9)
+    np.testing.assert_array_equal(loose["next_states"], plain["next_states"])
+    assert loose["untrusted"] == 0
+
+
+@pytest.mark.parametrize("kwargs", [dict(max_uncertainty=1.0), dict(uncertainty=lambda x, u: x[:, 0]),
+                                    dict(uncertainty=lambda x, u: x[:, 0], max_uncertainty=0.0)])
+def test_branched_rollouts_reject_a_threshold_without_uncertainty_or_the_reverse(kwargs):
+    dynamics, cost = model_for("Pendulum-v1")
+    with pytest.raises(ValueError, match="max_uncertainty"):
+        branched_rollouts(dynamics.step, lambda x: np.zeros((len(x), 1)), cost, np.zeros((2, 2)), 3, **kwargs)
+
+
+def test_ensemble_disagreement_is_larger_off_the_data_and_gates_the_rollouts():
+    algo = MBPO("Pendulum-v1", seed=0, eval_episodes=1, **{**TINY, "model_epochs": 50, "rollout_uncertainty": 1.0})
+    algo._iterate(20)  # random steps, then the first fit
+    x, u = algo.data.states, algo.data.actions
+    on = algo.disagreement(x, u)
+    off = algo.disagreement(x + np.array([0.0, 40.0]), u)  # spinning 5x faster than Pendulum-v1 allows
+    assert on.shape == (len(x),) and np.median(off) > 5 * np.median(on)
+    out = algo.generate_rollouts(20)
+    limit = algo.model_info["uncertainty_limit"]
+    assert limit == pytest.approx(np.quantile(on, 0.95), rel=0.5)  # from (a subsample of) the real transitions
+    assert (algo.disagreement(out["states"], out["actions"]) <= limit).all()
+    assert algo.model_info["untrusted_transitions"] == out["untrusted"]
+
+
+def test_angle_features_reach_the_mbpo_actor_and_critics():
+    algo = MBPO("planlab/CartPoleSwingup-v0", seed=0, eval_episodes=1, angle_features=(2,), **TINY)
+    o = torch.tensor([[0.1, 0.0, 0.3, 0.0]])
+    turned = o + torch.tensor([[0.0, 0.0, 4 * np.pi, 0.0]])
+    torch.testing.assert_close(algo.actor.mode(o), algo.actor.mode(turned))
+    a = torch.zeros(1, 1)
+    torch.testing.assert_close(algo.critic(o, a), algo.critic(turned, a))

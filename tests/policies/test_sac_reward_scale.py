@@ -60,3 +60,20 @@ def test_defaults_neither_scale_nor_clip():
 def test_bad_reward_scale_or_clip_raises_an_error_naming_it(name, value):
     with pytest.raises(ValueError, match=name):
         SACConfig(**{name: value})
+
+
+def test_symlog_rewards_give_the_update_of_pre_transformed_rewards():
+    o, a, r, o2, d = _batch(seed=2)
+    symlog = SAC("Pendulum-v1", seed=0, reward_scale=0.01, reward_symlog=True)
+    plain = SAC("Pendulum-v1", seed=0)
+    x = 0.01 * r.numpy().astype(np.float64)
+    pre = np.sign(x) * np.log(1.0 + np.abs(x))  # numpy's log, not the log1p of the implementation
+    assert (pre > 0).any() and (pre < 0).any()
+    loss_s, params_s = _critic_after_step(symlog, o, a, r, o2, d)
+    loss_p, params_p = _critic_after_step(plain, o, a, torch.as_tensor(pre, dtype=torch.float32), o2, d)
+    assert loss_s == pytest.approx(loss_p, rel=1e-5)
+    for p, q in zip(params_s, params_p):
+        torch.testing.assert_close(p, q)
+    assert SACConfig().reward_symlog is False
+    with pytest.raises(ValueError, match="reward_symlog"):
+        SACConfig(reward_symlog="yes")
