@@ -3,7 +3,7 @@
 ::
 
     planlab train --algo gps --env planlab/CartPoleSwingup-v0 [--iterations 15] [--seed 0] [--out DIR] [--json]
-    planlab train --algo distill --env CartPole-v1 [--iterations 2] [--seed 0] [--json]
+    planlab train --algo distill --env CartPole-v1 [--iterations 5] [--seed 0] [--json]
 
 GPS writes ``progress.jsonl``, ``checkpoint.npz``, ``policy.pt`` and ``learning_curve.png`` into ``--out``
 (and resumes from them). Distillation's teacher is a planner in an MPC loop on planlab's model of the
@@ -70,7 +70,7 @@ def run_gps(args) -> int:
     return 0
 
 
-def planner_teacher(env_id: str, seed: int = 0, simulations: int = 200, horizon: int = 50) -> PlannerTeacher:
+def planner_teacher(env_id: str, seed: int = 0, simulations: int = 500, horizon: int = 100) -> PlannerTeacher:
     """UCT (discrete actions; ``simulations`` per step, ``horizon``) or iLQR (horizon 30) in an MPC loop on planlab's model."""
     dyn, cost = model_for(env_id)
     if dyn.is_discrete:
@@ -87,7 +87,11 @@ def run_distill(args) -> int:
     except ValueError as exc:
         return _fail(str(exc).replace("env:", "--env:", 1))
     rounds = getattr(args, "iterations", None)
-    cfg = DistillConfig(dagger_iterations=1 if rounds is None else max(0, rounds - 1), seed=args.seed)
+    # the settings the distillation benchmark measured (10 of 10 seeds at 500 on CartPole-v1): the teacher's
+    # visit counts at temperature 0.05 (nearly its argmax; at 1.0 most targets are close to (0.5, 0.5)),
+    # 3 teacher episodes, then 4 DAgger rounds of the student's own states relabelled
+    cfg = DistillConfig(dagger_iterations=4 if rounds is None else max(0, rounds - 1), episodes=3,
+                        temperature=0.05, seed=args.seed)
     env = gym.make(args.env)
     d = Distiller([(env, teacher)], cfg)
     t0 = time.perf_counter()
