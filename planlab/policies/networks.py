@@ -1,4 +1,4 @@
-"""Neural policies, value and Q networks for the model-free algorithms.
+"""Neural policies for the model-free algorithms (value and Q networks: :mod:`planlab.policies.critics`).
 
 Every policy here is a ``torch.nn.Module`` *and* a planlab :class:`~planlab.core.planning.Policy`:
 ``act(obs)`` takes numpy observations (n_obs,) or (..., n_obs) and returns numpy actions.
@@ -25,9 +25,10 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal
 
-from ..core.files import atomic_write
 from ..core.planning import Policy
 from ..core.validation import check_positive_int
+from .critics import QEnsemble, QNet, ValueNet
+from .layers import _activation, load_blob, mlp, save_blob
 
 __all__ = [
     "mlp",
@@ -43,69 +44,8 @@ __all__ = [
     "ActorCriticNet",
 ]
 
-def save_blob(path, blob: dict):
-    """Write a policy's ``blob`` (tensors, strings, numbers; a ``"format"`` tag) to ``path`` with
-    ``torch.save``, crash-safe (:func:`planlab.core.files.atomic_write`). Returns the path."""
-    return atomic_write(path, lambda f: torch.save(blob, f))
-
-
-def load_blob(path, fmt: str, what: str) -> dict:
-    """Read a blob written by :func:`save_blob` (``torch.load(weights_only=True)``: nothing is executed)
-    and check its ``"format"`` tag is ``fmt``; ``what`` names the class in the errors."""
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # a foreign file raises many kinds (pickle, zip, struct errors)
-        raise ValueError(f"path: {path} does not hold a {what} file ({type(exc).__name__})") from exc
-    got = blob.get("format") if isinstance(blob, dict) else None
-    if got != fmt:
-        raise ValueError(f"path: expected a {what} file, got format {got!r}")
-    return blob
-
-
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+#: bounds of the Gaussian policies' log standard deviation
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
-
-
-def _activation(name: str):
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {name!r}")
-    return _ACTIVATIONS[name]
-
-
-def mlp(in_dim: int, out_dim: int, hidden: Sequence[int] = (64, 64), activation: str = "tanh",
-        out_gain: float | None = None) -> nn.Sequential:
-    """A multilayer perceptron ``in_dim -> hidden... -> out_dim`` (orthogonal init).
-
-    Parameters
-    ----------
-    in_dim, out_dim : int
-    hidden : sequence of int
-        Hidden widths; ``()`` gives a single linear layer.
-    activation : {"tanh", "relu", "elu"}
-    out_gain : float, optional
-        Orthogonal gain of the last layer (small values, e.g. 0.01, start policies near uniform).
-
-    Returns
-    -------
-    torch.nn.Sequential
-        Maps (..., in_dim) to (..., out_dim).
-    """
-    act = _activation(activation)
-    layers: list[nn.Module] = []
-    d = in_dim
-    for h in hidden:
-        lin = nn.Linear(d, int(h))
-        nn.init.orthogonal_(lin.weight, math.sqrt(2.0))
-        nn.init.zeros_(lin.bias)
-        layers += [lin, act()]
-        d = int(h)
-    last = nn.Linear(d, out_dim)
-    nn.init.orthogonal_(last.weight, 1.0 if out_gain is None else out_gain)
-    nn.init.zeros_(last.bias)
-    layers.append(last)
-    return nn.Sequential(*layers)
 
 
 class TorchPolicy(nn.Module, Policy):
@@ -307,73 +247,6 @@ class TanhGaussianPolicy(TorchPolicy):
         o = torch.as_tensor(np.asarray(obs, dtype=np.float32))
         a = self.mode(o) if deterministic else self.sample(o)[0]
         return a.numpy()
-
-
-class ValueNet(nn.Module):
-    """A state-value network ``V_phi(s)``: (..., n_obs) -> (...)."""
-
-    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64), activation: str = "tanh"):
-        super().__init__()
-        self.net = mlp(check_positive_int("obs_dim", obs_dim), 1, hidden, activation, out_gain=1.0)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs).squeeze(-1)
-
-
-class QNet(nn.Module):
-    """An action-value network ``Q_phi(s, a)``: (..., n_obs), (..., nu) -> (...)."""
-
-    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int] = (64, 64), activation: str = "relu"):
-        super().__init__()
-        self.net = mlp(obs_dim + action_dim, 1, hidden, activation, out_gain=1.0)
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([obs, actions], -1)).squeeze(-1)
-
-
-class QEnsemble(nn.Module):
-    """``n`` Q networks evaluated as one fused batched MLP (one ``baddbmm`` per layer).
-
-    Parameters
-    ----------
-    obs_dim, action_dim : int
-    n : int
-        Ensemble size (SAC uses 2 and takes the minimum).
-    hidden : sequence of int
-    features : nn.Module, optional
-        Applied to the observation first (as in :class:`TanhGaussianPolicy`).
-
-    ``forward(obs (B, n_obs), actions (B, nu)) -> (n, B)``.
-    """
-
-    def __init__(self, obs_dim: int, action_dim: int, n: int = 2, hidden: Sequence[int] = (64, 64),
-                 features: nn.Module | None = None):
-        super().__init__()
-        self.n = check_positive_int("n", n)
-        self.features = features
-        dims = [(obs_dim if features is None else features.out_dim) + action_dim, *[int(h) for h in hidden], 1]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-            w = torch.empty(n, a, b)
-            gain = 1.0 if i == len(dims) - 2 else math.sqrt(2.0)
-            for k in range(n):
-                wk = torch.empty(b, a)
-                nn.init.orthogonal_(wk, gain)  # same init as nn.Linear(a, b) per member
-                w[k] = wk.T
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(torch.zeros(n, 1, b)))
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        if self.features is not None:
-            obs = self.features(obs)
-        x = torch.cat([obs, actions], -1).unsqueeze(0).expand(self.n, -1, -1)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x.squeeze(-1)
 
 
 class ActorCriticNet(TorchPolicy):
