@@ -128,7 +128,7 @@ def run_speed(quick: bool, fh) -> dict:
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
             augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None, fresh: int = 0,
             horizon: int | None = None, out_dir=None, hidden: tuple = (64, 64), policy_epochs: int | None = None,
-            normalization: str = "first", stop_at: float | None = None) -> GPS:
+            normalization: str = "first", stop_at: float | None = None, policy_reinit: bool = False) -> GPS:
     torch.set_num_threads(1)
     c0 = time.process_time()
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
@@ -138,7 +138,7 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
                     relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
-                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var,
+                    relabel_fresh=fresh, clip_targets=prob.clip_targets, policy_reinit=policy_reinit, augment_max_var=prob.augment_max_var,
                     **(options or {}))
     gps = build_gps(prob, cfg, None if out_dir is None else f"{out_dir}/seed{seed}")
     print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
@@ -152,7 +152,8 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
-               "fit_rms": row["fit_rms"], "fit_rms_fitted": row["fit_rms_fitted"], "normalization": normalization,
+               "fit_rms": row["fit_rms"], "fit_rms_fitted": row["fit_rms_fitted"], "normalization": normalization, "policy_reinit": policy_reinit,
+               "policy_epochs": pcfg.epochs,
                "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
                "conditions": len(prob.train), "fresh": fresh, "cpu_s": cpu, "iteration_loadavg_1min": os.getloadavg()[0], **speed}
         if prob.heldout_inputs is not None:  # goal-conditioned: how far from its goal each held-out run ends
@@ -298,6 +299,7 @@ def main(argv=None) -> int:
     p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
     p.add_argument("--policy-normalization", default="first", choices=["first", "refit"],
                    help="GPS: the policy's input normalisation from the first fit, or refitted at every fit")
+    p.add_argument("--policy-reinit", action="store_true", help="GPS: every S-step fits a freshly initialised network")
     p.add_argument("--stop-at", type=float, default=None, help="GPS: stop a seed once its held-out success reaches this")
     p.add_argument("--preset", default=None, choices=sorted(PRESETS), help="GPS: a measured set of the options above "
                    "(flags given explicitly override it)")
@@ -325,7 +327,7 @@ def main(argv=None) -> int:
                          "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight,
                          "relabel_precision": args.relabel_precision},
                         args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs,
-                        args.policy_normalization, args.stop_at)
+                        args.policy_normalization, args.stop_at, args.policy_reinit)
             if "distill" in parts:
                 row = run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon, args.temperature,
                                   args.uct_centre, args.episodes)

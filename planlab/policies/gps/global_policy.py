@@ -261,6 +261,16 @@ class GaussianMLPPolicy(Policy):
             losses.append(total / N)
         return losses
 
+    def reinitialize(self, seed: int) -> None:
+        """Fresh network weights (drawn with ``seed``) and no normalisation: the next :meth:`fit` starts from
+        scratch, as if the policy had never been fitted (``Σ_π`` is kept until then)."""
+        torch.manual_seed(int(seed))
+        self.net = mlp(self.feature_dim, self.action_dim, self.config.hidden, self.config.activation).double()
+        self.feat_mean = np.zeros(self.feature_dim)
+        self.feat_std = np.ones(self.feature_dim)
+        self.fitted = False
+        self._export()
+
     def renormalize(self, mean, std) -> None:
         """Use the feature normalisation ``(f - mean) / std`` from now on without changing the network's function:
         with first layer ``W, b`` on ``(f - m) / s``, the new one is ``W diag(std / s)`` and ``b + W (mean - m) / s``."""

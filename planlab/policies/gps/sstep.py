@@ -80,13 +80,18 @@ def fit_policy(gps, samples, it, models, mus, covs, health) -> tuple[float, floa
     source.append(np.full(len(gps._agg[0]), -1))
     O, Y, P, W, S = (np.concatenate(a) for a in (obs, target, prec, weight, source))
     keep = screen_sstep(O, Y, P, S, gps.dynamics, cfg.label_limit, health)
-    if not np.any(keep):
+    if not np.any(keep) or (cfg.policy_reinit and gps.policy.fitted and not np.any(keep & (W > 0))):
         health.flag("fit_diverged", "no finite S-step rows are left; the policy is not refitted")
         return float("nan"), float("nan")
+    reinit = cfg.policy_reinit and gps.policy.fitted
+    if reinit:
+        keep &= W > 0
     O, Y, P, W = O[keep], Y[keep], P[keep], W[keep]
     seed = cfg.seed * 7919 + it
     torch.manual_seed(seed)
     before = gps.policy.snapshot()
+    if reinit:
+        gps.policy.reinitialize(cfg.policy.seed + 1000 * it)
     losses = gps.policy.fit(O, Y, P, weights=W, seed=seed)
     with np.errstate(over="ignore", invalid="ignore"):
         err = (gps.policy.mean(O) - Y) ** 2
