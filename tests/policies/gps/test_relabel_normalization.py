@@ -110,3 +110,32 @@ def test_gps_refits_the_normalisation_on_the_relabelled_states_alone_when_local_
     resumed.run(progress=False)
     np.testing.assert_allclose(resumed.policy.feat_mean, gps.policy.feat_mean, rtol=0, atol=0)
     np.testing.assert_allclose(resumed.policy.mean(train), gps.policy.mean(train), rtol=1e-9, atol=1e-12)
+
+
+def test_policy_reinit_fits_a_fresh_network_to_the_weighted_rows(monkeypatch):
+    sys_, cost, train, cfg = _relabel_gps()
+    cfg = GPSConfig(**{**cfg.__dict__, "policy_reinit": True, "iterations": 2})
+    gps = GPS(sys_, cost, train, cfg)
+    fits = []
+    real = GaussianMLPPolicy.fit
+    monkeypatch.setattr(GaussianMLPPolicy, "fit", lambda self, O, Y, P, weights, seed: fits.append(
+        (O.copy(), Y.copy(), weights.copy(), self.fitted, [p.detach().clone() for p in self.net.parameters()]))
+        or real(self, O, Y, P, weights=weights, seed=seed))
+    gps.run(progress=False)
+    assert [f[3] for f in fits] == [False, False, False]  # every fit starts unfitted: the first, then fresh networks
+    assert len(fits[0][0]) == 40 and np.all(fits[0][2] == 1.0)  # the first fit: the local samples
+    for (O, Y, w, _, start), it in zip(fits[1:], (0, 1)):  # later fits: the relabelled rows alone (local weight 0)
+        n = 40 * (it + 1)
+        np.testing.assert_array_equal(O, gps._agg[0][:n])
+        np.testing.assert_array_equal(Y, gps._agg[1][:n])
+        assert np.all(w == 1.0)
+        fresh = GaussianMLPPolicy(2, 1, cfg.policy)
+        fresh.reinitialize(cfg.policy.seed + 1000 * it)
+        for a, b in zip(start, fresh.net.parameters()):
+            np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+    # the last fit equals a fresh policy fitted by hand to the same rows
+    hand = GaussianMLPPolicy(2, 1, cfg.policy)
+    hand.reinitialize(cfg.policy.seed + 1000)
+    torch.manual_seed(cfg.seed * 7919 + 1)
+    real(hand, fits[-1][0], fits[-1][1], np.ones((len(fits[-1][0]), 1, 1)), weights=fits[-1][2], seed=cfg.seed * 7919 + 1)
+    np.testing.assert_allclose(gps.policy.mean(train), hand.mean(train), rtol=1e-12, atol=1e-12)
