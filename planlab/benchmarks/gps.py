@@ -56,19 +56,24 @@ from ..policies.distill import DistillConfig, Distiller, PlannerTeacher
 from ..policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from ..policies.gps.local_dynamics import linearize_model
 from ..policies.gps.loop import GPS, GPSConfig
+from ..policies.gps.presets import PRESETS
 from ..policies.gps.tasks import build_gps, gps_problem
 from .common import write_row
 
 TASK = "planlab/CartPoleSwingup-v0"
 
-#: ``--preset NAME``: option sets of the GPS part (argparse destinations), measured on the cart-pole swing-up
-#: (docs/gps.md). ``cartpole-dagger``: the local controllers give the first fit, then the policy is fitted to an
-#: iLQR expert's labels of the states it visits, the expert warm-started from the policy's own plan.
-PRESETS = {
-    "cartpole-dagger": {"relabel": 3, "relabel_policy_warm": True, "relabel_noise": 1.0, "relabel_mix": 1.0,
-                        "relabel_mix_decay": 0.5, "relabel_local_weight": 0.0, "relabel_precision": "unit",
-                        "c_step_reference": "local", "augment": 0, "policy_normalization": "refit"},
-}
+#: argparse destinations of the GPS presets' fields (planlab.policies.gps.presets; the others are named alike)
+_DEST = {"relabel_rollouts": "relabel", "epochs": "policy_epochs", "normalization": "policy_normalization"}
+#: the benchmark's own fixed settings, which a preset must agree with (no flag sets them)
+_FIXED = {"relabel_horizon": 50, "relabel_iterations": 20}
+
+
+def _preset_defaults(name: str) -> dict:
+    gps, policy = PRESETS[name]
+    for k, v in _FIXED.items():
+        if gps.get(k, v) != v:
+            raise ValueError(f"preset {name!r}: {k}={gps[k]} differs from the benchmark's fixed {v}")
+    return {_DEST.get(k, k): v for k, v in {**gps, **policy}.items() if k not in _FIXED}
 
 
 def _median_us(fn, x, number=2000, repeats=7):
@@ -305,7 +310,7 @@ def main(argv=None) -> int:
                    "(flags given explicitly override it)")
     args = p.parse_args(argv)
     if args.preset:
-        p.set_defaults(**PRESETS[args.preset])
+        p.set_defaults(**_preset_defaults(args.preset))
         args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
