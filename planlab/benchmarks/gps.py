@@ -56,10 +56,24 @@ from ..policies.distill import DistillConfig, Distiller, PlannerTeacher
 from ..policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from ..policies.gps.local_dynamics import linearize_model
 from ..policies.gps.loop import GPS, GPSConfig
+from ..policies.gps.presets import PRESETS
 from ..policies.gps.tasks import build_gps, gps_problem
 from .common import write_row
 
 TASK = "planlab/CartPoleSwingup-v0"
+
+#: argparse destinations of the GPS presets' fields (planlab.policies.gps.presets; the others are named alike)
+_DEST = {"relabel_rollouts": "relabel", "epochs": "policy_epochs", "normalization": "policy_normalization"}
+#: the benchmark's own fixed settings, which a preset must agree with (no flag sets them)
+_FIXED = {"relabel_horizon": 50, "relabel_iterations": 20}
+
+
+def _preset_defaults(name: str) -> dict:
+    gps, policy = PRESETS[name]
+    for k, v in _FIXED.items():
+        if gps.get(k, v) != v:
+            raise ValueError(f"preset {name!r}: {k}={gps[k]} differs from the benchmark's fixed {v}")
+    return {_DEST.get(k, k): v for k, v in {**gps, **policy}.items() if k not in _FIXED}
 
 
 def _median_us(fn, x, number=2000, repeats=7):
@@ -118,22 +132,23 @@ def run_speed(quick: bool, fh) -> dict:
 
 def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampling: str = "local",
             augment: int = 4, relabel: int = 0, conditions: int = 6, options: dict | None = None, fresh: int = 0,
-            horizon: int | None = None, out_dir=None, hidden: tuple = (64, 64), policy_epochs: int | None = None) -> GPS:
+            horizon: int | None = None, out_dir=None, hidden: tuple = (64, 64), policy_epochs: int | None = None,
+            normalization: str = "first", stop_at: float | None = None, policy_reinit: bool = False) -> GPS:
     torch.set_num_threads(1)
     c0 = time.process_time()
     prob = gps_problem(task, seed, n_train=2 if quick else conditions, n_heldout=2 if quick else 20, horizon=horizon,
                        n_pool=fresh * iterations)
     pcfg = GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=seed, optimizer=prob.policy_optimizer, hidden=hidden,
-                              epochs=2 if quick else (policy_epochs or prob.policy_epochs))
+                              epochs=2 if quick else (policy_epochs or prob.policy_epochs), normalization=normalization)
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon,
                     samples=2 if quick else 5, seed=seed, policy=pcfg, sampling=sampling, augment=0 if quick else augment,
                     relabel_rollouts=relabel, relabel_horizon=5 if quick else 50, relabel_iterations=2 if quick else 20,
-                    relabel_fresh=fresh, clip_targets=prob.clip_targets, augment_max_var=prob.augment_max_var,
+                    relabel_fresh=fresh, clip_targets=prob.clip_targets, policy_reinit=policy_reinit, augment_max_var=prob.augment_max_var,
                     **(options or {}))
     gps = build_gps(prob, cfg, None if out_dir is None else f"{out_dir}/seed{seed}")
     print(f"gps seed {seed}: problem built in {time.process_time() - c0:.1f} CPU s", flush=True)
     speed = None
-    for _ in range(iterations):
+    while gps.iteration < iterations:  # a resumed run (--out) goes on from its checkpoint
         c0 = time.process_time()
         row = gps.step()
         cpu = time.process_time() - c0
@@ -142,7 +157,9 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
         out = {"algo": "gps", "task": task, "seed": seed, "iteration": gps.iteration,
                "success_rate": row["heldout_success"], "heldout": len(prob.heldout), "wall_s": row["wall_s"],
                "sample_cost": row["sample_cost"], "train_success": row["train_success"], "relabelled": row["relabelled"],
-               "fit_rms": row["fit_rms"], "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
+               "fit_rms": row["fit_rms"], "fit_rms_fitted": row["fit_rms_fitted"], "normalization": normalization, "policy_reinit": policy_reinit,
+               "policy_epochs": pcfg.epochs,
+               "status": row["status"], "issues": row["issues"], "horizon": cfg.horizon,
                "conditions": len(prob.train), "fresh": fresh, "cpu_s": cpu, "iteration_loadavg_1min": os.getloadavg()[0], **speed}
         if prob.heldout_inputs is not None:  # goal-conditioned: how far from its goal each held-out run ends
             tips = prob.dynamics.fingertip(gps.evaluate()["states"][:, -1])
@@ -151,11 +168,15 @@ def run_gps(seed: int, iterations: int, quick: bool, fh, task: str = TASK, sampl
         dist = (f"held-out final dist median {out['heldout_final_dist_median']:.3f}  "
                 if "heldout_final_dist_median" in out else "")  # goal-conditioned tasks only
         print(f"gps seed {seed} it {gps.iteration:2d}: held-out success {row['heldout_success']:.2f}  train "
-              f"{row['train_success']:.2f}  fit RMS {row['fit_rms']:.3g}  status {row['status']}  {dist}"
+              f"{row['train_success']:.2f}  fit RMS {row['fit_rms']:.3g} (weighted rows {row['fit_rms_fitted']:.3g})  status {row['status']}  {dist}"
               f"cost {row['heldout_cost']:.0f}  {row['wall_s']:.1f} s wall  {cpu:.1f} CPU s  "
               f"load {out['iteration_loadavg_1min']:.1f}  policy {speed['policy_us_per_action']:.1f} us  "
               f"MPC {speed['mpc_ms_per_step']:.2f} ms  (x{1e3 * speed['mpc_ms_per_step'] / speed['policy_us_per_action']:.0f})",
               flush=True)
+        if stop_at is not None and row["heldout_success"] is not None and row["heldout_success"] >= stop_at:
+            print(f"gps seed {seed}: held-out success {row['heldout_success']:.2f} >= {stop_at} at iteration "
+                  f"{gps.iteration}; stopped (--stop-at)", flush=True)
+            break
     return gps
 
 
@@ -281,7 +302,16 @@ def main(argv=None) -> int:
     p.add_argument("--relabel-local-weight", type=float, default=1.0, help="GPS: factor on local samples once relabelled states exist")
     p.add_argument("--relabel-precision", default="controller", choices=["controller", "unit"], help="GPS: precision of relabelled states")
     p.add_argument("--c-step-reference", default="policy", choices=["policy", "local"], help="GPS C-step KL reference")
+    p.add_argument("--policy-normalization", default="first", choices=["first", "refit"],
+                   help="GPS: the policy's input normalisation from the first fit, or refitted at every fit")
+    p.add_argument("--policy-reinit", action="store_true", help="GPS: every S-step fits a freshly initialised network")
+    p.add_argument("--stop-at", type=float, default=None, help="GPS: stop a seed once its held-out success reaches this")
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS), help="GPS: a measured set of the options above "
+                   "(flags given explicitly override it)")
     args = p.parse_args(argv)
+    if args.preset:
+        p.set_defaults(**_preset_defaults(args.preset))
+        args = p.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"gps", "distill", "multitask", "speed"}
     if unknown:
@@ -301,7 +331,8 @@ def main(argv=None) -> int:
                          "relabel_mix": args.relabel_mix, "relabel_mix_decay": args.relabel_mix_decay,
                          "c_step_reference": args.c_step_reference, "relabel_local_weight": args.relabel_local_weight,
                          "relabel_precision": args.relabel_precision},
-                        args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs)
+                        args.fresh, args.horizon, args.out, tuple(int(h) for h in args.hidden.split(",")), args.policy_epochs,
+                        args.policy_normalization, args.stop_at, args.policy_reinit)
             if "distill" in parts:
                 row = run_distill(s, args.quick, fh, args.dagger, args.uct_simulations, args.uct_horizon, args.temperature,
                                   args.uct_centre, args.episodes)

@@ -5,7 +5,8 @@
     planlab train --algo gps --env planlab/CartPoleSwingup-v0 [--iterations 15] [--seed 0] [--out DIR] [--json]
     planlab train --algo distill --env CartPole-v1 [--iterations 5] [--seed 0] [--json]
 
-GPS writes ``progress.jsonl``, ``checkpoint.npz``, ``policy.pt`` and ``learning_curve.png`` into ``--out``
+On ``planlab/CartPoleSwingup-v0`` GPS runs with the ``"cartpole-dagger"`` preset
+(:mod:`planlab.policies.gps.presets`). GPS writes ``progress.jsonl``, ``checkpoint.npz``, ``policy.pt`` and ``learning_curve.png`` into ``--out``
 (and resumes from them). Distillation's teacher is a planner in an MPC loop on planlab's model of the
 env (UCT for discrete actions, iLQR for continuous ones); ``--iterations`` counts DAgger rounds.
 """
@@ -28,6 +29,7 @@ from ...planners.trajopt import ILQR
 from ..distill import DistillConfig, Distiller, PlannerTeacher
 from .global_policy import GlobalPolicyConfig
 from .loop import GPSConfig
+from .presets import apply_preset
 from .tasks import build_gps, gps_problem
 
 __all__ = ["run_gps", "run_distill", "planner_teacher"]
@@ -60,6 +62,8 @@ def run_gps(args) -> int:
     cfg = GPSConfig(iterations=iterations, horizon=prob.horizon, init_horizon=prob.init_horizon, seed=args.seed,
                     policy=GlobalPolicyConfig(angle_indices=prob.angle_indices, seed=args.seed,
                                               optimizer=prob.policy_optimizer, epochs=prob.policy_epochs))
+    if args.env == "planlab/CartPoleSwingup-v0":  # measured: >= 0.9 held-out within 15 iterations (docs/gps.md)
+        cfg = apply_preset("cartpole-dagger", cfg)
     gps = build_gps(prob, cfg, out=args.out)
     t0 = time.perf_counter()
     gps.run(progress=None, stop_at=None)

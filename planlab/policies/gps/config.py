@@ -106,6 +106,12 @@ class GPSConfig:
     relabel_weight : float
         Precision of a relabelled state: this factor times the median over steps of the condition's
         controller precision ``Σ_t⁻¹`` (by trace).
+    policy_reinit : bool
+        Every S-step after the first fits a freshly initialised network (seed ``policy.seed + 1000 · iteration``)
+        to all its rows, as DAgger trains a new policy on the aggregate data each round (Ross et al. 2011),
+        instead of continuing from the previous fit's weights; rows of weight 0 are left out of such fits.
+        On the cart-pole's relabelled states the warm-started L-BFGS stalled (RMS error 2.3 N after 300
+        more iterations, 1.9 after 1000) where a fresh network reached 1.7 and 1.15.
     ilqr_iterations : int
     init_horizon : int or None
         ``init="ilqr"``: first optimise this shorter horizon, then the full one warm-started from it
@@ -157,6 +163,7 @@ class GPSConfig:
     relabel_local_weight: float = 1.0
     relabel_precision: str = "controller"
     c_step_reference: str = "policy"
+    policy_reinit: bool = False
     ilqr_iterations: int = 200
     init_horizon: int | None = None
     on_failure: str = "warn"

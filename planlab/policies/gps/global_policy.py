@@ -60,6 +60,12 @@ class GlobalPolicyConfig:
         Minibatch Adam, or full-batch L-BFGS with ``epochs`` iterations (small or linear policies).
     seed : int
         Initial weights and minibatch order.
+    normalization : {"first", "refit"}
+        The input normalisation (per-feature mean and standard deviation) is taken from the data of the first
+        :meth:`~GaussianMLPPolicy.fit` and kept (``"first"``), or taken anew from the rows of every fit
+        (``"refit"``; rows with weight 0 do not count) with the first layer rescaled so that the network's
+        function is unchanged before training continues — data that arrive later (states a policy visits,
+        relabelled by an expert) may lie far outside the first fit's range.
     """
 
     hidden: tuple = (64, 64)
@@ -71,6 +77,7 @@ class GlobalPolicyConfig:
     angle_indices: tuple = ()
     optimizer: str = "adam"
     seed: int = 0
+    normalization: str = "first"
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -81,6 +88,8 @@ class GlobalPolicyConfig:
             raise ValueError(f"activation: expected 'tanh' or 'relu', got {self.activation!r}")
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError(f"optimizer: expected 'adam' or 'lbfgs', got {self.optimizer!r}")
+        if self.normalization not in ("first", "refit"):
+            raise ValueError(f"normalization: expected 'first' or 'refit', got {self.normalization!r}")
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
         check_positive("lr", self.lr)
@@ -196,6 +205,10 @@ class GaussianMLPPolicy(Policy):
         if not self.fitted:
             self.feat_mean = F.mean(axis=0)
             self.feat_std = np.maximum(F.std(axis=0), 1e-6)
+        elif self.config.normalization == "refit":
+            rows = F if weights is None else F[w > 0]
+            if len(rows):
+                self.renormalize(rows.mean(axis=0), np.maximum(rows.std(axis=0), 1e-6))
         Fn = torch.as_tensor((F - self.feat_mean) / self.feat_std)
         Yt, Pt = torch.as_tensor(Y), torch.as_tensor(Pfit)
         if self.config.optimizer == "lbfgs":
@@ -247,6 +260,31 @@ class GaussianMLPPolicy(Policy):
                 total += float(loss.detach()) * len(idx)
             losses.append(total / N)
         return losses
+
+    def reinitialize(self, seed: int) -> None:
+        """Fresh network weights (drawn with ``seed``) and no normalisation: the next :meth:`fit` starts from
+        scratch, as if the policy had never been fitted (``Σ_π`` is kept until then)."""
+        torch.manual_seed(int(seed))
+        self.net = mlp(self.feature_dim, self.action_dim, self.config.hidden, self.config.activation).double()
+        self.feat_mean = np.zeros(self.feature_dim)
+        self.feat_std = np.ones(self.feature_dim)
+        self.fitted = False
+        self._export()
+
+    def renormalize(self, mean, std) -> None:
+        """Use the feature normalisation ``(f - mean) / std`` from now on without changing the network's function:
+        with first layer ``W, b`` on ``(f - m) / s``, the new one is ``W diag(std / s)`` and ``b + W (mean - m) / s``."""
+        mean = as_float_array("mean", mean, shape=(self.feature_dim,))
+        std = as_float_array("std", std, shape=(self.feature_dim,))
+        if not np.all(std > 0):
+            raise ValueError(f"std: expected positive values, got minimum {std.min()}")
+        first = next(m for m in self.net if isinstance(m, torch.nn.Linear))
+        with torch.no_grad():
+            W = first.weight.detach().clone()
+            first.bias += W @ torch.as_tensor((mean - self.feat_mean) / self.feat_std, dtype=W.dtype)
+            first.weight.copy_(W * torch.as_tensor(std / self.feat_std, dtype=W.dtype))
+        self.feat_mean, self.feat_std = mean.copy(), std.copy()
+        self._export()
 
     def snapshot(self) -> tuple:
         """The fitted state (weights, normalisation, covariance), for :meth:`restore` after a failed fit."""

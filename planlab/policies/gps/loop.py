@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from ...core.contracts import Cost, Dynamics
@@ -39,11 +38,12 @@ from ...planners.trajopt.ilqr import ILQR
 from .checkpoint import read_checkpoint, write_checkpoint
 from .config import GPSConfig
 from .global_policy import GaussianMLPPolicy
-from .health import IterationHealth, action_scale, controller_problem, fit_diverged, screen_sstep
+from .health import IterationHealth, controller_problem
 from .kl_trajopt import adapt_epsilon, expand_cost, expected_cost, kl_step
 from .linear_gaussian import LinearGaussianController, trajectory_distribution
 from .local_dynamics import fit_linear_gaussian_dynamics, linearize_model
-from .relabel import check_pool, median_precision, policy_visits
+from .relabel import check_pool
+from .sstep import fit_policy, relabel
 from .support import hold_success, plot_curve, window_prior
 
 __all__ = ["GPSConfig", "GPS", "hold_success", "window_prior"]  # the first and last two re-exported
@@ -268,7 +268,7 @@ class GPS:
             pol_costs.append(cur)
         if cfg.relabel_rollouts:
             self._relabel(it, [U.mean(axis=0) for _, U in samples])
-        fit_rms = self._fit_policy(samples, it, models, mus, covs, health)
+        fit_rms, fit_rms_fitted = self._fit_policy(samples, it, models, mus, covs, health)
         ev = self.evaluate() if self.heldout is not None else {"success_rate": None, "mean_cost": None}
         tr = self.evaluate(self.conditions, self.costs, self.inputs) if self.heldout is not None else {"success_rate": None}
         self.iteration += 1
@@ -276,7 +276,7 @@ class GPS:
                "heldout_cost": ev["mean_cost"], "train_success": tr["success_rate"], "on_policy": on_policy,
                "epsilon_mean": float(self.epsilon.mean()), "kl_mean": float(np.mean(kls)),
                "epsilon": [round(float(e), 3) for e in self.epsilon], "kl": [round(float(k), 3) for k in kls],
-               "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms,
+               "policy_cost": [round(float(c), 3) for c in pol_costs], "fit_rms": fit_rms, "fit_rms_fitted": fit_rms_fitted,
                "statuses": statuses, "relabelled": len(self._agg[0]), "status": health.status,
                "issues": [m for _, m in health.issues], "wall_s": time.perf_counter() - t0}
         self.curve.append(row)
@@ -296,82 +296,10 @@ class GPS:
         return LinearGaussianController.from_affine(K[:, :, :nx], c, self.policy.cov)
 
     def _relabel(self, it, nominal):
-        """DAgger/PLATO: the states the current policy visits from each condition (and from this iteration's
-        ``relabel_fresh`` conditions of the pool), labelled by the MPC expert."""
-        cfg, M, nu = self.config, len(self.conditions), self.dynamics.action_dim
-        rng = np.random.default_rng([cfg.seed, it, 2])
-        Ps = [cfg.relabel_weight * (median_precision(c.precision) if cfg.relabel_precision == "controller" else np.eye(nu))
-              for c in self.controllers]
-        jobs = [(self.conditions[i], self.costs[i], None if self.inputs is None else self.inputs[i],
-                 nominal[i] if cfg.relabel_anchor else None, Ps[i]) for i in range(M)]
-        if cfg.relabel_fresh:
-            starts, costs, inputs, noms = self.relabel_pool
-            P = np.median(np.stack(Ps), axis=0)
-            for j in (it * cfg.relabel_fresh + np.arange(cfg.relabel_fresh)) % len(starts):
-                jobs.append((starts[j], costs[j], None if inputs is None else inputs[j], None if noms is None else noms[j], P))
-        obs, us, ps = [self._agg[0]], [self._agg[1]], [self._agg[2]]
-        noise = self.policy.cov if cfg.relabel_noise is None else cfg.relabel_noise ** 2 * np.eye(nu)
-        mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
-        warm = cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from
-        for x0, cost, row, nom, P in jobs:
-            X, U = policy_visits(self.dynamics, cost, lambda x: self.policy.mean(self._obs(x[None], row))[0], x0,
-                                 cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise, rng=rng,
-                                 mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
-                                 mix=mix, nominal=nom if not warm else None, warm_from_policy=warm)
-            obs.append(self._obs(X, row))
-            us.append(U)
-            ps.append(np.broadcast_to(P, (len(X),) + P.shape))
-        self._agg = (np.concatenate(obs), np.concatenate(us), np.concatenate(ps))
+        relabel(self, it, nominal)
 
     def _fit_policy(self, samples, it, models, mus, covs, health):
-        obs, target, prec, weight, source = [], [], [], [], []
-        cfg, T = self.config, self.config.horizon
-        rng = np.random.default_rng([cfg.seed, it, 1])
-        nx = self.dynamics.state_dim
-        local_w = cfg.relabel_local_weight if len(self._agg[0]) else 1.0
-        for i, (X, U) in enumerate(samples):
-            ctrl = self.controllers[i]
-            extra = None
-            if cfg.augment:
-                traj = trajectory_distribution(ctrl, models[i], mus[i], covs[i])
-                w, V = np.linalg.eigh(traj.sigma[:, :nx, :nx])  # a square root that tolerates round-off
-                w = np.maximum(w, 0.0) if cfg.augment_max_var is None else np.clip(w, 0.0, cfg.augment_max_var)
-                L = V * np.sqrt(w + cfg.augment_var)[:, None, :]
-                noise = rng.standard_normal((cfg.augment, X.shape[0], T, nx))
-                extra = X[None, :, :T] + np.einsum("tij,antj->anti", L, noise)
-            for t in range(T):
-                Xt = X[:, t] if extra is None else np.concatenate([X[:, t], extra[:, :, t].reshape(-1, nx)])
-                obs.append(self._obs(Xt, None if self.inputs is None else self.inputs[i]))
-                u = ctrl.mean(t, Xt)
-                target.append(np.clip(u, self.dynamics.action_low, self.dynamics.action_high) if cfg.clip_targets else u)
-                P = ctrl.precision[t]
-                prec.append(np.broadcast_to(P, (len(Xt),) + P.shape))
-                w = P.shape[0] / np.trace(P) if cfg.weighting == "normalized" else 1.0
-                weight.append(np.full(len(Xt), w * local_w))
-                source.append(np.full(len(Xt), i))
-        obs.append(self._agg[0])
-        target.append(self._agg[1])
-        prec.append(self._agg[2])
-        weight.append(np.ones(len(self._agg[0])))
-        source.append(np.full(len(self._agg[0]), -1))
-        O, Y, P, W, S = (np.concatenate(a) for a in (obs, target, prec, weight, source))
-        keep = screen_sstep(O, Y, P, S, self.dynamics, cfg.label_limit, health)
-        if not np.any(keep):
-            health.flag("fit_diverged", "no finite S-step rows are left; the policy is not refitted")
-            return float("nan")
-        O, Y, P, W = O[keep], Y[keep], P[keep], W[keep]
-        seed = cfg.seed * 7919 + it
-        torch.manual_seed(seed)
-        before = self.policy.snapshot()
-        losses = self.policy.fit(O, Y, P, weights=W, seed=seed)
-        with np.errstate(over="ignore", invalid="ignore"):
-            rms = float(np.sqrt(np.mean((self.policy.mean(O) - Y) ** 2)))
-        scale = float(np.mean(action_scale(self.dynamics.action_low, self.dynamics.action_high)))
-        problem = fit_diverged(losses, rms, float(np.sqrt(np.mean(Y ** 2))), cfg.fit_limit, scale)
-        if problem is not None:
-            health.flag("fit_diverged", problem)
-            self.policy.restore(before)
-        return rms
+        return fit_policy(self, samples, it, models, mus, covs, health)
 
     def run(self, iterations: int | None = None, *, progress: bool | None = None, stop_at: float | None = None) -> list[dict]:
         """Iterate until ``config.iterations`` (or ``iterations`` more); stop early once the held-out

@@ -21,3 +21,28 @@ def test_model_free_trainers_still_require_steps(capsys):
     args = _parse(["train", "--algo", "ppo", "--env", "CartPole-v1"])
     assert args.func(args) == 2
     assert "--steps: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_train_gps_on_the_cartpole_runs_the_measured_preset(monkeypatch):
+    import planlab.policies.gps.cli as cli
+    from planlab.policies.gps.presets import apply_preset
+
+    seen = []
+
+    class _Built(Exception):
+        pass
+
+    def build(prob, cfg, out=None):
+        seen.append(cfg)
+        raise _Built
+
+    monkeypatch.setattr(cli, "build_gps", build)
+    args = _parse(["train", "--algo", "gps", "--env", "planlab/CartPoleSwingup-v0", "--seed", "1"])
+    try:
+        args.func(args)
+    except _Built:
+        pass
+    cfg = seen[0]
+    assert cfg.policy_reinit and cfg.relabel_rollouts == 3 and cfg.policy.epochs == 500
+    assert apply_preset("cartpole-dagger", cfg) == cfg  # applying it again changes nothing: it is applied
+    assert cfg.seed == 1 and cfg.policy.angle_indices == (2,)

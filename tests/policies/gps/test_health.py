@@ -9,7 +9,7 @@ import pytest
 
 from planlab.core import QuadraticCost
 from planlab.dynamics import DoubleIntegrator
-from planlab.policies.gps import loop as gps_loop
+from planlab.policies.gps import sstep as gps_sstep
 from planlab.policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from planlab.policies.gps.health import GPSNumericalError, GPSNumericalWarning, IterationHealth, fit_diverged, screen_rows
 from planlab.policies.gps.loop import GPS, GPSConfig
@@ -26,7 +26,7 @@ def _cfg(**kw):
 
 
 def _bad_labels(value):
-    real = gps_loop.policy_visits
+    real = gps_sstep.policy_visits
 
     def visits(*args, **kw):
         X, U = real(*args, **kw)
@@ -39,7 +39,7 @@ def _bad_labels(value):
 @pytest.mark.parametrize("value, code", [(1e40, "exploding_labels"), (np.inf, "nonfinite_labels"),
                                          (np.nan, "nonfinite_labels")])
 def test_broken_relabelling_labels_get_a_status_and_a_warning_not_a_huge_fit(monkeypatch, value, code):
-    monkeypatch.setattr(gps_loop, "policy_visits", _bad_labels(value))
+    monkeypatch.setattr(gps_sstep, "policy_visits", _bad_labels(value))
     g = GPS(SYS, COST, TRAIN, _cfg())
     with pytest.warns(GPSNumericalWarning, match="relabelled states"):
         row = g.step()
@@ -57,7 +57,7 @@ def test_a_clean_iteration_reports_ok_and_no_warning():
 
 
 def test_on_failure_raise_stops_after_writing_the_checkpoint(monkeypatch, tmp_path):
-    monkeypatch.setattr(gps_loop, "policy_visits", _bad_labels(np.inf))
+    monkeypatch.setattr(gps_sstep, "policy_visits", _bad_labels(np.inf))
     g = GPS(SYS, COST, TRAIN, _cfg(on_failure="raise"), out=tmp_path)
     with pytest.raises(GPSNumericalError, match="iteration 1: .*non-finite"):
         g.run(progress=False)

@@ -98,11 +98,11 @@ def test_local_weight_scales_the_local_samples_once_relabelled_states_exist(monk
 
 
 def test_policy_warm_start_begins_at_its_iteration(monkeypatch):
-    import planlab.policies.gps.loop as loop
+    import planlab.policies.gps.sstep as sstep
 
     calls = []
-    real = loop.policy_visits
-    monkeypatch.setattr(loop, "policy_visits", lambda *a, **k: calls.append(k["warm_from_policy"]) or real(*a, **k))
+    real = sstep.policy_visits
+    monkeypatch.setattr(sstep, "policy_visits", lambda *a, **k: calls.append(k["warm_from_policy"]) or real(*a, **k))
     sys_ = DoubleIntegrator(n=1)
     cost = QuadraticCost(Q=[1.0, 0.1], R=[0.01], Qf=[10.0, 1.0])
     cfg = GPSConfig(iterations=3, horizon=6, samples=2, init="zero", kl_step=2.0, relabel_rollouts=1,
