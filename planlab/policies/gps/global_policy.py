@@ -31,6 +31,7 @@ from ...core.planning import Policy
 from ...core.validation import as_float_array, check_bounds, check_positive, check_positive_int
 from ..fast_mlp import FastMLP
 from ..networks import load_blob, mlp, save_blob
+from .features import MappedMLP, feature_map
 from .linear_gaussian import LinearGaussianController
 
 #: Format tag of a saved :class:`GaussianMLPPolicy` (checked on load).
@@ -60,6 +61,10 @@ class GlobalPolicyConfig:
         Minibatch Adam, or full-batch L-BFGS with ``epochs`` iterations (small or linear policies).
     seed : int
         Initial weights and minibatch order.
+    feature_map : str or None
+        A named input map of :mod:`~planlab.policies.gps.features` (e.g. ``"reach2link"``: goal-relative
+        features of the 2-link reacher) used instead of ``angle_indices``; None = the state as is (with
+        ``angle_indices``).
     """
 
     hidden: tuple = (64, 64)
@@ -71,9 +76,13 @@ class GlobalPolicyConfig:
     angle_indices: tuple = ()
     optimizer: str = "adam"
     seed: int = 0
+    feature_map: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.feature_map is not None and self.angle_indices:
+            raise ValueError(f"angle_indices: expected () with feature_map={self.feature_map!r} (the map makes the "
+                             f"features), got {tuple(self.angle_indices)}")
         object.__setattr__(self, "angle_indices", tuple(int(i) for i in self.angle_indices))
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden: expected positive widths, got {self.hidden}")
@@ -133,6 +142,9 @@ class GaussianMLPPolicy(Policy):
         self._angles = np.array(config.angle_indices, dtype=np.int64)
         self._plain = np.array([i for i in range(obs_dim) if i not in set(config.angle_indices)], dtype=np.int64)
         self.feature_dim = obs_dim + len(config.angle_indices)
+        self._fmap = None if config.feature_map is None else feature_map(config.feature_map, obs_dim)
+        if self._fmap is not None:
+            self.feature_dim = self._fmap.dim
         torch.manual_seed(config.seed)
         self.net = mlp(self.feature_dim, action_dim, config.hidden, config.activation).double()
         self.feat_mean = np.zeros(self.feature_dim)
@@ -143,7 +155,10 @@ class GaussianMLPPolicy(Policy):
 
     # ------------------------------------------------------------------ features
     def features(self, obs: np.ndarray) -> np.ndarray:
-        """``(..., obs_dim) -> (..., feature_dim)``: plain components, then sin and cos of the angles."""
+        """``(..., obs_dim) -> (..., feature_dim)``: plain components, then sin and cos of the angles (or the
+        config's ``feature_map``)."""
+        if self._fmap is not None:
+            return self._fmap(obs)
         if len(self._angles) == 0:
             return obs
         a = obs[..., self._angles]
@@ -270,8 +285,11 @@ class GaussianMLPPolicy(Policy):
         self._Wt = [np.ascontiguousarray(W.T) for W in Ws]
         self._b = bs
         self._act = np.tanh if self.config.activation == "tanh" else (lambda h: np.maximum(h, 0.0))
-        self.fast = FastMLP(Ws, bs, self.config.activation, self.obs_dim, self.config.angle_indices,
-                            low=self.low, high=self.high)
+        if self._fmap is not None:
+            self.fast = MappedMLP(self._fmap, Ws, bs, self.config.activation, low=self.low, high=self.high)
+        else:
+            self.fast = FastMLP(Ws, bs, self.config.activation, self.obs_dim, self.config.angle_indices,
+                                low=self.low, high=self.high)
 
     def mean(self, obs) -> np.ndarray:
         """``μ_θ(obs)``: (..., obs_dim) -> (..., nu), numpy only (no clipping)."""
