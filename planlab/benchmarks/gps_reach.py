@@ -1,7 +1,7 @@
 """Goal-conditioned 2-link reacher: can one policy reach held-out targets? Stand-alone DAgger, and the expert.
 
 ``python -m planlab.benchmarks.gps_reach [--json PATH] [--seeds N] [--first-seed S] [--rounds R] [--pairs P]
-[--heldout H] [--features reach2link|raw] [--hidden 64,64] [--epochs E] [--mix B] [--mix-decay D] [--noise S]
+[--heldout H] [--features reach2link|reach2link_fine|raw] [--hidden 64,64] [--epochs E] [--mix B] [--mix-decay D] [--noise S]
 [--expert-horizon 50] [--expert-iterations 20] [--teacher] [--quick]``
 
 The held-out (start, target) pairs are those of ``gps_problem("planlab/Reacher2Link-v0", seed, n_heldout=H)``
@@ -49,7 +49,7 @@ def teacher_success(dynamics, expert: ReachExpert, starts, goals, steps: int = 1
 
 def make_policy(features: str, hidden: tuple, seed: int, epochs: int, dynamics) -> GaussianMLPPolicy:
     """A goal-conditioned policy (obs = state + target): ``reach2link`` features or the raw input with (sin, cos)."""
-    fm = {"feature_map": "reach2link"} if features == "reach2link" else {"angle_indices": (0, 1)}
+    fm = {"angle_indices": (0, 1)} if features == "raw" else {"feature_map": features}
     cfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=epochs, optimizer="adam", **fm)
     return GaussianMLPPolicy(6, 2, cfg, action_low=dynamics.action_low, action_high=dynamics.action_high)
 
@@ -64,7 +64,7 @@ def run_gps(seed: int, a, fh, hidden: tuple) -> None:
                        n_pool=(2 if a.quick else a.fresh) * a.iterations, reach_weights=weights, pool_nominal=False)
     dyn = prob.dynamics
     expert = ReachExpert(dyn, a.expert_horizon, 2 if a.quick else a.expert_iterations, **weights)
-    fm = {"feature_map": "reach2link"} if a.features == "reach2link" else {"angle_indices": (0, 1)}
+    fm = {"angle_indices": (0, 1)} if a.features == "raw" else {"feature_map": a.features}
     pcfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=2 if a.quick else a.epochs, optimizer="adam", **fm)
     cfg = GPSConfig(iterations=a.iterations, horizon=prob.horizon, samples=2 if a.quick else 5, seed=seed, policy=pcfg,
                     augment=0, clip_targets=True, relabel_rollouts=1, relabel_fresh=2 if a.quick else a.fresh,
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=8, help="DAgger rounds after the expert's own round")
     p.add_argument("--pairs", type=int, default=40, help="new (start, target) pairs per round")
     p.add_argument("--heldout", type=int, default=20, help="held-out pairs (the GPS problem's)")
-    p.add_argument("--features", default="reach2link", choices=["reach2link", "raw"])
+    p.add_argument("--features", default="reach2link", choices=["reach2link", "reach2link_fine", "raw"])
     p.add_argument("--hidden", default="64,64")
     p.add_argument("--epochs", type=int, default=30, help="Adam epochs per refit")
     p.add_argument("--mix", type=float, default=0.5)

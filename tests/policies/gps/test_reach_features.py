@@ -35,17 +35,25 @@ def test_features_are_the_error_to_the_target_in_world_and_link_frames():
 
 
 def test_jacobian_equals_central_differences():
-    fm, X, h = ReachFeatures(l1=1.0, l2=0.7), _obs(40, 1), 1e-6
-    J = fm.jacobian(X)
-    E = h * np.eye(6)
-    fd = np.stack([(fm(X + E[j]) - fm(X - E[j])) / (2 * h) for j in range(6)], axis=-1)
-    np.testing.assert_allclose(J, fd, atol=1e-7)
-    assert J.shape == (40, 14, 6)
+    X, h = _obs(40, 1), 1e-6
+    # targets a few hundredths from the fingertip (of links 1 and 0.7): where tanh(10 f) is not flat
+    q = X[:20, :2]
+    X[:20, 4:] = np.c_[np.cos(q[:, 0]) + 0.7 * np.cos(q.sum(1)), np.sin(q[:, 0]) + 0.7 * np.sin(q.sum(1))] + 0.04 * np.sin(q)
+    for fm, dim in ((ReachFeatures(l1=1.0, l2=0.7), 14), (ReachFeatures(l1=1.0, l2=0.7, fine=10.0), 16)):
+        J = fm.jacobian(X)
+        E = h * np.eye(6)
+        fd = np.stack([(fm(X + E[j]) - fm(X - E[j])) / (2 * h) for j in range(6)], axis=-1)
+        np.testing.assert_allclose(J, fd, atol=1e-7)
+        assert J.shape == (40, dim, 6)
 
 
 def test_compiled_map_and_forward_equal_numpy():
-    fm = ReachFeatures()
     X = _obs(20, 2)
+    fine = feature_map("reach2link_fine", 6)
+    buf = np.empty(16)
+    for x in X:
+        np.testing.assert_allclose(fine.compiled(x, buf), fine(x), atol=1e-13)
+    fm = ReachFeatures()
     buf = np.empty(14)
     for x in X:
         np.testing.assert_allclose(fm.compiled(x, buf), fm(x), atol=1e-13)
