@@ -27,6 +27,7 @@ from ..policies.gps.global_policy import GaussianMLPPolicy, GlobalPolicyConfig
 from ..policies.gps.reach import ReachExpert, reach_dagger
 from ..policies.gps.tasks import build_gps, gps_problem, reach_success
 from .common import write_row
+from .gps import bench_speed
 
 TASK = "planlab/Reacher2Link-v0"
 
@@ -90,6 +91,11 @@ def run_gps(seed: int, a, fh, hidden: tuple) -> None:
               flush=True)
     if a.save:
         gps.policy.save(f"{a.save}-seed{seed}.pt")
+    speed = bench_speed(gps.policy, a.quick, TASK)
+    write_row(fh, {"algo": "speed", "task": TASK, "seed": seed, "features": a.features, "hidden": list(hidden), **speed})
+    print(f"reach gps seed {seed}: policy action {speed['policy_us_per_action']:.2f} us wall "
+          f"({speed['policy_cpu_us_per_action']:.2f} us CPU), iLQR MPC step {speed['mpc_ms_per_step']:.3f} ms, "
+          f"load {speed['loadavg_1min']:.1f}", flush=True)
 
 
 def main(argv=None) -> int:

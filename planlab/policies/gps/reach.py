@@ -28,6 +28,7 @@ from ...core.validation import as_float_array, check_positive, check_positive_in
 from ...dynamics.systems.two_link_arm import ReachCost
 from ...planners.trajopt.ilqr import ILQR
 from .global_policy import GaussianMLPPolicy
+from .relabel import policy_plan
 from .tasks import reach_pairs, reach_success, reach_warm_start
 
 __all__ = ["ReachExpert", "reach_pairs", "reach_dagger", "rollout_goal_policy"]
@@ -43,10 +44,16 @@ class ReachExpert:
         iLQR horizon and iterations per step.
     w_pos_final, w_vel_final : float
         Terminal weights of the expert's :class:`ReachCost` (the running weights are the env's).
+    policy_warm : bool
+        :meth:`visits` (when the policy executes, ``mix < 1``): at every visited state also plan from the
+        policy's own open-loop actions (:func:`~planlab.policies.gps.relabel.policy_plan`) and keep the cheaper
+        of the two plans, so that the label follows the policy's route whenever that route is as good (a
+        target on the far side can be reached turning either way; labels of both turns average into a stall).
     """
 
     def __init__(self, dynamics, horizon: int = 50, iterations: int = 20, w_pos_final: float = 300.0,
-                 w_vel_final: float = 30.0):
+                 w_vel_final: float = 30.0, policy_warm: bool = False):
+        self.policy_warm = bool(policy_warm)
         self.dynamics = dynamics
         self.horizon = check_positive_int("horizon", horizon)
         self.iterations = check_positive_int("iterations", iterations)
@@ -68,13 +75,18 @@ class ReachExpert:
         self._planner = ILQR(self.dynamics, cost, self.horizon, max_iterations=self.iterations)
         self._warm = reach_warm_start(self.dynamics, cost, x0, goal, self.horizon)
 
-    def act(self, x) -> np.ndarray:
-        """The expert's action at ``x`` (4,) (after :meth:`start`); its plan is kept as the next warm start."""
+    def act(self, x, alternative=None) -> np.ndarray:
+        """The expert's action at ``x`` (4,) (after :meth:`start`); its plan is kept as the next warm start.
+        ``alternative`` (horizon, 2): a second warm start; the cheaper of the two plans is taken."""
         if self._planner is None:
             raise RuntimeError("ReachExpert.act: call start(x0, goal) first")
         with warnings.catch_warnings():  # a receding-horizon expert stops at its iteration cap by design
             warnings.filterwarnings("ignore", message="iLQR: ", category=RuntimeWarning)
             plan = self._planner.plan(x, warm_start=self._warm)
+            if alternative is not None:
+                other = self._planner.plan(x, warm_start=alternative)
+                if other.status != "failed" and np.all(np.isfinite(other.actions)) and other.cost < plan.cost:
+                    plan = other
         if plan.status == "failed" or not np.all(np.isfinite(plan.actions)):
             raise FloatingPointError(f"ReachExpert: iLQR failed at x = {x} ({plan.status})")
         self._warm = np.concatenate([plan.actions[1:], plan.actions[-1:]])
@@ -107,7 +119,8 @@ class ReachExpert:
             self.start(x0, goal)
             x = x0
             for t in range(horizon):
-                X[r, t], U[r, t] = x, self.act(x)
+                alt = policy_plan(self.dynamics, act, x, self.horizon) if self.policy_warm and mix < 1.0 else None
+                X[r, t], U[r, t] = x, self.act(x, alt)
                 u = U[r, t] if mix >= 1.0 or (mix > 0.0 and rng.random() < mix) else act(x)
                 x = self.dynamics.step(x, np.clip(u + L @ rng.standard_normal(2), lo, hi))
                 if not np.all(np.isfinite(x)):

@@ -90,3 +90,24 @@ def test_dagger_aggregates_every_round_and_reports_held_out_success():
     X = rollout_goal_policy(dyn, pi.act, prob.heldout, prob.heldout_inputs, 100)
     ok = prob.success(X, prob.heldout_inputs)
     assert rows[-1]["heldout_success"] == pytest.approx(float(np.mean(ok)))
+
+
+def test_act_with_an_alternative_warm_start_takes_the_cheaper_plan():
+    from planlab.planners.trajopt.ilqr import ILQR
+
+    prob = gps_problem("planlab/Reacher2Link-v0", seed=0, n_train=1, n_heldout=1)
+    dyn, x0, goal = prob.dynamics, prob.train[0], prob.train_inputs[0]
+    expert = ReachExpert(dyn, horizon=15, iterations=3)
+    cost = expert.cost(goal)
+    expert.start(x0, goal)
+    refined = ILQR(dyn, cost, 15, max_iterations=100).plan(x0, warm_start=expert._warm).actions
+    picked = []
+    # full torque against the expert's own plan; the refined plan against a plan made for another start
+    for alt, start in ((np.full((15, 2), 2.0), x0), (refined, x0 + np.array([1.5, -1.0, 0.0, 0.0]))):
+        expert.start(start, goal)
+        own = ILQR(dyn, cost, 15, max_iterations=3).plan(x0, warm_start=expert._warm)
+        other = ILQR(dyn, cost, 15, max_iterations=3).plan(x0, warm_start=alt)
+        best = own if own.cost <= other.cost else other
+        np.testing.assert_allclose(expert.act(x0, alt), best.actions[0])
+        picked.append(best is other)
+    assert picked == [False, True]
