@@ -81,14 +81,18 @@ class ReachFeatures:
             raise ValueError(f"obs: expected shape (..., {self.obs_dim}), got {x.shape}")
         return x
 
-    def __call__(self, obs) -> np.ndarray:
+    def _parts(self, obs):
+        """The checked observation and the quantities φ and its Jacobian share."""
         x = self._check(obs)
-        l1, l2 = self.links[:2]
+        l2 = self.links[1]
         q1, q2, d1, d2, gx, gy = (x[..., i] for i in range(6))
         s1, c1, s2, c2 = np.sin(q1), np.cos(q1), np.sin(q2), np.cos(q2)
         s12, c12 = np.sin(q1 + q2), np.cos(q1 + q2)
-        px, py = l1 * c1 + l2 * c12, l1 * s1 + l2 * s12
-        ex, ey = gx - px, gy - py
+        px, py = self.links[0] * c1 + l2 * c12, self.links[0] * s1 + l2 * s12
+        return x, l2, (d1, d2, gx, gy), (s1, c1, s2, c2, s12, c12), (px, py, gx - px, gy - py)
+
+    def __call__(self, obs) -> np.ndarray:
+        _, l2, (d1, d2, gx, gy), (s1, c1, s2, c2, s12, c12), (px, py, ex, ey) = self._parts(obs)
         f1, f2 = c12 * ex + s12 * ey, -s12 * ex + c12 * ey
         cols = [s1, s2, c1, c2, d1, d2, ex, ey, f1, f2, c1 * gx + s1 * gy, -s1 * gx + c1 * gy,
                 -py * d1 - l2 * s12 * d2, px * d1 + l2 * c12 * d2]
@@ -98,13 +102,7 @@ class ReachFeatures:
 
     def jacobian(self, obs) -> np.ndarray:
         """``∂φ/∂obs``: (..., 6) -> (..., dim, 6), in closed form."""
-        x = self._check(obs)
-        l1, l2 = self.links[:2]
-        q1, q2, d1, d2, gx, gy = (x[..., i] for i in range(6))
-        s1, c1, s2, c2 = np.sin(q1), np.cos(q1), np.sin(q2), np.cos(q2)
-        s12, c12 = np.sin(q1 + q2), np.cos(q1 + q2)
-        px, py = l1 * c1 + l2 * c12, l1 * s1 + l2 * s12
-        ex, ey = gx - px, gy - py
+        x, l2, (d1, d2, gx, gy), (s1, c1, s2, c2, s12, c12), (px, py, ex, ey) = self._parts(obs)
         J = np.zeros(x.shape[:-1] + (self.dim, self.obs_dim))
         J[..., 0, 0], J[..., 1, 1], J[..., 2, 0], J[..., 3, 1] = c1, c2, -s1, -s2
         J[..., 4, 2], J[..., 5, 3] = 1.0, 1.0
