@@ -61,6 +61,11 @@ class GlobalPolicyConfig:
         Minibatch Adam, or full-batch L-BFGS with ``epochs`` iterations (small or linear policies).
     seed : int
         Initial weights and minibatch order.
+    box_loss : bool
+        The executed action is the mean clipped to the action box: a label on a bound of the box counts as
+        met by any output at or beyond that bound (the residual ``min(μ, high) - high`` for labels at
+        ``high``, likewise at ``low``), so the network need not hold saturated outputs exactly at the
+        bound (default False: plain residuals; needs ``action_low``/``action_high`` on the policy).
     feature_map : str or None
         A named input map of :mod:`~planlab.policies.gps.features` (e.g. ``"reach2link"``: goal-relative
         features of the 2-link reacher) used instead of ``angle_indices``; None = the state as is (with
@@ -77,6 +82,7 @@ class GlobalPolicyConfig:
     optimizer: str = "adam"
     seed: int = 0
     feature_map: str | None = None
+    box_loss: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -131,6 +137,8 @@ class GaussianMLPPolicy(Policy):
         self.action_dim = check_positive_int("action_dim", action_dim)
         if not isinstance(config, GlobalPolicyConfig):
             raise TypeError(f"config: expected a GlobalPolicyConfig, got {type(config).__name__}")
+        if config.box_loss and (action_low is None or action_high is None):
+            raise ValueError("config.box_loss: expected action_low and action_high (the box), got None")
         if any(not 0 <= i < obs_dim for i in config.angle_indices):
             raise ValueError(f"config.angle_indices: expected indices in [0, {obs_dim}), got {config.angle_indices}")
         self.config = config
@@ -227,6 +235,14 @@ class GaussianMLPPolicy(Policy):
         self._export()
         return losses
 
+    def _boxed(self, pred, target):
+        """``config.box_loss``: predictions past the bound a label sits on are taken as that bound."""
+        if not self.config.box_loss:
+            return pred
+        hi, lo = torch.as_tensor(self.high), torch.as_tensor(self.low)
+        pred = torch.where(target >= hi, torch.minimum(pred, hi), pred)
+        return torch.where(target <= lo, torch.maximum(pred, lo), pred)
+
     def _fit_lbfgs(self, Fn, Yt, Pt, iterations):
         opt = torch.optim.LBFGS(self.net.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe",
                                 tolerance_grad=1e-12, tolerance_change=1e-15, history_size=50)
@@ -234,7 +250,7 @@ class GaussianMLPPolicy(Policy):
 
         def closure():
             opt.zero_grad()
-            loss = weighted_regression_loss(self.net(Fn), Yt, Pt)
+            loss = weighted_regression_loss(self._boxed(self.net(Fn), Yt), Yt, Pt)
             if self.config.weight_decay:
                 loss = loss + 0.5 * self.config.weight_decay * sum((p ** 2).sum() for p in self.net.parameters())
             loss.backward()
@@ -255,7 +271,7 @@ class GaussianMLPPolicy(Policy):
             total = 0.0
             for s in range(0, N, bs):
                 idx = perm[s:s + bs]
-                loss = weighted_regression_loss(self.net(Fn[idx]), Yt[idx], Pt[idx])
+                loss = weighted_regression_loss(self._boxed(self.net(Fn[idx]), Yt[idx]), Yt[idx], Pt[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -104,3 +104,23 @@ def test_bad_feature_map_settings_raise():
         feature_map("reach2link", 6)(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="l2"):
         ReachFeatures(1.0, 0.0)
+
+
+def test_box_loss_lets_a_linear_policy_reproduce_saturated_labels():
+    x = np.linspace(-2, 2, 81)[:, None]
+    y = np.clip(3.0 * x, -2.0, 2.0)  # a saturating controller: slope 3 inside, the bound outside
+    P = np.ones((81, 1, 1))
+    errs = {}
+    for box in (False, True):
+        pi = GaussianMLPPolicy(1, 1, GlobalPolicyConfig(hidden=(), optimizer="lbfgs", epochs=200, box_loss=box),
+                               action_low=-2.0, action_high=2.0)
+        pi.fit(x, y, P)
+        errs[box] = float(np.sqrt(np.mean((pi.act(x) - y) ** 2)))
+    assert errs[True] < 1e-6  # the clipped line of slope 3 is exact once outputs past the bound cost nothing
+    assert errs[False] > 0.2  # least squares on the saturated labels flattens the line
+    t = torch.tensor([[2.5], [1.0], [-3.0], [0.5], [-1.0]])
+    target = torch.tensor([[2.0], [2.0], [-2.0], [1.0], [-2.0]])
+    pi = GaussianMLPPolicy(1, 1, GlobalPolicyConfig(hidden=(), box_loss=True), action_low=-2.0, action_high=2.0)
+    np.testing.assert_allclose(pi._boxed(t.double(), target.double()).numpy().ravel(), [2.0, 1.0, -2.0, 0.5, -1.0])
+    with pytest.raises(ValueError, match="box_loss: expected action_low and action_high"):
+        GaussianMLPPolicy(1, 1, GlobalPolicyConfig(box_loss=True))
