@@ -1,7 +1,7 @@
 """Goal-conditioned 2-link reacher: can one policy reach held-out targets? Stand-alone DAgger, and the expert.
 
 ``python -m planlab.benchmarks.gps_reach [--json PATH] [--seeds N] [--first-seed S] [--rounds R] [--pairs P]
-[--heldout H] [--features reach2link|reach2link_fine|raw] [--hidden 64,64] [--epochs E] [--mix B] [--mix-decay D] [--noise S]
+[--heldout H] [--features reach2link|reach2link_fine|raw] [--hidden 64,64] [--box-loss] [--epochs E] [--mix B] [--mix-decay D] [--noise S]
 [--expert-horizon 50] [--expert-iterations 20] [--teacher] [--quick]``
 
 The held-out (start, target) pairs are those of ``gps_problem("planlab/Reacher2Link-v0", seed, n_heldout=H)``
@@ -48,10 +48,10 @@ def teacher_success(dynamics, expert: ReachExpert, starts, goals, steps: int = 1
             "wall_s": time.perf_counter() - w0, "loadavg_1min": load}
 
 
-def make_policy(features: str, hidden: tuple, seed: int, epochs: int, dynamics) -> GaussianMLPPolicy:
+def make_policy(features: str, hidden: tuple, seed: int, epochs: int, dynamics, box_loss: bool = False) -> GaussianMLPPolicy:
     """A goal-conditioned policy (obs = state + target): ``reach2link`` features or the raw input with (sin, cos)."""
     fm = {"angle_indices": (0, 1)} if features == "raw" else {"feature_map": features}
-    cfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=epochs, optimizer="adam", **fm)
+    cfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=epochs, optimizer="adam", box_loss=box_loss, **fm)
     return GaussianMLPPolicy(6, 2, cfg, action_low=dynamics.action_low, action_high=dynamics.action_high)
 
 
@@ -66,7 +66,8 @@ def run_gps(seed: int, a, fh, hidden: tuple) -> None:
     dyn = prob.dynamics
     expert = ReachExpert(dyn, a.expert_horizon, 2 if a.quick else a.expert_iterations, **weights)
     fm = {"angle_indices": (0, 1)} if a.features == "raw" else {"feature_map": a.features}
-    pcfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=2 if a.quick else a.epochs, optimizer="adam", **fm)
+    pcfg = GlobalPolicyConfig(hidden=hidden, seed=seed, epochs=2 if a.quick else a.epochs, optimizer="adam",
+                              box_loss=a.box_loss, **fm)
     cfg = GPSConfig(iterations=a.iterations, horizon=prob.horizon, samples=2 if a.quick else 5, seed=seed, policy=pcfg,
                     augment=0, clip_targets=True, relabel_rollouts=1, relabel_fresh=2 if a.quick else a.fresh,
                     relabel_mix=a.mix, relabel_mix_decay=a.mix_decay, relabel_noise=a.noise, relabel_precision="unit",
@@ -82,7 +83,7 @@ def run_gps(seed: int, a, fh, hidden: tuple) -> None:
                "heldout": len(prob.heldout), "heldout_final_dist_median": float(np.median(dist)),
                "train_success": r["train_success"], "fit_rms": r["fit_rms"], "status": r["status"], "issues": r["issues"],
                "statuses": r["statuses"], "relabelled": r["relabelled"], "conditions": len(prob.train), "fresh": cfg.relabel_fresh,
-               "features": a.features, "hidden": list(hidden), "local_weight": a.local_weight, "cpu_s": time.process_time() - c0,
+               "features": a.features, "hidden": list(hidden), "local_weight": a.local_weight, "box_loss": a.box_loss, "cpu_s": time.process_time() - c0,
                "wall_s": r["wall_s"], "loadavg_1min_start": load0, "loadavg_1min": os.getloadavg()[0], "build": build}
         write_row(fh, row)
         print(f"reach gps seed {seed} it {gps.iteration:2d}: held-out success {row['success_rate']:.2f}  median final dist "
@@ -109,6 +110,7 @@ def main(argv=None) -> int:
     p.add_argument("--heldout", type=int, default=20, help="held-out pairs (the GPS problem's)")
     p.add_argument("--features", default="reach2link", choices=["reach2link", "reach2link_fine", "raw"])
     p.add_argument("--hidden", default="64,64")
+    p.add_argument("--box-loss", action="store_true", help="GlobalPolicyConfig.box_loss: labels on the torque bound met by any output beyond it")
     p.add_argument("--epochs", type=int, default=30, help="Adam epochs per refit")
     p.add_argument("--mix", type=float, default=0.5)
     p.add_argument("--mix-decay", type=float, default=0.5)
@@ -149,10 +151,11 @@ def main(argv=None) -> int:
                 run_gps(seed, a, fh, hidden)
             if "dagger" not in a.parts.split(","):
                 continue
-            pi = make_policy(a.features, hidden, seed, a.epochs, dyn)
+            pi = make_policy(a.features, hidden, seed, a.epochs, dyn, a.box_loss)
 
             def log(r, seed=seed):
                 row = {"algo": "reach-dagger", "task": TASK, "seed": seed, "features": a.features, "hidden": list(hidden),
+                       "box_loss": a.box_loss,
                        "pairs": a.pairs, "heldout": len(prob.heldout), **r}
                 write_row(fh, row)
                 print(f"dagger seed {seed} round {r['round']}: held-out success {r['heldout_success']:.2f}  median final "
