@@ -15,8 +15,10 @@ reaches 2.0); the target ``(x, y)`` is appended to the policy input and each con
 box and augmentation states drawn with each state variance capped at 0.1: with neither, a C-step
 controller whose state marginal diverged under its linear model (variance 3.6e5 at iteration 4) gave
 augmentation states hundreds of radians away, labels of thousands through its gains, and a fit whose RMS
-error went 0.85 → 44.5 → 4e53. Within 100 steps (torque ≤ 2) the iLQR plans themselves reach only about
-two thirds of random (start, target) pairs; with 150 steps, 28 of 30.
+error went 0.85 → 44.5 → 4e53. Within 100 steps (torque ≤ 2) one iLQR plan per pair reaches 0.84 of 100
+held-out (start, target) pairs (0.85–0.89 with larger terminal weights); the receding-horizon
+:class:`~planlab.policies.gps.reach.ReachExpert` reaches 100 of 100 (``reach_weights`` gives the conditions
+its cost, ``pool_nominal=False`` a pool for an expert that warm starts itself).
 """
 
 from __future__ import annotations
