@@ -2,7 +2,7 @@
 
 ``python -m planlab.benchmarks.gps_reach [--json PATH] [--seeds N] [--first-seed S] [--rounds R] [--pairs P]
 [--heldout H] [--features reach2link|reach2link_fine|raw] [--hidden 64,64] [--box-loss] [--epochs E] [--mix B] [--mix-decay D] [--noise S]
-[--expert-horizon 50] [--expert-iterations 20] [--teacher] [--quick]``
+[--expert-horizon 50] [--expert-iterations 20] [--teacher] [--parts dagger,gps,speed] [--quick]``
 
 The held-out (start, target) pairs are those of ``gps_problem("planlab/Reacher2Link-v0", seed, n_heldout=H)``
 (the GPS benchmark's), success the env's (fingertip within 0.05 for the last 10 of 100 steps), the policy
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     p.add_argument("--expert-w-pos-final", type=float, default=300.0)
     p.add_argument("--expert-w-vel-final", type=float, default=30.0)
     p.add_argument("--teacher", action="store_true", help="first run the expert itself on the held-out pairs")
-    p.add_argument("--parts", default="dagger", help="dagger (stand-alone DAgger) and/or gps (the GPS loop)")
+    p.add_argument("--parts", default="dagger", help="dagger (stand-alone DAgger), gps (the GPS loop), speed (the policy's compiled action)")
     p.add_argument("--iterations", type=int, default=10, help="GPS iterations")
     p.add_argument("--conditions", type=int, default=8, help="GPS training (start, target) conditions")
     p.add_argument("--fresh", type=int, default=40, help="GPS: fresh pairs relabelled per iteration")
@@ -147,6 +147,14 @@ def main(argv=None) -> int:
                 print(f"teacher seed {seed}: held-out success {row['heldout_success']:.2f}  median final dist "
                       f"{row['heldout_final_dist_median']:.3f}  {row['cpu_s']:.1f} CPU s  {row['wall_s']:.1f} wall s  "
                       f"load {row['loadavg_1min']:.1f}", flush=True)
+            if "speed" in a.parts.split(","):  # the forward pass's cost does not depend on the weights' values
+                pol = make_policy(a.features, hidden, seed, 1, dyn, a.box_loss)
+                row = {"algo": "speed", "task": TASK, "features": a.features, "hidden": list(hidden),
+                       **bench_speed(pol, a.quick, TASK)}
+                write_row(fh, row)
+                print(f"speed {a.features} {a.hidden}: policy action {row['policy_us_per_action']:.2f} us wall "
+                      f"({row['policy_cpu_us_per_action']:.2f} us CPU), numpy {row['policy_numpy_us_per_action']:.1f} us, "
+                      f"iLQR MPC step {row['mpc_ms_per_step']:.3f} ms, load {row['loadavg_1min']:.1f}", flush=True)
             if "gps" in a.parts.split(","):
                 run_gps(seed, a, fh, hidden)
             if "dagger" not in a.parts.split(","):
