@@ -51,6 +51,10 @@ CASES = {
     "gps": (["--quick"], [("iteration", {"algo", "task", "seed", "iteration", "success_rate", "heldout", "wall_s",
                                          "policy_us_per_action", "mpc_ms_per_step"}),
                           ("teacher_return", {"algo", "task", "seed", "teacher_return", "student_return"})]),
+    "gps_reach": (["--quick", "--teacher", "--parts", "gps,dagger"],
+                  [("round", {"algo", "seed", "round", "heldout_success", "heldout_final_dist_median", "cpu_s", "wall_s"}),
+                   ("iteration", {"algo", "seed", "iteration", "success_rate", "heldout_final_dist_median", "status",
+                                  "cpu_s", "wall_s", "loadavg_1min"})]),
 }
 
 #: the ``--json`` rows of each benchmark's expected kinds, e.g. trajopt's solvers
@@ -73,6 +77,7 @@ EXPECTED = {
                             and any("plain_torch_ms_median" in r for r in rows)),
     "gps": lambda rows: {r["algo"] for r in rows} == {"gps", "distill"} and sum(r.get("multitask", 0) > 0 for r in rows) == 3,
     "startup": lambda rows: [(r["case"], r["mode"]) for r in rows] == [("cem", "cold"), ("cem", "warm")],
+    "gps_reach": lambda rows: [r["algo"] for r in rows] == ["reach-teacher", "gps", "speed", "reach-dagger", "reach-dagger"],
 }
 
 

@@ -21,80 +21,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ...core.planning import Policy
-from ...core.validation import as_float_array, check_bounds, check_positive, check_positive_int
+from ...core.validation import as_float_array, check_bounds, check_positive_int
 from ..fast_mlp import FastMLP
 from ..networks import load_blob, mlp, save_blob
+from .features import MappedMLP, feature_map
+from .global_policy_config import GlobalPolicyConfig
 from .linear_gaussian import LinearGaussianController
 
 #: Format tag of a saved :class:`GaussianMLPPolicy` (checked on load).
 _FORMAT = "planlab.gps.GaussianMLPPolicy/1"
 
 __all__ = ["GlobalPolicyConfig", "GaussianMLPPolicy", "weighted_regression_loss"]
-
-
-@dataclass(frozen=True)
-class GlobalPolicyConfig:
-    """Settings of :class:`GaussianMLPPolicy`.
-
-    Attributes
-    ----------
-    hidden : tuple of int
-        Hidden widths (``()`` = a linear policy).
-    activation : {"tanh", "relu"}
-    epochs : int
-        Passes over the data per :meth:`~GaussianMLPPolicy.fit`.
-    batch_size : int
-    lr : float
-        Adam learning rate.
-    weight_decay : float
-    angle_indices : tuple of int
-        State components fed to the network as ``(sin, cos)``.
-    optimizer : {"adam", "lbfgs"}
-        Minibatch Adam, or full-batch L-BFGS with ``epochs`` iterations (small or linear policies).
-    seed : int
-        Initial weights and minibatch order.
-    normalization : {"first", "refit"}
-        The input normalisation (per-feature mean and standard deviation) is taken from the data of the first
-        :meth:`~GaussianMLPPolicy.fit` and kept (``"first"``), or taken anew from the rows of every fit
-        (``"refit"``; rows with weight 0 do not count) with the first layer rescaled so that the network's
-        function is unchanged before training continues — data that arrive later (states a policy visits,
-        relabelled by an expert) may lie far outside the first fit's range.
-    """
-
-    hidden: tuple = (64, 64)
-    activation: str = "tanh"
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    angle_indices: tuple = ()
-    optimizer: str = "adam"
-    seed: int = 0
-    normalization: str = "first"
-
-    def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        object.__setattr__(self, "angle_indices", tuple(int(i) for i in self.angle_indices))
-        if any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden: expected positive widths, got {self.hidden}")
-        if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"activation: expected 'tanh' or 'relu', got {self.activation!r}")
-        if self.optimizer not in ("adam", "lbfgs"):
-            raise ValueError(f"optimizer: expected 'adam' or 'lbfgs', got {self.optimizer!r}")
-        if self.normalization not in ("first", "refit"):
-            raise ValueError(f"normalization: expected 'first' or 'refit', got {self.normalization!r}")
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive("lr", self.lr)
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay: expected a value >= 0, got {self.weight_decay}")
 
 
 def weighted_regression_loss(pred: torch.Tensor, target: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
@@ -131,6 +74,8 @@ class GaussianMLPPolicy(Policy):
         self.action_dim = check_positive_int("action_dim", action_dim)
         if not isinstance(config, GlobalPolicyConfig):
             raise TypeError(f"config: expected a GlobalPolicyConfig, got {type(config).__name__}")
+        if config.box_loss and (action_low is None or action_high is None):
+            raise ValueError("config.box_loss: expected action_low and action_high (the box), got None")
         if any(not 0 <= i < obs_dim for i in config.angle_indices):
             raise ValueError(f"config.angle_indices: expected indices in [0, {obs_dim}), got {config.angle_indices}")
         self.config = config
@@ -142,6 +87,9 @@ class GaussianMLPPolicy(Policy):
         self._angles = np.array(config.angle_indices, dtype=np.int64)
         self._plain = np.array([i for i in range(obs_dim) if i not in set(config.angle_indices)], dtype=np.int64)
         self.feature_dim = obs_dim + len(config.angle_indices)
+        self._fmap = None if config.feature_map is None else feature_map(config.feature_map, obs_dim)
+        if self._fmap is not None:
+            self.feature_dim = self._fmap.dim
         torch.manual_seed(config.seed)
         self.net = mlp(self.feature_dim, action_dim, config.hidden, config.activation).double()
         self.feat_mean = np.zeros(self.feature_dim)
@@ -152,7 +100,10 @@ class GaussianMLPPolicy(Policy):
 
     # ------------------------------------------------------------------ features
     def features(self, obs: np.ndarray) -> np.ndarray:
-        """``(..., obs_dim) -> (..., feature_dim)``: plain components, then sin and cos of the angles."""
+        """``(..., obs_dim) -> (..., feature_dim)``: plain components, then sin and cos of the angles (or the
+        config's ``feature_map``)."""
+        if self._fmap is not None:
+            return self._fmap(obs)
         if len(self._angles) == 0:
             return obs
         a = obs[..., self._angles]
@@ -225,6 +176,14 @@ class GaussianMLPPolicy(Policy):
         self._export()
         return losses
 
+    def _boxed(self, pred, target):
+        """``config.box_loss``: predictions past the bound a label sits on are taken as that bound."""
+        if not self.config.box_loss:
+            return pred
+        hi, lo = torch.as_tensor(self.high), torch.as_tensor(self.low)
+        pred = torch.where(target >= hi, torch.minimum(pred, hi), pred)
+        return torch.where(target <= lo, torch.maximum(pred, lo), pred)
+
     def _fit_lbfgs(self, Fn, Yt, Pt, iterations):
         opt = torch.optim.LBFGS(self.net.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe",
                                 tolerance_grad=1e-12, tolerance_change=1e-15, history_size=50)
@@ -232,7 +191,7 @@ class GaussianMLPPolicy(Policy):
 
         def closure():
             opt.zero_grad()
-            loss = weighted_regression_loss(self.net(Fn), Yt, Pt)
+            loss = weighted_regression_loss(self._boxed(self.net(Fn), Yt), Yt, Pt)
             if self.config.weight_decay:
                 loss = loss + 0.5 * self.config.weight_decay * sum((p ** 2).sum() for p in self.net.parameters())
             loss.backward()
@@ -253,7 +212,7 @@ class GaussianMLPPolicy(Policy):
             total = 0.0
             for s in range(0, N, bs):
                 idx = perm[s:s + bs]
-                loss = weighted_regression_loss(self.net(Fn[idx]), Yt[idx], Pt[idx])
+                loss = weighted_regression_loss(self._boxed(self.net(Fn[idx]), Yt[idx]), Yt[idx], Pt[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -308,8 +267,11 @@ class GaussianMLPPolicy(Policy):
         self._Wt = [np.ascontiguousarray(W.T) for W in Ws]
         self._b = bs
         self._act = np.tanh if self.config.activation == "tanh" else (lambda h: np.maximum(h, 0.0))
-        self.fast = FastMLP(Ws, bs, self.config.activation, self.obs_dim, self.config.angle_indices,
-                            low=self.low, high=self.high)
+        if self._fmap is not None:
+            self.fast = MappedMLP(self._fmap, Ws, bs, self.config.activation, low=self.low, high=self.high)
+        else:
+            self.fast = FastMLP(Ws, bs, self.config.activation, self.obs_dim, self.config.angle_indices,
+                                low=self.low, high=self.high)
 
     def mean(self, obs) -> np.ndarray:
         """``μ_θ(obs)``: (..., obs_dim) -> (..., nu), numpy only (no clipping)."""

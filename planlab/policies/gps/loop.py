@@ -70,6 +70,9 @@ class GPS:
     relabel_pool : tuple, optional
         ``(starts (R, nx), costs (R Costs), inputs (R, k) or None, nominal actions (R, T, nu) or None)``: the
         conditions ``config.relabel_fresh`` draws from, in order, a new set each iteration.
+    relabel_expert : callable, optional
+        Used instead of :func:`~planlab.policies.gps.relabel.policy_visits` (same arguments and returns) to
+        label the policy's visits, e.g. :meth:`planlab.policies.gps.reach.ReachExpert.visits`.
     warm_starts : array_like (M, T, nu), optional
         ``init="ilqr"``: each condition's iLQR starts from these actions (goal-conditioned tasks, whose
         conditions have different goals) instead of the first condition's plan.
@@ -82,7 +85,7 @@ class GPS:
 
     def __init__(self, dynamics: Dynamics, cost, conditions, config: GPSConfig = GPSConfig(), *, inputs=None,
                  heldout=None, heldout_costs=None, heldout_inputs=None, success: Callable | None = None, out=None,
-                 warm_starts=None, relabel_pool=None):
+                 warm_starts=None, relabel_pool=None, relabel_expert: Callable | None = None):
         if not isinstance(config, GPSConfig):
             raise TypeError(f"config: expected a GPSConfig, got {type(config).__name__}")
         if dynamics.is_discrete:
@@ -109,6 +112,7 @@ class GPS:
             raise ValueError("heldout_inputs: expected the held-out conditions' extra inputs, got None")
         self.success = success
         self.relabel_pool = None if config.relabel_fresh == 0 else check_pool(relabel_pool, nx, nu, k, config.horizon)
+        self.relabel_expert = relabel_expert
         self.warm_starts = None if warm_starts is None else as_float_array(
             "warm_starts", warm_starts, shape=(M, config.horizon, nu))
         self.out = None if out is None else Path(out)

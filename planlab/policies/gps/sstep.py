@@ -32,7 +32,8 @@ def relabel(gps, it, nominal) -> None:
     mix = cfg.relabel_mix * cfg.relabel_mix_decay ** it
     warm = cfg.relabel_policy_warm and it >= cfg.relabel_policy_warm_from
     for x0, cost, row, nom, P in jobs:
-        X, U = policy_visits(gps.dynamics, cost, lambda x: gps.policy.mean(gps._obs(x[None], row))[0], x0,
+        visits = gps.relabel_expert or policy_visits
+        X, U = visits(gps.dynamics, cost, lambda x: gps.policy.mean(gps._obs(x[None], row))[0], x0,
                              cfg.horizon, rollouts=cfg.relabel_rollouts, noise_cov=noise, rng=rng,
                              mpc_horizon=cfg.relabel_horizon, mpc_iterations=cfg.relabel_iterations,
                              mix=mix, nominal=nom if not warm else None, warm_from_policy=warm)
