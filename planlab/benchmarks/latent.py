@@ -187,6 +187,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reward-overshooting", type=int, default=LatentConfig().reward_overshooting,
                     help="decisions of the open-loop reward loss (0: off)")
     ap.add_argument("--free-nats", type=float, default=LatentConfig().free_nats, help="KL floor per step")
+    ap.add_argument("--encoder-size", type=int, default=None, choices=[32, 64],
+                    help="frame size the encoder reads (32 with --size 64: a 2x2-averaged copy); default --size")
     ap.add_argument("--overshooting", type=int, default=LatentConfig().overshooting, help="latent overshooting distance")
     ap.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
@@ -236,7 +238,9 @@ def main(argv=None) -> int:
                                                                      else SMALL, kl_balance=args.kl_balance,
                                                                      reward_overshooting=args.reward_overshooting,
                                                                      free_nats=args.free_nats,
-                                                                     overshooting=args.overshooting),
+                                                                     overshooting=args.overshooting,
+                                                                     image_size=args.size,
+                                                                     encoder_size=args.encoder_size),
                                            train=LatentTrainConfig(steps=args.updates, batch=args.batch,
                                                                    length=args.length,
                                                                    lr=args.lr, recon_fraction=args.recon_fraction,

@@ -44,6 +44,8 @@ def add_latent_arguments(p):
     p.add_argument("--env", default="planlab/PendulumSwingup-v0", help="gymnasium id that renders rgb_array frames")
     p.add_argument("--model", default="rssm", help="rssm | deterministic")
     p.add_argument("--size", type=int, default=loop.image_size, help="image size, 32 or 64")
+    p.add_argument("--encoder-size", type=int, default=m.encoder_size,
+                   help="frame size the encoder reads: 32 with --size 64 encodes a 2x2-averaged copy (default: --size)")
     p.add_argument("--rgb", action="store_true", help="RGB frames (default grayscale)")
     p.add_argument("--action-repeat", type=int, default=loop.action_repeat)
     p.add_argument("--frame-stack", type=int, default=1)
@@ -96,7 +98,8 @@ def build_latent_config(args):
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
                              kl_balance=args.kl_balance, overshooting=args.overshooting, members=args.members,
-                             reward_overshooting=args.reward_overshooting, image_size=args.size)
+                             reward_overshooting=args.reward_overshooting, image_size=args.size,
+                             encoder_size=args.encoder_size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
                                   recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
@@ -106,6 +109,7 @@ def build_latent_config(args):
                                 threads=args.threads, keep_optimizer=not args.fresh_optimizer)
     except (ValueError, TypeError) as exc:
         raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
+                             .replace("encoder_size:", "--encoder-size:")
                              .replace("recon_fraction:", "--recon-fraction:")
                              .replace("kl_balance:", "--kl-balance:")
                              .replace("reward_overshooting:", "--reward-overshooting:")) from None

@@ -107,7 +107,7 @@ class LatentNet(nn.Module):
         c = config
         self.config = c
         self.state_dim = c.state_dim
-        self.encoder = Encoder(c.channels, c.image_size, c.depth, enc_out)
+        self.encoder = Encoder(c.channels, c.image_size, c.depth, enc_out, pool=c.encoder_pool)
         self.decoder = Decoder(c.state_dim, c.channels, c.image_size, c.depth)
         self.reward_head = mlp(c.state_dim + c.action_dim, c.hidden, 1)
 
