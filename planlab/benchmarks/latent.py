@@ -190,6 +190,10 @@ def main(argv=None) -> int:
     ap.add_argument("--encoder-size", type=int, default=None, choices=[32, 64],
                     help="frame size the encoder reads (32 with --size 64: a 2x2-averaged copy); default --size")
     ap.add_argument("--overshooting", type=int, default=LatentConfig().overshooting, help="latent overshooting distance")
+    ap.add_argument("--exploration-noise", type=float, default=LatentLoopConfig().exploration_noise,
+                    help="std of the action noise of MPC episodes, relative to the half-width of the action box")
+    ap.add_argument("--test-every", type=int, default=LatentLoopConfig().test_every,
+                    help="every k-th MPC episode without exploration noise (0: none)")
     ap.add_argument("--fresh-optimizer", action="store_true", help="a new Adam per refit (default: one kept)")
     ap.add_argument("--model-size", default="default", choices=["default", "small"],
                     help="default: planlab's LatentConfig(); small: depth 8, latent 8, embedding 64")
@@ -207,7 +211,7 @@ def main(argv=None) -> int:
 
     def emit(row):
         write_row(fh, row)
-        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "return", "theta", "reward",
+        keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "test", "return", "theta", "reward",
                             "learned_reward", "plan_ms_median",
                             "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
                             "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
@@ -246,6 +250,7 @@ def main(argv=None) -> int:
                                                                    lr=args.lr, recon_fraction=args.recon_fraction,
                                                                    progress=False),
                                            keep_optimizer=not args.fresh_optimizer,
+                                           exploration_noise=args.exploration_noise, test_every=args.test_every,
                                            planner_options={"population": args.population,
                                                             "elites": max(2, args.population // 10),
                                                             "iterations": args.iterations})

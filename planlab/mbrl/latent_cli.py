@@ -68,6 +68,10 @@ def add_latent_arguments(p):
     p.add_argument("--horizon", type=int, default=loop.horizon)
     p.add_argument("--population", type=int, default=DEFAULT_PLANNER_OPTIONS["population"])
     p.add_argument("--iterations", type=int, default=DEFAULT_PLANNER_OPTIONS["iterations"])
+    p.add_argument("--exploration-noise", type=float, default=loop.exploration_noise,
+                   help="std of the action noise of MPC episodes, relative to the half-width of the action box")
+    p.add_argument("--test-every", type=int, default=loop.test_every,
+                   help="every k-th MPC episode without exploration noise, row marked test (0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
@@ -106,10 +110,12 @@ def build_latent_config(args):
                                 action_repeat=args.action_repeat, frame_stack=args.frame_stack, episodes=args.episodes,
                                 random_episodes=args.random_episodes, steps=args.steps, model=model, train=train,
                                 planner=args.planner, horizon=args.horizon, planner_options=opts, seed=args.seed,
-                                threads=args.threads, keep_optimizer=not args.fresh_optimizer)
+                                threads=args.threads, keep_optimizer=not args.fresh_optimizer,
+                                exploration_noise=args.exploration_noise, test_every=args.test_every)
     except (ValueError, TypeError) as exc:
         raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
                              .replace("encoder_size:", "--encoder-size:")
+                             .replace("exploration_noise:", "--exploration-noise:").replace("test_every:", "--test-every:")
                              .replace("recon_fraction:", "--recon-fraction:")
                              .replace("kl_balance:", "--kl-balance:")
                              .replace("reward_overshooting:", "--reward-overshooting:")) from None
