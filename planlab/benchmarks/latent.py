@@ -114,6 +114,64 @@ def plan_step_rows(quick: bool, repeats: int, size: int = 64):
     return rows
 
 
+#: (label, encoder_size, batch, recon_fraction) of :func:`update_step_rows`; 8 x 16 with a quarter decoded was
+#: the loop's setting of the earlier runs, 32 x 16 with 1/16 decodes as many frames per update
+UPDATE_VARIANTS = (("encoder 64, batch 8, 1/4 decoded", None, 8, 0.25),
+                   ("encoder 32, batch 8, 1/4 decoded", 32, 8, 0.25),
+                   ("encoder 64, batch 32, 1/16 decoded", None, 32, 0.0625),
+                   ("encoder 32, batch 32, 1/16 decoded", 32, 32, 0.0625))
+
+
+def update_step_rows(quick: bool, repeats: int, size: int = 64, model=None, updates: int = 10):
+    """CPU per training update of :data:`UPDATE_VARIANTS` on the same random-policy pixel pendulum data.
+
+    The variants take turns (``repeats`` rounds of ``updates`` updates each), so a change of machine load
+    reaches all of them alike. ``model``: the LatentConfig (default: the small model of the loop runs,
+    open-loop reward loss over 12 decisions).
+    """
+    from ..dynamics.latent import EpisodeBuffer, LatentConfig, LatentDynamics, LatentTrainConfig, fit_latent
+    from ..dynamics.latent import make_optimizer
+    from ..mbrl.latent import LatentLoopConfig, make_pixel_env
+
+    base = model or LatentConfig(depth=8, deter=32, stoch=8, embed=64, hidden=64, reward_overshooting=12)
+    env = make_pixel_env(LatentLoopConfig(image_size=size, steps=40 if quick else None))
+    rng, data = np.random.default_rng(0), EpisodeBuffer(1, size, 1)
+    try:
+        for ep in range(2 if quick else 6):
+            obs, _ = env.reset(seed=ep)
+            frames, actions, rewards, done = [obs], [], [], False
+            while not done:
+                u = rng.uniform(-2.0, 2.0, 1)
+                obs, r, terminated, truncated, _ = env.step(u.astype(np.float32))
+                frames.append(obs), actions.append(u), rewards.append(r)
+                done = terminated or truncated
+            data.add_episode(np.stack(frames), np.array(actions), np.array(rewards))
+    finally:
+        env.close()
+    runs = []
+    for label, enc, batch, frac in UPDATE_VARIANTS[:2] if quick else UPDATE_VARIANTS:
+        m = LatentDynamics(dataclasses.replace(base, image_size=size, encoder_size=enc if enc and enc < size else None),
+                           [-2.0], [2.0], 0.2, seed=0)
+        tc = LatentTrainConfig(steps=2 if quick else updates, batch=2 if quick else batch, length=4 if quick else 16,
+                               recon_fraction=frac, progress=False)
+        runs.append((label, batch, frac, m, tc, make_optimizer(m, tc), [], []))
+        fit_latent(m, data, tc, optimizer=runs[-1][5])  # warm-up
+    for r in range(repeats):
+        for _, _, _, m, tc, opt, cpu, wall in runs:
+            t0, c0 = time.perf_counter(), time.process_time()
+            fit_latent(m, data, tc, optimizer=opt, seed=r + 1)
+            cpu.append((time.process_time() - c0) / tc.steps)
+            wall.append((time.perf_counter() - t0) / tc.steps)
+    rows = []
+    for label, batch, frac, m, tc, _, cpu, wall in runs:
+        c = float(np.median(cpu))
+        rows.append({"kind": "update_step", "config": label, "image_size": size,
+                     "encoder_size": m.config.encoder_size or size, "batch": tc.batch, "length": tc.length,
+                     "recon_fraction": frac, "update_cpu_ms_median": 1e3 * c, "update_ms_median": 1e3 * float(np.median(wall)),
+                     "updates_per_cpu_s": 1.0 / c, "sequence_steps_per_cpu_s": tc.batch * tc.length / c})
+    return rows
+
+
 def reward_profile_rows(result, config, env_id, seed, angles: int = 13):
     """The learned reward against the env's over the pendulum angle (pendulum only; else no rows).
 
@@ -206,6 +264,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-loop", action="store_true", help="only the plan-step timings")
     ap.add_argument("--skip-plan-step", action="store_true", help="only the learning runs")
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats of each plan step")
+    ap.add_argument("--update-timing", action="store_true",
+                    help="also time training updates of the encoder/batch variants on the same data (update_step rows)")
     args = ap.parse_args(argv)
     fh = open(args.json, "a") if args.json else None
 
@@ -214,7 +274,8 @@ def main(argv=None) -> int:
         keys = [k for k in ("kind", "config", "env", "seed", "episode", "observation", "test", "return", "theta", "reward",
                             "learned_reward", "plan_ms_median",
                             "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
-                            "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "pred_mse", "copy_mse",
+                            "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "update_cpu_ms_median",
+                            "update_ms_median", "updates_per_cpu_s", "sequence_steps_per_cpu_s", "pred_mse", "copy_mse",
                             "reward_sum_err_open", "reward_sum_bias_open", "reward_sum_err_filtered", "cpu_s",
                             "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
@@ -223,6 +284,9 @@ def main(argv=None) -> int:
     try:
         if not args.skip_plan_step:
             for row in plan_step_rows(args.quick, 2 if args.quick else args.repeats, args.size):
+                emit(row)
+        if args.update_timing:
+            for row in update_step_rows(args.quick, 2 if args.quick else args.repeats, args.size):
                 emit(row)
         if args.skip_loop:
             return 0
