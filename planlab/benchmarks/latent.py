@@ -14,6 +14,11 @@ Rows (JSON lines, ``kind`` says which):
   long run can be made of several shorter ones.
 * ``reward_profile`` (pendulum): after each seed's run, the learned reward next to the env's over the
   angle (``theta``, ``reward``, ``learned_reward``; zero velocity and torque, one decision).
+* ``summary``: after each seed's run (and its true-state reference), the figures of the targets
+  (:func:`summary_row`): the score (last 3 test episodes when ``--test-every`` gives them), the reference
+  and random means, ``within_20pct``, ``gap_closed``, total CPU and wall seconds.
+* ``update_step`` (``--update-timing``): CPU per training update of encoder-size / batch variants on the
+  same data (:func:`update_step_rows`).
 * ``plan_step``: the time of one MPC plan step in latent space: PlaNet's planner settings (CEM
   population 1000, horizon 12, 10 iterations, 100 elites) over an RSSM of PlaNet's size (200-unit
   GRU, 30-dim latent, 200-unit layers) through planlab's CEM, next to the same computation written
@@ -35,7 +40,7 @@ import numpy as np
 
 from .common import write_row
 
-__all__ = ["main", "plan_step_rows", "reward_profile_rows", "ENVS"]
+__all__ = ["main", "plan_step_rows", "reward_profile_rows", "update_step_rows", "summary_row", "ENVS"]
 
 #: short name -> gymnasium id
 ENVS = {"pendulum": "planlab/PendulumSwingup-v0", "cartpole": "planlab/CartPoleSwingup-v0"}
@@ -210,7 +215,7 @@ def _state_reference(env_id, seed, episodes, loop_cfg, emit):
 
     ar = loop_cfg.action_repeat
     kw = {"max_episode_steps": loop_cfg.steps} if loop_cfg.steps is not None else {}
-    elapsed = 0.0
+    elapsed, returns = 0.0, []
     for ep in range(episodes):
         mpc = mpc_for_env(env_id, "cem", horizon=loop_cfg.horizon * ar, seed=seed * 1000 + ep,
                           mpc_options={"replan_every": ar}, **loop_cfg.planner_options)
@@ -220,6 +225,36 @@ def _state_reference(env_id, seed, episodes, loop_cfg, emit):
         elapsed += time.perf_counter() - t0
         emit({"kind": "episode", "env": env_id, "seed": seed, "episode": ep, "observation": "state",
               "phase": "mpc", "return": res.total_return, "wall_s": elapsed, "plan_ms_median": res.plan_ms(50)})
+        returns.append(res.total_return)
+    return returns
+
+
+def summary_row(rows, reference, env_id, seed, last: int = 3) -> dict:
+    """One run's figures against the targets: ``rows`` of the pixel loop, ``reference`` the true-state returns.
+
+    ``score`` is the mean return of the last ``last`` test episodes (no exploration noise) when the run has
+    that many, else of the last ``last`` MPC episodes (``score_of`` says which). ``within_20pct``: the score
+    is at most 20 % of the reference's magnitude below the reference mean; ``gap_closed``: the share of the
+    gap from the run's random episodes to the reference closed by the score. Totals (``cpu_s``, ``wall_s``)
+    are the rows' own, resumed parts included.
+    """
+    mpc = [r["return"] for r in rows if r["phase"] == "mpc"]
+    tests = [r["return"] for r in rows if r["phase"] == "mpc" and r.get("test")]
+    rand = [r["return"] for r in rows if r["phase"] == "random"]
+    use_tests = len(tests) >= last
+    pool = tests if use_tests else mpc
+    out = {"kind": "summary", "env": env_id, "seed": seed, "episodes": len(rows),
+           "cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s": float(sum(r["wall_s"] for r in rows)),
+           "score_of": f"last {last} test episodes" if use_tests else f"last {last} MPC episodes",
+           "score": float(np.mean(pool[-last:])) if len(pool) >= last else None,
+           "random_mean": float(np.mean(rand)) if rand else None,
+           "reference_mean": float(np.mean(reference)) if reference else None}
+    if out["score"] is not None and out["reference_mean"] is not None:
+        ref = out["reference_mean"]
+        out["within_20pct"] = bool(out["score"] >= ref - 0.2 * abs(ref))
+        if out["random_mean"] is not None and ref != out["random_mean"]:
+            out["gap_closed"] = (out["score"] - out["random_mean"]) / (ref - out["random_mean"])
+    return out
 
 
 def main(argv=None) -> int:
@@ -275,7 +310,8 @@ def main(argv=None) -> int:
                             "learned_reward", "plan_ms_median",
                             "plan_cpu_ms_median", "mpc_step_cpu_ms_median", "plain_torch_ms_median",
                             "plain_torch_cpu_ms_median", "cpu_ratio_planlab_over_torch", "update_cpu_ms_median",
-                            "update_ms_median", "updates_per_cpu_s", "sequence_steps_per_cpu_s", "pred_mse", "copy_mse",
+                            "update_ms_median", "updates_per_cpu_s", "sequence_steps_per_cpu_s", "score_of", "score",
+                            "random_mean", "reference_mean", "within_20pct", "gap_closed", "pred_mse", "copy_mse",
                             "reward_sum_err_open", "reward_sum_bias_open", "reward_sum_err_filtered", "cpu_s",
                             "wall_s") if row.get(k) is not None]
         print("  ".join(f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in keys),
@@ -332,8 +368,10 @@ def main(argv=None) -> int:
                                                                            + rows[-1]["wall_s"] > budget))
                 for row in reward_profile_rows(res, cfg, env_id, seed, 3 if args.quick else 13):
                     emit(row)
+                reference = []
                 if args.reference_episodes > 0:
-                    _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
+                    reference = _state_reference(env_id, seed, 1 if args.quick else args.reference_episodes, cfg, emit)
+                emit(summary_row(res.rows, reference, env_id, seed))
     finally:
         if fh is not None:
             fh.close()
