@@ -272,6 +272,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=9.0, help="wall-time budget per seed and env")
     ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
     ap.add_argument("--action-repeat", type=int, default=4, help="env steps per decision")
+    ap.add_argument("--horizon", type=int, default=LatentLoopConfig().horizon, help="planning horizon in decisions")
     ap.add_argument("--updates", type=int, default=50, help="gradient updates per refit")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     ap.add_argument("--recon-fraction", type=float, default=1.0, help="share of each update's frames decoded")
@@ -351,6 +352,7 @@ def main(argv=None) -> int:
                                                                    progress=False),
                                            keep_optimizer=not args.fresh_optimizer,
                                            exploration_noise=args.exploration_noise, test_every=args.test_every,
+                                           horizon=args.horizon,
                                            planner_options={"population": args.population,
                                                             "elites": max(2, args.population // 10),
                                                             "iterations": args.iterations})
