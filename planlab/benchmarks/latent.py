@@ -26,7 +26,8 @@ Rows (JSON lines, ``kind`` says which):
   CPU milliseconds (on a shared machine the CPU time is the closer figure to an idle machine's wall time).
 
 Each seed's pixel run stops after ``--episodes`` episodes or before an episode that would end past
-``--minutes`` of wall time if it lasted as long as the previous one. Figures are measured, not extrapolated.
+``--minutes`` of wall time (of this invocation) or ``--cpu-seconds`` of process CPU (of the whole run) if it
+lasted as long as the previous one. Figures are measured, not extrapolated.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 
 from .common import write_row
 
-__all__ = ["main", "plan_step_rows", "reward_profile_rows", "update_step_rows", "summary_row", "ENVS"]
+__all__ = ["main", "plan_step_rows", "reward_profile_rows", "update_step_rows", "summary_row", "over_cpu_budget", "ENVS"]
 
 #: short name -> gymnasium id
 ENVS = {"pendulum": "planlab/PendulumSwingup-v0", "cartpole": "planlab/CartPoleSwingup-v0"}
@@ -229,6 +230,12 @@ def _state_reference(env_id, seed, episodes, loop_cfg, emit):
     return returns
 
 
+def over_cpu_budget(rows, cpu_seconds) -> bool:
+    """True when another episode as costly as the last would take the run's CPU seconds past ``cpu_seconds``
+    (None: no budget)."""
+    return cpu_seconds is not None and bool(rows) and sum(r["cpu_s"] for r in rows) + rows[-1]["cpu_s"] > cpu_seconds
+
+
 def summary_row(rows, reference, env_id, seed, last: int = 3) -> dict:
     """One run's figures against the targets: ``rows`` of the pixel loop, ``reference`` the true-state returns.
 
@@ -270,6 +277,8 @@ def main(argv=None) -> int:
     ap.add_argument("--envs", nargs="+", default=["pendulum"], choices=sorted(ENVS))
     ap.add_argument("--episodes", type=int, default=30, help="MPC episodes per seed at most")
     ap.add_argument("--minutes", type=float, default=9.0, help="wall-time budget per seed and env")
+    ap.add_argument("--cpu-seconds", type=float, default=None,
+                    help="process-CPU budget per seed and env over the whole run, resumed parts included")
     ap.add_argument("--reference-episodes", type=int, default=3, help="true-state planner episodes per seed")
     ap.add_argument("--action-repeat", type=int, default=4, help="env steps per decision")
     ap.add_argument("--horizon", type=int, default=LatentLoopConfig().horizon, help="planning horizon in decisions")
@@ -366,8 +375,9 @@ def main(argv=None) -> int:
                           "wall_s": time.perf_counter() - start})
 
                 res = run_latent_loop(cfg, out_dir=out, progress=False, callback=on_row,
-                                      stop_when=lambda rows, start=start: (time.perf_counter() - start
-                                                                           + rows[-1]["wall_s"] > budget))
+                                      stop_when=lambda rows, start=start: (
+                                          time.perf_counter() - start + rows[-1]["wall_s"] > budget
+                                          or over_cpu_budget(rows, args.cpu_seconds)))
                 for row in reward_profile_rows(res, cfg, env_id, seed, 3 if args.quick else 13):
                     emit(row)
                 reference = []

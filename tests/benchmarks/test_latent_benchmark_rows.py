@@ -36,3 +36,11 @@ def test_summary_scores_the_last_test_episodes_against_the_reference():
     assert noisy["score_of"] == "last 3 MPC episodes" and noisy["score"] == pytest.approx(-550.0)
     assert noisy["within_20pct"] is False
     assert "within_20pct" not in summary_row(rows, [], "e", 0)
+
+
+def test_cpu_budget_stops_before_an_episode_that_would_pass_it():
+    from planlab.benchmarks.latent import over_cpu_budget
+
+    rows = _rows([-900.0, -800.0])  # 0.2 + 2 x 10 CPU s, the last episode 10 s
+    assert over_cpu_budget(rows, None) is False
+    assert over_cpu_budget(rows, 30.2) is False and over_cpu_budget(rows, 30.1) is True
