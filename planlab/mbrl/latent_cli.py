@@ -44,6 +44,8 @@ def add_latent_arguments(p):
     p.add_argument("--env", default="planlab/PendulumSwingup-v0", help="gymnasium id that renders rgb_array frames")
     p.add_argument("--model", default="rssm", help="rssm | deterministic")
     p.add_argument("--size", type=int, default=loop.image_size, help="image size, 32 or 64")
+    p.add_argument("--encoder-size", type=int, default=m.encoder_size,
+                   help="frame size the encoder reads: 32 with --size 64 encodes a 2x2-averaged copy (default: --size)")
     p.add_argument("--rgb", action="store_true", help="RGB frames (default grayscale)")
     p.add_argument("--action-repeat", type=int, default=loop.action_repeat)
     p.add_argument("--frame-stack", type=int, default=1)
@@ -66,6 +68,10 @@ def add_latent_arguments(p):
     p.add_argument("--horizon", type=int, default=loop.horizon)
     p.add_argument("--population", type=int, default=DEFAULT_PLANNER_OPTIONS["population"])
     p.add_argument("--iterations", type=int, default=DEFAULT_PLANNER_OPTIONS["iterations"])
+    p.add_argument("--exploration-noise", type=float, default=loop.exploration_noise,
+                   help="std of the action noise of MPC episodes, relative to the half-width of the action box")
+    p.add_argument("--test-every", type=int, default=loop.test_every,
+                   help="every k-th MPC episode without exploration noise, row marked test (0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="checkpoint/output directory (resumes a run found there)")
@@ -96,16 +102,20 @@ def build_latent_config(args):
     try:
         model = LatentConfig(kind=args.model, deter=args.deter, stoch=args.stoch, free_nats=args.free_nats,
                              kl_balance=args.kl_balance, overshooting=args.overshooting, members=args.members,
-                             reward_overshooting=args.reward_overshooting, image_size=args.size)
+                             reward_overshooting=args.reward_overshooting, image_size=args.size,
+                             encoder_size=args.encoder_size)
         train = LatentTrainConfig(steps=args.updates, batch=args.batch, length=args.length, lr=args.lr,
                                   recon_fraction=args.recon_fraction, progress=not args.json)
         return LatentLoopConfig(env_id=args.env, image_size=args.size, grayscale=not args.rgb,
                                 action_repeat=args.action_repeat, frame_stack=args.frame_stack, episodes=args.episodes,
                                 random_episodes=args.random_episodes, steps=args.steps, model=model, train=train,
                                 planner=args.planner, horizon=args.horizon, planner_options=opts, seed=args.seed,
-                                threads=args.threads, keep_optimizer=not args.fresh_optimizer)
+                                threads=args.threads, keep_optimizer=not args.fresh_optimizer,
+                                exploration_noise=args.exploration_noise, test_every=args.test_every)
     except (ValueError, TypeError) as exc:
         raise LatentCLIError(str(exc).replace("kind:", "--model:").replace("image_size:", "--size:")
+                             .replace("encoder_size:", "--encoder-size:")
+                             .replace("exploration_noise:", "--exploration-noise:").replace("test_every:", "--test-every:")
                              .replace("recon_fraction:", "--recon-fraction:")
                              .replace("kl_balance:", "--kl-balance:")
                              .replace("reward_overshooting:", "--reward-overshooting:")) from None

@@ -108,3 +108,19 @@ def test_latent_command_sets_and_checks_the_open_loop_reward_loss():
     assert build_latent_config(p.parse_args(["--reward-overshooting", "12"])).model.reward_overshooting == 12
     with pytest.raises(LatentCLIError, match="--reward-overshooting: .*got -1"):
         build_latent_config(p.parse_args(["--reward-overshooting", "-1"]))
+
+
+def test_test_episodes_act_without_exploration_noise():
+    cfg = _config(episodes=4)
+    mixed = run_latent_loop(_config(episodes=4, test_every=2), progress=False).rows
+    quiet = run_latent_loop(_config(episodes=4, exploration_noise=0.0), progress=False).rows
+    noisy = run_latent_loop(cfg, progress=False).rows
+    assert [r["test"] for r in mixed] == [False, False, True, False, True]
+    assert [r["exploration_noise"] for r in mixed] == [None, cfg.exploration_noise, 0.0, cfg.exploration_noise, 0.0]
+    # the first test episode (after one noisy MPC episode, the same in both runs) is a noise-free one
+    assert mixed[1]["return"] == noisy[1]["return"] != quiet[1]["return"]
+    assert mixed[2]["return"] != noisy[2]["return"]
+    every = run_latent_loop(_config(episodes=4, test_every=1), progress=False).rows  # all test: noise-free throughout
+    assert [r["return"] for r in every] == [r["return"] for r in quiet]
+    with pytest.raises(ValueError, match="test_every"):
+        _config(test_every=-1)

@@ -57,6 +57,10 @@ class LatentConfig:
     members : int
         Transition heads (an ensemble for uncertainty; 1 = one head). Each planning sequence uses
         one head for its whole horizon; training averages the heads' losses.
+    encoder_size : {None, 32, 64}
+        Size of the frame the encoder sees (None: ``image_size``). 32 with 64x64 frames: the encoder
+        reads a 2x2-averaged 32x32 copy (three convolutions instead of four) while the decoder and its
+        reconstruction loss stay on the 64x64 frames.
     """
 
     kind: str = "rssm"
@@ -74,6 +78,7 @@ class LatentConfig:
     overshooting: int = 0
     reward_overshooting: int = 0
     members: int = 1
+    encoder_size: int | None = None
 
     def __post_init__(self):
         check_in("kind", self.kind, set(KINDS))
@@ -88,11 +93,20 @@ class LatentConfig:
             raise ValueError(f"kl_balance: expected None or a number in [0, 1], got {self.kl_balance!r}")
         check_positive_int("overshooting", self.overshooting, minimum=0)
         check_positive_int("reward_overshooting", self.reward_overshooting, minimum=0)
+        if self.encoder_size is not None and (self.encoder_size not in IMAGE_SIZES
+                                              or self.encoder_size > self.image_size):
+            raise ValueError(f"encoder_size: expected None or one of {IMAGE_SIZES} not above image_size "
+                             f"{self.image_size}, got {self.encoder_size!r}")
 
     @property
     def state_dim(self) -> int:
         """Size of the latent state the planners see: ``deter + stoch`` (RSSM) or ``stoch``."""
         return self.deter + self.stoch if self.kind == "rssm" else self.stoch
+
+    @property
+    def encoder_pool(self) -> int:
+        """The averaging factor of frames before the encoder: ``image_size / encoder_size`` (1: none)."""
+        return 1 if self.encoder_size is None else self.image_size // self.encoder_size
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ class LatentNet(nn.Module):
         c = config
         self.config = c
         self.state_dim = c.state_dim
-        self.encoder = Encoder(c.channels, c.image_size, c.depth, enc_out)
+        self.encoder = Encoder(c.channels, c.image_size, c.depth, enc_out, pool=c.encoder_pool)
         self.decoder = Decoder(c.state_dim, c.channels, c.image_size, c.depth)
         self.reward_head = mlp(c.state_dim + c.action_dim, c.hidden, 1)
 
@@ -284,23 +284,30 @@ class RSSM(LatentNet):
         c = self.config
         B, T1 = images.shape[:2]
         embed = self.encoder(images.reshape(B * T1, *images.shape[2:])).view(B, T1, -1)
+        # only the GRU and the posterior are sequential: the posterior's first layer splits into its h part
+        # and its embedding part (one batched call for all frames), and the priors and the KL run once on
+        # all (B, T + 1) steps after the loop (the same numbers as per step, in fewer, larger calls)
+        first, last = self.posterior[0], self.posterior[2]
+        w_h = first.weight[:, :c.deter]
+        e_part = F.linear(embed, first.weight[:, c.deter:], first.bias)
         state = self.initial(B)
         a_prev = torch.zeros(B, c.action_dim)
-        states, kls, posts = [], [], []
+        states, pms, pss = [], [], []
         for t in range(T1):
             h = self._deter(state, a_prev)
-            pm, ps = self.post_stats(h, embed[:, t])
-            z = pm + ps * torch.randn_like(ps)
-            kl = torch.stack([kl_free_nats(pm, ps, *_gauss(p(h), c.min_std), c.free_nats, c.kl_balance) for p in self.priors])
-            kls.append(kl.mean(0))
-            state = torch.cat([h, z], -1)
+            pm, ps = _gauss(F.linear(torch.relu(F.linear(h, w_h) + e_part[:, t]), last.weight, last.bias), c.min_std)
+            state = torch.cat([h, pm + ps * torch.randn_like(ps)], -1)
             states.append(state)
-            posts.append((pm, ps))
+            pms.append(pm)
+            pss.append(ps)
             if t < T1 - 1:
                 a_prev = actions[:, t]
         S = torch.stack(states, 1)  # (B, T + 1, nx)
+        PM, PS, Hs = torch.stack(pms, 1), torch.stack(pss, 1), S[..., :c.deter]
+        posts = [(PM[:, t], PS[:, t]) for t in range(T1)]
         recon, reward = self._recon_reward(S, images, actions, rewards, recon_index)
-        kl = torch.stack(kls, 1).mean()
+        kl = torch.stack([kl_free_nats(PM, PS, *_gauss(p(Hs), c.min_std), c.free_nats, c.kl_balance)
+                          for p in self.priors]).mean(0).mean()
         out = {"recon": recon, "reward": reward, "kl": kl}
         total = recon + reward + kl
         if c.overshooting and T1 > 2:
